@@ -25,6 +25,7 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-empty-object-type": "off",
       "@typescript-eslint/no-namespace": "off",
+      "@typescript-eslint/no-this-alias": "off",
       "no-restricted-globals": ["error",
         { name: "setTimeout", message: "Time comes from Effect's Clock (see packages/core/src/Deadline.ts for the one sanctioned timer)." }
       ],

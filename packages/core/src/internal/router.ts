@@ -1,8 +1,1111 @@
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Backoff from "../Backoff.js"
+import * as Deadline from "../Deadline.js"
+import {
+  ContextLengthExceeded,
+  NoEligibleTarget,
+  type ProviderError,
+  retryAfterMs,
+  type SkippedTarget,
+  StreamInterrupted,
+  type SwitchyardError,
+  Timeout
+} from "../Errors.js"
+import { Events, type EventSink } from "../Events.js"
+import type { ExplainedTarget, Explanation } from "../Explain.js"
+import type { AttemptRecord, GenerateRequest, GenerateResponse, ModelResponse, Usage } from "../Model.js"
+import type { NeededCapability, RoutePlan } from "../Plan.js"
+import type { AttemptOutcome, AttemptTicket, Refusal, RequestInfo, Stage, TargetInfo, TargetNote } from "../Plugin.js"
+import type { CallOptions, LanguageModel } from "../Provider.js"
 import type { Router, RouterOptions } from "../Router.js"
-import type { State } from "../State.js"
+import { State, type StateStore } from "../State.js"
+import type { StreamPart } from "../StreamPart.js"
+import { estimateInputTokens, neededCapabilities, ruleMatches } from "./features.js"
+import {
+  type Candidate,
+  expectedCost,
+  inFlightKey,
+  order,
+  type OrderContext,
+  readStats,
+  recordStats
+} from "./strategy.js"
+
+/** Why an attempt or a target produced no answer. */
+type Failure =
+  | { readonly _tag: "Failed"; readonly error: SwitchyardError }
+  | { readonly _tag: "Refused"; readonly refusal: Refusal; readonly target: string }
+
+const failed = (error: SwitchyardError): Failure => ({ _tag: "Failed", error })
+
+/** An attempt that answered. For streams it stays open until the stream ends. */
+interface Answered<A> {
+  readonly value: A
+  readonly target: TargetInfo
+  readonly startedAt: number
+  readonly end: (outcome: AttemptOutcome) => Effect.Effect<void>
+}
+
+/** How to make one kind of call (generate, stream, buffered stream) on a target. */
+interface CallSpec<A> {
+  readonly call: (target: TargetInfo, options: CallOptions, attemptDeadline: number) => Effect.Effect<A, ProviderError>
+  /** The usage when the attempt is complete on return; undefined when it stays open (a live stream). */
+  readonly completeUsage: (value: A) => Usage | undefined
+}
+
+/** Everything one request accumulates while it is routed. */
+interface RequestContext {
+  readonly info: RequestInfo
+  readonly deadline: number
+  readonly needs: ReadonlyArray<NeededCapability>
+  readonly attempts: Array<AttemptRecord>
+  readonly skipped: Array<SkippedTarget>
+  readonly refusalErrors: Array<SwitchyardError>
+  readonly tickets: Array<AttemptTicket>
+  readonly providersSeen: Set<string>
+  attemptCount: number
+}
 
 /** @internal */
-export const make = (_options: RouterOptions): Effect.Effect<Router, never, State | Scope.Scope> =>
-  Effect.dieMessage("not yet implemented")
+export const make = (options: RouterOptions): Effect.Effect<Router, never, State | Scope.Scope> =>
+  Effect.gen(function*() {
+    const store = yield* State
+    const events = yield* Events
+    const tracePrefix = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(16).padStart(8, "0")
+    const engine = new Engine(options, store, events, tracePrefix)
+    return {
+      plan: options.plan,
+      generate: (request) => engine.generate(request),
+      stream: (request) => engine.stream(request),
+      explain: (request) => engine.explain(request)
+    }
+  })
+
+class Engine {
+  readonly routes = new Map<string, RoutePlan>()
+  readonly candidates = new Map<string, ReadonlyArray<Candidate>>()
+  readonly aroundStages: ReadonlyArray<Stage>
+  readonly beforeStages: ReadonlyArray<Stage>
+  readonly inspectStages: ReadonlyArray<Stage>
+  readonly healthStages: ReadonlyArray<Stage>
+  /** Targets whose in-flight count a strategy reads (least-loaded). */
+  readonly trackLoad = new Set<string>()
+  /** Targets whose latency and success averages a strategy reads (fastest, adaptive). */
+  readonly trackStats = new Set<string>()
+  counter = 0
+
+  constructor(
+    readonly options: RouterOptions,
+    readonly store: StateStore,
+    readonly events: EventSink,
+    readonly tracePrefix: string
+  ) {
+    const stages = options.stages ?? []
+    this.aroundStages = stages.filter((stage) => stage.aroundRequest !== undefined)
+    this.beforeStages = stages.filter((stage) => stage.beforeAttempt !== undefined)
+    this.inspectStages = stages.filter((stage) => stage.inspect !== undefined)
+    this.healthStages = stages.filter((stage) => stage.healthScore !== undefined)
+    const providers = new Map(options.plan.providers.map((provider) => [provider.name, provider]))
+    for (const route of options.plan.routes) this.routes.set(route.name, route)
+    for (const route of options.plan.routes) {
+      const resolved = route.targets.map((target): Candidate => {
+        if (target.kind === "route") return { plan: target }
+        const provider = providers.get(target.provider)
+        const model = provider?.models.find((candidate) => candidate.name === target.model)
+        if (provider === undefined || model === undefined) {
+          throw new Error(`route ${route.name}: target ${target.id} names no model of the plan`)
+        }
+        if (route.strategy === "least-loaded") this.trackLoad.add(target.id)
+        if (route.strategy === "fastest" || route.strategy === "adaptive") this.trackStats.add(target.id)
+        return { plan: target, info: { id: target.id, provider, model, route } }
+      })
+      this.candidates.set(route.name, resolved)
+    }
+    if (!this.routes.has(options.plan.defaultRoute)) {
+      throw new Error(`the default route ${options.plan.defaultRoute} is not a route of the plan`)
+    }
+  }
+
+  emit(event: Parameters<EventSink["emit"]>[0]) {
+    this.events.emit(event)
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Entry points
+  // ---------------------------------------------------------------------------------------------
+
+  selectRoute(request: GenerateRequest, needs: ReadonlyArray<NeededCapability>, inputTokens: number) {
+    for (const rule of this.options.plan.rules) {
+      if (ruleMatches(rule, request, needs, inputTokens)) {
+        return { rule: rule.name, route: this.routes.get(rule.route)! }
+      }
+    }
+    return { rule: undefined, route: this.routes.get(this.options.plan.defaultRoute)! }
+  }
+
+  requestInfo(request: GenerateRequest, streaming: boolean) {
+    const inputTokens = estimateInputTokens(request)
+    const needs = neededCapabilities(request, streaming)
+    const { route, rule } = this.selectRoute(request, needs, inputTokens)
+    const requestId = `${this.tracePrefix}${(this.counter++).toString(16).padStart(8, "0")}`
+    const info: RequestInfo = { requestId, request, route, estimatedInputTokens: inputTokens, streaming }
+    return { info, needs, rule }
+  }
+
+  generate(request: GenerateRequest): Effect.Effect<GenerateResponse, SwitchyardError> {
+    return Effect.suspend(() => {
+      const { info, needs } = this.requestInfo(request, false)
+      const runWith = (index: number, current: RequestInfo) => (routeName?: string) => {
+        const next = routeName === undefined ? current : { ...current, route: this.routeOrDie(routeName) }
+        if (index === this.aroundStages.length) return this.routeRequest(next, needs)
+        return this.aroundStages[index].aroundRequest!(next, runWith(index + 1, next))
+      }
+      return runWith(0, info)()
+    })
+  }
+
+  routeOrDie(name: string): RoutePlan {
+    const route = this.routes.get(name)
+    if (route === undefined) throw new Error(`no route named ${name}`)
+    return route
+  }
+
+  newContext(info: RequestInfo, needs: ReadonlyArray<NeededCapability>, now: number): RequestContext {
+    const total = info.route.timeout.totalMs
+    return {
+      info,
+      needs,
+      deadline: total === undefined ? Infinity : now + total,
+      attempts: [],
+      skipped: [],
+      refusalErrors: [],
+      tickets: [],
+      providersSeen: new Set(),
+      attemptCount: 0
+    }
+  }
+
+  routeRequest(info: RequestInfo, needs: ReadonlyArray<NeededCapability>) {
+    return Clock.clockWith((clock) => {
+      const context = this.newContext(info, needs, clock.unsafeCurrentTimeMillis())
+      if (this.events.enabled) {
+        this.emit({
+          type: "request-started",
+          at: clock.unsafeCurrentTimeMillis(),
+          requestId: info.requestId,
+          route: info.route.name
+        })
+      }
+      const spec: CallSpec<ModelResponse> = {
+        call: (target, callOptions) => this.provider(target).generate(info.request, callOptions),
+        completeUsage: (response) => response.usage
+      }
+      return this.runRoute(info.route, context, spec).pipe(
+        Effect.map((answered) => this.response(answered, context)),
+        Effect.mapError((failure) => this.surface(failure, context)),
+        this.events.enabled ? (effect) => this.endRequest(effect, context) : (effect) => effect
+      )
+    })
+  }
+
+  endRequest<A>(effect: Effect.Effect<A, SwitchyardError>, context: RequestContext) {
+    return Effect.onExit(effect, (exit) =>
+      Clock.clockWith((clock) =>
+        Effect.sync(() =>
+          this.emit({
+            type: "request-ended",
+            at: clock.unsafeCurrentTimeMillis(),
+            requestId: context.info.requestId,
+            outcome: Exit.isSuccess(exit) ? "ok" : Exit.isInterrupted(exit) ? "cancelled" : "failed",
+            error: Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+          })
+        )
+      ))
+  }
+
+  provider(target: TargetInfo): LanguageModel {
+    const provider = this.options.providers.get(target.provider.name)
+    if (provider === undefined) throw new Error(`no provider instance for ${target.provider.name}`)
+    return provider
+  }
+
+  response(answered: Answered<ModelResponse>, context: RequestContext): GenerateResponse {
+    const { target, value } = answered
+    const cost = this.totalCost(context)
+    return {
+      id: value.id,
+      text: value.text,
+      toolCalls: value.toolCalls,
+      finishReason: value.finishReason,
+      usage: value.usage,
+      provider: target.provider.name,
+      model: value.model === "" ? target.model.id : value.model,
+      route: context.info.route.name,
+      attempts: context.attempts,
+      cost,
+      traceId: context.info.requestId
+    }
+  }
+
+  totalCost(context: RequestContext): number | undefined {
+    let total: number | undefined
+    for (const ticket of context.tickets) {
+      const cost = ticket.cost?.()
+      if (cost !== undefined) total = (total ?? 0) + cost
+    }
+    return total
+  }
+
+  /** The error the caller sees: the last attempt's (law L3), else a refusal's, else NoEligibleTarget. */
+  surface(failure: Failure, context: RequestContext): SwitchyardError {
+    if (failure._tag === "Failed") return failure.error
+    return failure.refusal.error ?? context.refusalErrors[0] ?? this.noEligible(context)
+  }
+
+  noEligible(context: RequestContext): NoEligibleTarget {
+    const reasons = context.skipped.map((skip) => `${skip.target}: ${skip.reason}`).join("; ")
+    return new NoEligibleTarget({
+      message: `no target of route ${context.info.route.name} could take the request${
+        reasons === "" ? "" : ` (${reasons})`
+      }`,
+      route: context.info.route.name,
+      skipped: context.skipped
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Routes and targets
+  // ---------------------------------------------------------------------------------------------
+
+  /** Why a target cannot serve this request at all, whatever its state. */
+  incapable(candidate: Candidate, context: RequestContext): SkippedTarget | undefined {
+    const info = candidate.info
+    if (info === undefined) return undefined
+    const capabilities = info.model.capabilities
+    for (const need of context.needs) {
+      const has = need === "vision" ?
+        capabilities.vision :
+        need === "tools" ?
+        capabilities.tools :
+        need === "json" ?
+        capabilities.jsonOutput :
+        capabilities.streaming
+      if (!has) return { target: info.id, reason: "missing-capability", detail: `${info.model.id} lacks ${need}` }
+    }
+    const needed = context.info.estimatedInputTokens + (context.info.request.maxOutputTokens ?? 0)
+    if (needed > capabilities.contextWindow) {
+      return {
+        target: info.id,
+        reason: "context-window",
+        detail: `needs ~${needed} tokens, context window is ${capabilities.contextWindow}`
+      }
+    }
+    return undefined
+  }
+
+  orderContext(context: RequestContext, dryRun: boolean): OrderContext {
+    const request = context.info.request
+    return {
+      store: this.store,
+      estimatedInputTokens: context.info.estimatedInputTokens,
+      estimatedOutputTokens: request.maxOutputTokens ?? 256,
+      health: (target) => this.health(target),
+      dryRun
+    }
+  }
+
+  health(target: string): Effect.Effect<number | undefined> {
+    if (this.healthStages.length === 0) return Effect.succeed(undefined)
+    return Effect.reduce(
+      this.healthStages,
+      undefined as number | undefined,
+      (score, stage) => score !== undefined ? Effect.succeed(score) : stage.healthScore!(target)
+    )
+  }
+
+  runRoute<A>(route: RoutePlan, context: RequestContext, spec: CallSpec<A>): Effect.Effect<Answered<A>, Failure> {
+    return Effect.suspend(() => {
+      const eligible: Array<Candidate> = []
+      for (const candidate of this.candidates.get(route.name)!) {
+        const skip = this.incapable(candidate, context)
+        if (skip === undefined) eligible.push(candidate)
+        else this.skip(context, skip)
+      }
+      return Effect.flatMap(
+        order(route, eligible, this.orderContext(context, false)),
+        ({ ordered }) =>
+          route.hedge !== undefined && route.hedge.maxHedged > 0 && ordered.length > 1 ?
+            this.runHedged(route, ordered, context, spec) :
+            this.runSequential(route, ordered, context, spec)
+      )
+    })
+  }
+
+  skip(context: RequestContext, skip: SkippedTarget) {
+    context.skipped.push(skip)
+    if (this.events.enabled) {
+      this.emit({ type: "target-skipped", at: 0, requestId: context.info.requestId, ...skip })
+    }
+  }
+
+  runCandidate<A>(
+    candidate: Candidate,
+    context: RequestContext,
+    spec: CallSpec<A>,
+    hedge: boolean
+  ): Effect.Effect<Answered<A>, Failure> {
+    return candidate.info !== undefined ?
+      this.runTarget(candidate.info, context, spec, hedge) :
+      this.runRoute(this.routes.get(candidate.plan.kind === "route" ? candidate.plan.route : "")!, context, spec)
+  }
+
+  /**
+   * Whether, after `failure` on one target, the request may move on to the next: retryable errors and
+   * refusals fail over; a total timeout and non-retryable errors end the request (law L2), except
+   * a context-length error when the route fails over to larger context windows.
+   */
+  continueAfter(failure: Failure, route: RoutePlan, context: RequestContext): boolean {
+    if (failure._tag === "Refused") {
+      context.skipped.push({ target: failure.target, reason: failure.refusal.reason, detail: failure.refusal.detail })
+      if (failure.refusal.error !== undefined) context.refusalErrors.push(failure.refusal.error)
+      return failure.refusal.final !== true
+    }
+    const error = failure.error
+    if (error._tag === "ContextLengthExceeded") return route.failoverOnContextLength
+    return error.retryable
+  }
+
+  /** After a context-length error only targets with a larger window remain worth trying. */
+  remaining(ordered: ReadonlyArray<Candidate>, from: number, failure: Failure, failedOn: Candidate) {
+    const rest = ordered.slice(from)
+    if (failure._tag !== "Failed" || !(failure.error instanceof ContextLengthExceeded)) return rest
+    const window = failedOn.info?.model.capabilities.contextWindow ?? 0
+    return rest.filter((candidate) => (candidate.info?.model.capabilities.contextWindow ?? Infinity) > window)
+  }
+
+  runSequential<A>(
+    route: RoutePlan,
+    ordered: ReadonlyArray<Candidate>,
+    context: RequestContext,
+    spec: CallSpec<A>
+  ): Effect.Effect<Answered<A>, Failure> {
+    const loop = (
+      candidates: ReadonlyArray<Candidate>,
+      last: Failure | undefined
+    ): Effect.Effect<Answered<A>, Failure> => {
+      if (candidates.length === 0) {
+        return Effect.fail<Failure>(last ?? failed(context.refusalErrors[0] ?? this.noEligible(context)))
+      }
+      const [candidate] = candidates
+      return Effect.catchAll(this.runCandidate(candidate, context, spec, false), (failure) => {
+        if (!this.continueAfter(failure, route, context)) return Effect.fail(failure)
+        const next = this.remaining(candidates, 1, failure, candidate)
+        // The last attempt's error is what the caller sees (L3); refusals do not replace it.
+        return loop(next, failure._tag === "Failed" ? failure : last)
+      })
+    }
+    return loop(ordered, undefined)
+  }
+
+  /**
+   * Hedging: start the first target; whenever `delay` passes with no answer, start the next one too
+   * (at most `maxHedged` hedges, each paid from the retry budget); when one fails, start the next at
+   * once. The first answer wins and the others are interrupted without waiting for them (L21, L22).
+   */
+  runHedged<A>(
+    route: RoutePlan,
+    ordered: ReadonlyArray<Candidate>,
+    context: RequestContext,
+    spec: CallSpec<A>
+  ): Effect.Effect<Answered<A>, Failure> {
+    const hedge = route.hedge!
+    const engine = this
+    return Effect.gen(function*() {
+      const results = yield* Queue.unbounded<
+        { readonly index: number; readonly result: Either.Either<Answered<A>, Failure> }
+      >()
+      const running = new Map<number, Fiber.RuntimeFiber<boolean>>()
+      let candidates = ordered
+      let next = 0
+      let hedges = 0
+      let last: Failure | undefined
+      const launch = (asHedge: boolean) =>
+        Effect.gen(function*() {
+          const index = next++
+          const fiber = yield* Effect.fork(
+            Effect.either(engine.runCandidate(candidates[index], context, spec, asHedge)).pipe(
+              Effect.flatMap((result) => Queue.offer(results, { index, result }))
+            )
+          )
+          running.set(index, fiber)
+        })
+      const stopOthers = Effect.suspend(() =>
+        Effect.forEach([...running.values()], (fiber) => Fiber.interruptFork(fiber), { discard: true })
+      )
+      yield* launch(false)
+      while (true) {
+        const canHedge = hedges < hedge.maxHedged && next < candidates.length
+        const item = canHedge ?
+          yield* Effect.timeoutOption(Queue.take(results), hedge.delayMs) :
+          Option.some(yield* Queue.take(results))
+        if (Option.isNone(item)) {
+          const provider = candidates[next].info?.provider.name
+          if (provider !== undefined && !(yield* engine.withdrawRetry(provider, context, candidates[next].plan.id))) {
+            hedges = hedge.maxHedged // out of budget: no more hedges for this request
+            continue
+          }
+          hedges++
+          yield* launch(true)
+          continue
+        }
+        const { index, result } = item.value
+        running.delete(index)
+        if (Either.isRight(result)) {
+          yield* stopOthers
+          return result.right
+        }
+        const failure = result.left
+        if (!engine.continueAfter(failure, route, context)) {
+          yield* stopOthers
+          return yield* Effect.fail(failure)
+        }
+        if (failure._tag === "Failed") last = failure
+        candidates = [...candidates.slice(0, next), ...engine.remaining(candidates, next, failure, candidates[index])]
+        if (next < candidates.length) yield* launch(false)
+        else if (running.size === 0) {
+          return yield* Effect.fail<Failure>(last ?? failed(context.refusalErrors[0] ?? engine.noEligible(context)))
+        }
+      }
+    })
+  }
+
+  /** The retry loop on one target (law L1, L2, L4, L6, L7, L9). */
+  runTarget<A>(
+    target: TargetInfo,
+    context: RequestContext,
+    spec: CallSpec<A>,
+    hedge: boolean
+  ): Effect.Effect<Answered<A>, Failure> {
+    const retry = target.route.retry
+    const engine = this
+    const maxPerRequest = this.options.plan.maxAttemptsPerRequest ?? Infinity
+    const loop = (n: number, backoff: Backoff.BackoffState): Effect.Effect<Answered<A>, Failure> =>
+      Effect.catchAll(this.runAttempt(target, context, spec, hedge && n === 0), (failure) => {
+        if (failure._tag === "Refused") return Effect.fail(failure)
+        const error = failure.error
+        if (!error.retryable || !retry.on.includes(error._tag)) return Effect.fail(failure)
+        if (n + 1 >= retry.maxAttempts || context.attemptCount >= maxPerRequest) {
+          engine.denyRetry(context, target.id, "max-attempts")
+          return Effect.fail(failure)
+        }
+        return Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const [computed, nextBackoff] = Backoff.delay(retry.backoff, n, yield* Random.next, backoff)
+          const asked = retry.honourRetryAfter ? retryAfterMs(error) : undefined
+          // A Retry-After longer than the clamp is not worth waiting for: fail over instead.
+          if (asked !== undefined && asked > retry.retryAfterMaxMs) {
+            engine.denyRetry(context, target.id, "deadline")
+            return yield* Effect.fail(failure)
+          }
+          const delay = Math.max(computed, asked ?? 0)
+          if (now + delay >= context.deadline) {
+            engine.denyRetry(context, target.id, "deadline")
+            return yield* Effect.fail(failure)
+          }
+          if (!(yield* engine.withdrawRetry(target.provider.name, context, target.id))) {
+            return yield* Effect.fail(failure)
+          }
+          if (engine.events.enabled) {
+            engine.emit({
+              type: "retry-scheduled",
+              at: now,
+              requestId: context.info.requestId,
+              target: target.id,
+              delayMs: delay
+            })
+          }
+          if (delay > 0) yield* Effect.sleep(delay)
+          return yield* loop(n + 1, nextBackoff)
+        })
+      })
+    return loop(0, Backoff.initial)
+  }
+
+  denyRetry(context: RequestContext, target: string, reason: "budget" | "deadline" | "max-attempts") {
+    if (this.events.enabled) {
+      this.emit({ type: "retry-denied", at: 0, requestId: context.info.requestId, target, reason })
+    }
+  }
+
+  /** The retry budget per provider (L9): retries and hedges within `ratio × requests + reserve`. */
+  depositRequest(provider: string, context: RequestContext, now: number): Effect.Effect<void> {
+    if (context.providersSeen.has(provider)) return Effect.void
+    context.providersSeen.add(provider)
+    return Effect.asVoid(
+      this.store.addToWindow(`retry-budget:requests:${provider}`, 1, now, this.options.plan.retryBudget.ttlMs)
+    )
+  }
+
+  withdrawRetry(provider: string, context: RequestContext, target: string): Effect.Effect<boolean> {
+    const { minPerSecond, ratio, ttlMs } = this.options.plan.retryBudget
+    const store = this.store
+    const engine = this
+    return Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const requests = yield* store.addToWindow(`retry-budget:requests:${provider}`, 0, now, ttlMs)
+      const retries = yield* store.addToWindow(`retry-budget:retries:${provider}`, 0, now, ttlMs)
+      if (retries + 1 > ratio * requests + minPerSecond * ttlMs / 1000) {
+        engine.denyRetry(context, target, "budget")
+        return false
+      }
+      yield* store.addToWindow(`retry-budget:retries:${provider}`, 1, now, ttlMs)
+      return true
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // One attempt
+  // ---------------------------------------------------------------------------------------------
+
+  runAttempt<A>(
+    target: TargetInfo,
+    context: RequestContext,
+    spec: CallSpec<A>,
+    hedge: boolean
+  ): Effect.Effect<Answered<A>, Failure> {
+    const engine = this
+    return Effect.gen(function*() {
+      const clock = yield* Effect.clock
+      const admittedAt = clock.unsafeCurrentTimeMillis()
+      if (admittedAt >= context.deadline) {
+        return yield* Effect.fail(failed(engine.totalTimeout(context, target)))
+      }
+      const attempt = context.attemptCount++
+      const tickets: Array<AttemptTicket> = []
+      for (const stage of engine.beforeStages) {
+        const admission = yield* Effect.either(
+          stage.beforeAttempt!({ request: context.info, target, attempt, hedge })
+        )
+        if (Either.isLeft(admission)) {
+          context.attemptCount--
+          yield* endTickets(tickets, { _tag: "Interrupted", latencyMs: 0 })
+          if (engine.events.enabled) {
+            engine.emit({
+              type: "target-skipped",
+              at: admittedAt,
+              requestId: context.info.requestId,
+              target: target.id,
+              reason: admission.left.reason,
+              detail: admission.left.detail
+            })
+          }
+          return yield* Effect.fail<Failure>({ _tag: "Refused", refusal: admission.left, target: target.id })
+        }
+        if (admission.right !== undefined) tickets.push(admission.right)
+      }
+      context.tickets.push(...tickets)
+      // Stages may have waited (a rate limit): read the clock again.
+      const start = clock.unsafeCurrentTimeMillis()
+      yield* engine.depositRequest(target.provider.name, context, start)
+      const attemptMs = target.route.timeout.attemptMs
+      const attemptDeadline = Math.min(attemptMs === undefined ? Infinity : start + attemptMs, context.deadline)
+      const trackLoad = engine.trackLoad.has(target.id)
+      if (trackLoad) yield* engine.store.increment(inFlightKey(target.id), 1)
+      if (engine.events.enabled) {
+        engine.emit({
+          type: "attempt-started",
+          at: start,
+          requestId: context.info.requestId,
+          target: target.id,
+          provider: target.provider.name,
+          attempt,
+          hedge,
+          deadline: Number.isFinite(attemptDeadline) ? attemptDeadline : undefined
+        })
+      }
+
+      let ended = false
+      const end = (outcome: AttemptOutcome): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          if (ended) return Effect.void
+          ended = true
+          const endedAt = clock.unsafeCurrentTimeMillis()
+          context.attempts.push({
+            target: target.id,
+            provider: target.provider.name,
+            model: target.model.id,
+            outcome: outcome._tag === "Success"
+              ? "ok"
+              : outcome._tag === "Failure"
+              ? outcome.error._tag
+              : "interrupted",
+            startedAt: start,
+            durationMs: endedAt - start,
+            ...(hedge ? { hedge } : {})
+          })
+          if (engine.events.enabled) {
+            engine.emit({
+              type: "attempt-ended",
+              at: endedAt,
+              requestId: context.info.requestId,
+              target: target.id,
+              provider: target.provider.name,
+              attempt,
+              outcome: outcome._tag === "Success" ? "success" : outcome._tag === "Failure" ? "failure" : "interrupted",
+              error: outcome._tag === "Failure" ? outcome.error : undefined,
+              usage: outcome.usage
+            })
+          }
+          const bookkeeping: Array<Effect.Effect<unknown>> = []
+          if (trackLoad) bookkeeping.push(engine.store.increment(inFlightKey(target.id), -1))
+          if (engine.trackStats.has(target.id) && outcome._tag !== "Interrupted") {
+            const ok = outcome._tag === "Success" || !outcome.error.countsAsFailure
+            bookkeeping.push(recordStats(engine.store, target.id, outcome.latencyMs, ok))
+          }
+          bookkeeping.push(endTickets(tickets, outcome))
+          return Effect.all(bookkeeping, { discard: true })
+        })
+
+      const options: CallOptions = {
+        model: target.model.id,
+        deadline: Number.isFinite(attemptDeadline) ? attemptDeadline : undefined
+      }
+      const call = Deadline.bound(
+        spec.call(target, options, attemptDeadline),
+        attemptDeadline,
+        () =>
+          attemptDeadline === context.deadline ?
+            engine.totalTimeout(context, target) :
+            new Timeout({
+              message: `attempt on ${target.id} took longer than ${attemptMs} ms`,
+              provider: target.provider.name,
+              model: target.model.id,
+              scope: "attempt",
+              afterMs: attemptMs ?? 0
+            })
+      )
+      const result = yield* Effect.either(
+        Effect.onInterrupt(call, () => end({ _tag: "Interrupted", latencyMs: clock.unsafeCurrentTimeMillis() - start }))
+      )
+      const latencyMs = clock.unsafeCurrentTimeMillis() - start
+      if (Either.isLeft(result)) {
+        const error = result.left
+        const usage = error instanceof StreamInterrupted && error.partialUsage !== undefined ?
+          {
+            inputTokens: error.partialUsage.inputTokens,
+            outputTokens: error.partialUsage.outputTokens,
+            totalTokens: error.partialUsage.inputTokens + error.partialUsage.outputTokens
+          } :
+          undefined
+        yield* end({ _tag: "Failure", latencyMs, error, usage })
+        return yield* Effect.fail(failed(error))
+      }
+      const usage = spec.completeUsage(result.right)
+      if (usage !== undefined) yield* end({ _tag: "Success", latencyMs, usage })
+      return { value: result.right, target, end, startedAt: start }
+    })
+  }
+
+  totalTimeout(context: RequestContext, target: TargetInfo): Timeout {
+    return new Timeout({
+      message: `request exceeded its total deadline of ${context.info.route.timeout.totalMs} ms`,
+      provider: target.provider.name,
+      model: target.model.id,
+      scope: "total",
+      afterMs: context.info.route.timeout.totalMs ?? 0
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Streaming
+  // ---------------------------------------------------------------------------------------------
+
+  stream(request: GenerateRequest): Stream.Stream<StreamPart, SwitchyardError> {
+    return Stream.unwrapScoped(Effect.gen(this, function*() {
+      const { info, needs } = this.requestInfo(request, true)
+      const clock = yield* Effect.clock
+      const context = this.newContext(info, needs, clock.unsafeCurrentTimeMillis())
+      const route = info.route
+      if (route.streamMode === "buffered") {
+        const answered = yield* Effect.mapError(
+          this.runRoute(route, context, this.bufferedSpec(info, context)),
+          (failure) => this.surface(failure, context)
+        )
+        return Stream.fromIterable(this.withStart(answered, context, answered.value))
+      }
+      const answered = yield* Effect.mapError(
+        this.runRoute(route, context, this.openSpec(info, context)),
+        (failure) => this.surface(failure, context)
+      )
+      return this.passThrough(answered, context)
+    }))
+  }
+
+  withStart(answered: Answered<unknown>, context: RequestContext, parts: ReadonlyArray<StreamPart>): Array<StreamPart> {
+    const start: StreamPart = {
+      type: "stream-start",
+      provider: answered.target.provider.name,
+      model: answered.target.model.id,
+      route: context.info.route.name,
+      traceId: context.info.requestId
+    }
+    return [start, ...parts.map((part) => part.type === "finish" ? this.finishPart(part, context) : part)]
+  }
+
+  finishPart(part: Extract<StreamPart, { type: "finish" }>, context: RequestContext): StreamPart {
+    const cost = this.totalCost(context)
+    return { ...part, attempts: context.attempts, ...(cost !== undefined ? { cost } : {}) }
+  }
+
+  stallTimeout(target: TargetInfo, stallMs: number): Timeout {
+    return new Timeout({
+      message: `stream from ${target.id} stalled for ${stallMs} ms`,
+      provider: target.provider.name,
+      model: target.model.id,
+      scope: "stall",
+      afterMs: stallMs
+    })
+  }
+
+  /** Pulls the next non-empty chunk within the stall limit; None at the end of the stream. */
+  pullNext(
+    pull: Effect.Effect<Chunk.Chunk<StreamPart>, Option.Option<ProviderError>>,
+    target: TargetInfo,
+    deadline: number,
+    timeout: () => SwitchyardError
+  ): Effect.Effect<Option.Option<Chunk.Chunk<StreamPart>>, SwitchyardError> {
+    const next: Effect.Effect<Option.Option<Chunk.Chunk<StreamPart>>, ProviderError> = Effect.matchEffect(pull, {
+      onFailure: (error) => Option.isNone(error) ? Effect.succeed(Option.none()) : Effect.fail(error.value),
+      onSuccess: (chunk) => Chunk.isEmpty(chunk) ? next : Effect.succeed(Option.some(chunk))
+    })
+    return Deadline.bound(next, deadline, timeout)
+  }
+
+  /** Buffered mode: the attempt collects the whole stream, so a failure anywhere fails over invisibly. */
+  bufferedSpec(info: RequestInfo, context: RequestContext): CallSpec<ReadonlyArray<StreamPart>> {
+    const timeouts = info.route.timeout
+    return {
+      call: (target, options, attemptDeadline) =>
+        Effect.scoped(Effect.gen(this, function*() {
+          const pull = yield* Stream.toPull(this.provider(target).stream(info.request, options))
+          const parts: Array<StreamPart> = []
+          while (true) {
+            const now = yield* Clock.currentTimeMillis
+            const limit = parts.length === 0 ? timeouts.ttftMs : timeouts.stallMs
+            const deadline = Math.min(limit === undefined ? Infinity : now + limit, attemptDeadline)
+            const chunk = yield* (this.pullNext(pull, target, deadline, () =>
+              parts.length === 0 && timeouts.ttftMs !== undefined && deadline < attemptDeadline ?
+                new Timeout({
+                  message: `no first token from ${target.id} within ${timeouts.ttftMs} ms`,
+                  scope: "ttft",
+                  afterMs: timeouts.ttftMs,
+                  provider: target.provider.name,
+                  model: target.model.id
+                }) :
+                this.stallTimeout(target, limit ?? 0)) as Effect.Effect<
+                Option.Option<Chunk.Chunk<StreamPart>>,
+                ProviderError
+              >)
+            if (Option.isNone(chunk)) break
+            for (const part of chunk.value) {
+              parts.push(part)
+            }
+          }
+          if (
+            !parts.some((part) =>
+              part.type === "finish"
+            )
+          ) {
+            return yield* Effect.fail(
+              new StreamInterrupted({
+                message: `stream from ${target.id} ended without a finish event`,
+                provider: target.provider.name,
+                model: target.model.id,
+                partsReceived: parts.length,
+                partialUsage: partialUsage(parts, context.info.estimatedInputTokens)
+              })
+            )
+          }
+          return parts
+        })),
+      completeUsage: (parts) => {
+        const finish = parts.find((part) => part.type === "finish")
+        return finish?.type === "finish" ? finish.usage : undefined
+      }
+    }
+  }
+
+  /** Pass-through mode: the attempt succeeds once its first part arrives (within the TTFT limit). */
+  openSpec(info: RequestInfo, _context: RequestContext): CallSpec<OpenStream> {
+    const timeouts = info.route.timeout
+    return {
+      call: (target, options, attemptDeadline) =>
+        Effect.gen(this, function*() {
+          const scope = yield* Scope.make()
+          const opened = Effect.gen(this, function*() {
+            const pull = yield* Scope.extend(Stream.toPull(this.provider(target).stream(info.request, options)), scope)
+            const now = yield* Clock.currentTimeMillis
+            const ttftDeadline = Math.min(
+              timeouts.ttftMs === undefined ? Infinity : now + timeouts.ttftMs,
+              attemptDeadline
+            )
+            const head = yield* (this.pullNext(pull, target, ttftDeadline, () =>
+              new Timeout({
+                message: `no first token from ${target.id} within ${timeouts.ttftMs} ms`,
+                scope: "ttft",
+                afterMs: timeouts.ttftMs ?? 0,
+                provider: target.provider.name,
+                model: target.model.id
+              })) as Effect.Effect<Option.Option<Chunk.Chunk<StreamPart>>, ProviderError>)
+            if (Option.isNone(head)) {
+              return yield* Effect.fail(
+                new StreamInterrupted({
+                  message: `stream from ${target.id} ended before its first part`,
+                  provider: target.provider.name,
+                  model: target.model.id,
+                  partsReceived: 0
+                })
+              )
+            }
+            return { head: head.value, pull, scope, attemptDeadline }
+          })
+          return yield* Effect.onExit(opened, (exit) => Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit))
+        }),
+      completeUsage: () => undefined
+    }
+  }
+
+  /**
+   * Forwards an opened stream. Any failure from here on is terminal: the caller has seen tokens, so
+   * it ends in a `StreamInterrupted` with the partial usage billed, never a silent retry (L24).
+   */
+  passThrough(answered: Answered<OpenStream>, context: RequestContext): Stream.Stream<StreamPart, SwitchyardError> {
+    const { end, target, value } = answered
+    const stallMs = context.info.route.timeout.stallMs
+    const seen: Array<StreamPart> = []
+    let finished = false
+    const interrupted = (error: SwitchyardError | undefined, latencyMs: number) =>
+      Effect.gen(this, function*() {
+        const usage = partialUsage(seen, context.info.estimatedInputTokens)
+        const failure = new StreamInterrupted({
+          message: error === undefined ?
+            `stream from ${target.id} ended without a finish event` :
+            `stream from ${target.id} broke after ${seen.length} parts: ${error.message}`,
+          provider: target.provider.name,
+          model: target.model.id,
+          partsReceived: seen.length,
+          partialUsage: usage
+        })
+        yield* end({
+          _tag: "Failure",
+          latencyMs,
+          error: failure,
+          usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens }
+        })
+        return yield* Effect.fail(failure)
+      })
+    const forward = (chunk: Chunk.Chunk<StreamPart>) =>
+      Effect.gen(this, function*() {
+        const out: Array<StreamPart> = []
+        for (const part of chunk) {
+          if (finished) break
+          seen.push(part)
+          if (part.type === "finish") {
+            finished = true
+            const now = yield* Clock.currentTimeMillis
+            yield* end({ _tag: "Success", latencyMs: now - answered.startedAt, usage: part.usage })
+            out.push(this.finishPart(part, context))
+          } else out.push(part)
+        }
+        return Chunk.unsafeFromArray(out)
+      })
+    const rest: Stream.Stream<StreamPart, SwitchyardError> = Stream.repeatEffectChunkOption(
+      Effect.gen(this, function*() {
+        if (finished) return yield* Effect.fail(Option.none())
+        const now = yield* Clock.currentTimeMillis
+        const deadline = Math.min(stallMs === undefined ? Infinity : now + stallMs, value.attemptDeadline)
+        const next = yield* Effect.either(
+          this.pullNext(value.pull, target, deadline, () => this.stallTimeout(target, stallMs ?? 0))
+        )
+        const latencyMs = (yield* Clock.currentTimeMillis) - answered.startedAt
+        if (Either.isLeft(next)) return yield* Effect.mapError(interrupted(next.left, latencyMs), Option.some)
+        if (Option.isNone(next.right)) return yield* Effect.mapError(interrupted(undefined, latencyMs), Option.some)
+        return yield* forward(next.right.value)
+      })
+    )
+    const head = Stream.fromEffect(forward(value.head)).pipe(Stream.flattenChunks)
+    return Stream.fromIterable(this.withStart(answered, context, [])).pipe(
+      Stream.concat(head),
+      Stream.concat(rest),
+      Stream.ensuring(Effect.zipRight(end({ _tag: "Interrupted", latencyMs: 0 }), Scope.close(value.scope, Exit.void)))
+    )
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Explain
+  // ---------------------------------------------------------------------------------------------
+
+  explain(request: GenerateRequest): Effect.Effect<Explanation> {
+    return Effect.suspend(() => {
+      const inputTokens = estimateInputTokens(request)
+      const needs = neededCapabilities(request, false)
+      const { route, rule } = this.selectRoute(request, needs, inputTokens)
+      const info: RequestInfo = {
+        requestId: "explain",
+        request,
+        route,
+        estimatedInputTokens: inputTokens,
+        streaming: false
+      }
+      return this.explainRoute(route, rule, info, needs, new Set())
+    })
+  }
+
+  explainRoute(
+    route: RoutePlan,
+    rule: string | undefined,
+    info: RequestInfo,
+    needs: ReadonlyArray<NeededCapability>,
+    visiting: Set<string>
+  ): Effect.Effect<Explanation> {
+    const engine = this
+    return Effect.gen(function*() {
+      const context = engine.newContext({ ...info, route }, needs, 0)
+      const explained = new Map<string, ExplainedTarget>()
+      const eligible: Array<Candidate> = []
+      for (const candidate of engine.candidates.get(route.name)!) {
+        const id = candidate.plan.id
+        const notes: Array<TargetNote> = yield* engine.coreNotes(candidate, info)
+        const skip = engine.incapable(candidate, context)
+        if (skip !== undefined) {
+          explained.set(id, { target: id, status: "skipped", reason: skip.reason, detail: skip.detail, notes })
+          continue
+        }
+        if (candidate.info !== undefined) {
+          for (const stage of engine.inspectStages) {
+            notes.push(...(yield* stage.inspect!(candidate.info, { ...info, route })))
+          }
+        }
+        let nested: Explanation | undefined
+        if (candidate.plan.kind === "route" && !visiting.has(candidate.plan.route)) {
+          nested = yield* engine.explainRoute(
+            engine.routes.get(candidate.plan.route)!,
+            rule,
+            info,
+            needs,
+            new Set([...visiting, route.name])
+          )
+        }
+        const blocking = notes.find((note) => note.blocking)
+        if (blocking !== undefined) {
+          explained.set(id, {
+            target: id,
+            status: "skipped",
+            reason: blocking.reason,
+            detail: blocking.detail,
+            notes,
+            route: nested
+          })
+        } else {
+          explained.set(id, { target: id, status: "eligible", notes, route: nested })
+          eligible.push(candidate)
+        }
+      }
+      const { ordered, why } = yield* order(route, eligible, engine.orderContext(context, true))
+      const positions = new Map(ordered.map((candidate, index) => [candidate.plan.id, index + 1]))
+      const targets = route.targets.map((target) => {
+        const entry = explained.get(target.id)!
+        const position = positions.get(target.id)
+        return position === undefined ? entry : { ...entry, order: position }
+      }).sort((a, b) => (a.order ?? Infinity) - (b.order ?? Infinity))
+      return {
+        rule,
+        route: route.name,
+        strategy: route.strategy,
+        estimatedInputTokens: info.estimatedInputTokens,
+        neededCapabilities: needs,
+        targets,
+        why: eligible.length === 0 ? "no eligible target: the request would fail with NoEligibleTarget" : why,
+        retry: route.retry,
+        timeout: route.timeout,
+        hedge: route.hedge
+      }
+    })
+  }
+
+  coreNotes(candidate: Candidate, info: RequestInfo): Effect.Effect<Array<TargetNote>> {
+    const notes: Array<TargetNote> = []
+    const strategy = info.route.strategy
+    if (strategy === "weighted") {
+      notes.push({ blocking: false, reason: "weight", detail: `weight ${candidate.plan.weight}` })
+    }
+    if (strategy === "priority") {
+      notes.push({ blocking: false, reason: "priority", detail: `priority ${candidate.plan.priority}` })
+    }
+    const model = candidate.info?.model
+    if (strategy === "cheapest" && model !== undefined) {
+      const cost = expectedCost(model.pricing, info.estimatedInputTokens, info.request.maxOutputTokens ?? 256)
+      notes.push({
+        blocking: false,
+        reason: "expected-cost",
+        detail: Number.isFinite(cost) ? `expected cost $${cost.toFixed(6)}` : "no prices declared"
+      })
+    }
+    if (strategy === "least-loaded") {
+      return Effect.map(this.store.get(inFlightKey(candidate.plan.id)), (load) => [
+        ...notes,
+        { blocking: false, reason: "in-flight", detail: `${load} requests in flight` }
+      ])
+    }
+    if (strategy === "fastest" || strategy === "adaptive") {
+      return Effect.map(readStats(this.store, candidate.plan.id), (stats) => [
+        ...notes,
+        {
+          blocking: false,
+          reason: "latency",
+          detail: stats === undefined ?
+            "not measured yet" :
+            `latency average ${Math.round(stats.latencyMs)} ms, success average ${
+              stats.success.toFixed(2)
+            } over ${stats.samples} calls`
+        }
+      ])
+    }
+    return Effect.succeed(notes)
+  }
+}
+
+interface OpenStream {
+  readonly head: Chunk.Chunk<StreamPart>
+  readonly pull: Effect.Effect<Chunk.Chunk<StreamPart>, Option.Option<ProviderError>>
+  readonly scope: Scope.CloseableScope
+  readonly attemptDeadline: number
+}
+
+const endTickets = (tickets: ReadonlyArray<AttemptTicket>, outcome: AttemptOutcome): Effect.Effect<void> =>
+  tickets.length === 0 ? Effect.void : Effect.forEach(tickets, (ticket) => ticket.end(outcome), { discard: true })
+
+/** The usage of a broken stream: the last reported usage, else input estimate and ~4 characters a token. */
+const partialUsage = (parts: ReadonlyArray<StreamPart>, estimatedInputTokens: number) => {
+  let characters = 0
+  let reported: Usage | undefined
+  for (const part of parts) {
+    if (part.type === "text-delta") characters += part.delta.length
+    else if (part.type === "tool-call-delta") characters += part.argumentsDelta.length
+    else if (part.type === "usage" || part.type === "finish") reported = part.usage
+  }
+  return reported !== undefined ?
+    { inputTokens: reported.inputTokens, outputTokens: reported.outputTokens } :
+    { inputTokens: estimatedInputTokens, outputTokens: Math.ceil(characters / 4) }
+}
