@@ -1,0 +1,680 @@
+/**
+ * The budget stage: what the router calls around requests and attempts.
+ *
+ * Before each attempt (`beforeAttempt`), in this order: the target's Retry-After block, every budget
+ * that applies (an atomic check-and-reserve of the attempt's maximal cost), then every rate limit
+ * (request and token buckets, then the concurrency cap, waiting on the Clock where the policy allows
+ * it). If anything refuses, what was already taken is given back and the router gets a `Refusal`.
+ * The ticket's `end` settles: actual spend is committed and the reservation released (exactly once),
+ * token buckets are reconciled with the usage, the concurrency slot is freed, and a 429 with
+ * Retry-After blocks the target until that time.
+ *
+ * All state goes through the `StateStore` with pure updates, all time through the Clock.
+ *
+ * @since 0.1.0
+ */
+import type { Model, Plan, Plugin } from "@switchyard/core"
+import { Errors } from "@switchyard/core"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Ledger from "./Ledger.js"
+import * as Pricing from "./Pricing.js"
+import type * as Section from "./Section.js"
+import * as TokenBucket from "./TokenBucket.js"
+import * as Window from "./Window.js"
+
+/**
+ * A budget of the section, ready to run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CompiledLimit {
+  readonly name: string
+  readonly scope: Section.Scope
+  readonly amount: number
+  readonly unit: "usd" | "tokens" | "requests"
+  readonly window: Window.Window
+  readonly downgrade: string | undefined
+}
+
+/**
+ * A rate limit of the section, ready to run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CompiledRateLimit {
+  readonly name: string
+  readonly scope: Section.Scope
+  readonly requests: TokenBucket.BucketConfig | undefined
+  readonly tokens: TokenBucket.BucketConfig | undefined
+  readonly concurrency: number | undefined
+  readonly onLimit: "spill" | "reject" | "wait"
+  readonly maxWaitMs: number
+}
+
+/**
+ * The budgets of a section, with default names (`limit-1`...) and windows resolved.
+ *
+ * @since 0.1.0
+ * @category compiling
+ */
+export const compileLimits = (section: Section.Section): ReadonlyArray<CompiledLimit> =>
+  section.limits.map((limit, index) => ({
+    name: limit.name ?? `limit-${index + 1}`,
+    scope: limit.scope,
+    amount: limit.amount,
+    unit: limit.unit,
+    window: limit.window === undefined
+      ? { _tag: "Lifetime" }
+      : typeof limit.window === "number"
+      ? { _tag: "Rolling", ms: limit.window }
+      : { _tag: "Calendar", unit: limit.window, timeZone: limit.timeZone ?? "UTC" },
+    downgrade: typeof limit.onExceeded === "string" ? undefined : limit.onExceeded.downgrade
+  }))
+
+/**
+ * The rate limits of a section, with default names (`rate-1`...) and buckets resolved.
+ *
+ * @since 0.1.0
+ * @category compiling
+ */
+export const compileRateLimits = (section: Section.Section): ReadonlyArray<CompiledRateLimit> =>
+  section.rateLimits.map((rate, index) => ({
+    name: rate.name ?? `rate-${index + 1}`,
+    scope: rate.scope,
+    requests: rate.requestsPerMinute === undefined ? undefined : {
+      burst: rate.burst?.requests ?? rate.requestsPerMinute,
+      ratePerMs: rate.requestsPerMinute / 60_000
+    },
+    tokens: rate.tokensPerMinute === undefined ? undefined : {
+      burst: rate.burst?.tokens ?? rate.tokensPerMinute,
+      ratePerMs: rate.tokensPerMinute / 60_000
+    },
+    concurrency: rate.concurrency,
+    onLimit: typeof rate.onLimit === "string" ? rate.onLimit : "wait",
+    maxWaitMs: typeof rate.onLimit === "string" ? 0 : rate.onLimit.wait
+  }))
+
+/**
+ * The state keys a scope gives an attempt: none when it does not apply, one per value for `"*"` scopes
+ * (each tag of the request for `{ tag: "*" }`).
+ *
+ * @since 0.1.0
+ * @category scopes
+ */
+export const scopeKeys = (
+  scope: Section.Scope,
+  request: Plugin.RequestInfo,
+  target: Plugin.TargetInfo
+): ReadonlyArray<string> => {
+  if (scope === "global") return ["global"]
+  const pick = (kind: string, wanted: string, actual: ReadonlyArray<string>) =>
+    wanted === "*" ? actual.map((value) => `${kind}:${value}`) : actual.includes(wanted) ? [`${kind}:${wanted}`] : []
+  if ("provider" in scope) return pick("provider", scope.provider, [target.provider.name])
+  if ("model" in scope) {
+    if (scope.model === "*") return [`model:${target.id}`]
+    return scope.model === target.id || scope.model === target.model.name ? [`model:${scope.model}`] : []
+  }
+  if ("route" in scope) return pick("route", scope.route, [request.route.name])
+  if ("tag" in scope) return pick("tag", scope.tag, request.request.tags ?? [])
+  return pick("caller", scope.caller, [request.request.caller ?? "anonymous"])
+}
+
+/**
+ * Whether every target shares the scope (global, route, tag, caller): then when it is spent for
+ * every target of the route, trying another target cannot help and the refusal is final.
+ *
+ * @since 0.1.0
+ * @category scopes
+ */
+export const isTargetIndependent = (scope: Section.Scope): boolean =>
+  scope === "global" || "route" in scope || "tag" in scope || "caller" in scope
+
+const describeScope = (scope: Section.Scope, key: string): string => scope === "global" ? "global" : key
+
+/** What a provider bills for an attempt, as far as is known. */
+const billedUsage = (outcome: Plugin.AttemptOutcome, estimatedInputTokens: number): Model.Usage | undefined => {
+  switch (outcome._tag) {
+    case "Success":
+      return outcome.usage
+    case "Failure": {
+      if (outcome.usage !== undefined) return outcome.usage
+      const partial = outcome.error._tag === "StreamInterrupted" ? outcome.error.partialUsage : undefined
+      return partial === undefined ? undefined : { ...partial, totalTokens: partial.inputTokens + partial.outputTokens }
+    }
+    case "Interrupted":
+      // The prompt was sent: vendors bill the input of cancelled calls, so count it when nothing better is known.
+      return outcome.usage ??
+        { inputTokens: estimatedInputTokens, outputTokens: 0, totalTokens: estimatedInputTokens }
+  }
+}
+
+const formatAmount = (unit: CompiledLimit["unit"], amount: number): string =>
+  unit === "usd" ? Pricing.formatUsd(amount) : `${Math.round(amount)} ${unit}`
+
+type Held =
+  | { readonly _tag: "Ledger"; readonly limit: CompiledLimit; readonly key: string; readonly amount: number }
+  | {
+    readonly _tag: "Bucket"
+    readonly key: string
+    readonly config: TokenBucket.BucketConfig
+    readonly amount: number
+  }
+  | {
+    readonly _tag: "TokenBucket"
+    readonly key: string
+    readonly config: TokenBucket.BucketConfig
+    readonly amount: number
+  }
+  | { readonly _tag: "Slot"; readonly key: string }
+
+/** How long a waiter for a concurrency slot sleeps before looking again (releases by other instances). */
+const SLOT_POLL_MS = 100
+
+/**
+ * Builds the stage of a decoded section.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (section: Section.Section, context: Plugin.StageContext): Plugin.Stage => {
+  const { events, plan, store } = context
+  const limits = compileLimits(section)
+  const rateLimits = compileRateLimits(section)
+
+  // Prices per target id, resolved once.
+  const overrides = priceOverrides(section)
+  const prices = planPrices(plan, section)
+  const maxOutput = new Map<string, number>()
+  for (const provider of plan.providers) {
+    for (const model of provider.models) {
+      maxOutput.set(`${provider.name}/${model.name}`, model.capabilities.maxOutputTokens)
+    }
+  }
+  const priceOf = (target: Plugin.TargetInfo): Pricing.Pricing | undefined =>
+    prices.has(target.id)
+      ? prices.get(target.id)
+      : Pricing.resolve({
+        targetId: target.id,
+        adapter: target.provider.config.adapter,
+        model: target.model,
+        overrides
+      })
+
+  const outputTokens = (request: Plugin.RequestInfo, modelMax: number) => request.request.maxOutputTokens ?? modelMax
+  const estimateFor = (
+    unit: CompiledLimit["unit"],
+    request: Plugin.RequestInfo,
+    pricing: Pricing.Pricing | undefined,
+    modelMax: number
+  ): number => {
+    const output = outputTokens(request, modelMax)
+    switch (unit) {
+      case "usd":
+        return pricing === undefined ? 0 : Pricing.maxCost(request.estimatedInputTokens, output, pricing)
+      case "tokens":
+        return request.estimatedInputTokens + output
+      case "requests":
+        return 1
+    }
+  }
+  const actualFor = (
+    unit: CompiledLimit["unit"],
+    usage: Model.Usage | undefined,
+    pricing: Pricing.Pricing | undefined
+  ) => {
+    if (usage === undefined) return 0
+    switch (unit) {
+      case "usd":
+        return pricing === undefined ? 0 : Pricing.cost(usage, pricing)
+      case "tokens":
+        return usage.inputTokens + usage.outputTokens
+      case "requests":
+        return 1
+    }
+  }
+  // The cheapest estimate over the route's model targets: when even that does not fit a shared
+  // budget, no other target can help. Route targets (nested routes) are not priced: never final then.
+  const cheapestEstimate = (limit: CompiledLimit, request: Plugin.RequestInfo): number => {
+    let cheapest = Infinity
+    for (const target of request.route.targets) {
+      if (target.kind !== "model") return 0
+      const id = target.id
+      const estimate = estimateFor(limit.unit, request, prices.get(id), maxOutput.get(id) ?? 0)
+      if (estimate < cheapest) cheapest = estimate
+    }
+    return cheapest === Infinity ? 0 : cheapest
+  }
+
+  // Requests that a downgrade budget refused (route to take) and requests already downgraded.
+  const pendingDowngrades = new Map<string, string>()
+  const downgraded = new Set<string>()
+  const enforced = (limit: CompiledLimit, request: Plugin.RequestInfo) =>
+    limit.downgrade === undefined ||
+    (request.route.name !== limit.downgrade && !downgraded.has(request.requestId))
+
+  // Wakes fibers waiting for a concurrency slot of this instance when one is freed.
+  const slotSignals = new Map<string, Effect.Latch>()
+  const signalSlot = (key: string) =>
+    Effect.suspend(() => {
+      const latch = slotSignals.get(key)
+      if (latch === undefined) return Effect.void
+      slotSignals.delete(key)
+      return latch.open
+    })
+  const awaitSlot = (key: string, ms: number) =>
+    Effect.suspend(() => {
+      let latch = slotSignals.get(key)
+      if (latch === undefined) {
+        latch = Effect.unsafeMakeLatch(false)
+        slotSignals.set(key, latch)
+      }
+      return Effect.raceFirst(latch.await, Effect.sleep(ms))
+    })
+
+  const emit = (name: string, target: string | undefined, data: Record<string, unknown>) =>
+    events.enabled
+      ? Effect.map(Clock.currentTimeMillis, (at) =>
+        events.emit({ type: "plugin", at, plugin: "budget", name, target, data }))
+      : Effect.void
+
+  const ledgerKey = (limit: CompiledLimit, key: string) => `budget/limit/${limit.name}/${key}`
+  const bucketKey = (rate: CompiledRateLimit, kind: string, key: string) => `budget/${kind}/${rate.name}/${key}`
+  const blockKey = (target: Plugin.TargetInfo) => `budget/retry-after/${target.id}`
+
+  const readBlock = (target: Plugin.TargetInfo) =>
+    store.modify<number | undefined, number | undefined>(blockKey(target), (until) => [until, until])
+
+  const release = (held: Held, now: number, actual: number | undefined): Effect.Effect<void> => {
+    switch (held._tag) {
+      case "Ledger":
+        return store.modify<Ledger.LedgerState, void>(
+          ledgerKey(held.limit, held.key),
+          (state) => [undefined, Ledger.settle(state, held.limit.window, now, held.amount, actual ?? 0)]
+        )
+      case "Bucket":
+        // Provider request quotas count failed calls too: an admitted request is spent.
+        return actual === undefined
+          ? store.modify<TokenBucket.BucketState, void>(
+            held.key,
+            (state) => [undefined, TokenBucket.giveBack(state, held.config, now, held.amount)]
+          )
+          : Effect.void
+      case "TokenBucket":
+        return store.modify<TokenBucket.BucketState, void>(
+          held.key,
+          (state) => [undefined, TokenBucket.giveBack(state, held.config, now, held.amount - (actual ?? 0))]
+        )
+      case "Slot":
+        return store.modify<number, void>(held.key, (n) => [undefined, Math.max(0, (n ?? 0) - 1)]).pipe(
+          Effect.zipRight(signalSlot(held.key))
+        )
+    }
+  }
+
+  const rollback = (held: ReadonlyArray<Held>) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.forEach(held, (h) => release(h, now, undefined)))
+
+  const refuse = (info: Plugin.AttemptInfo, refusal: Plugin.Refusal) =>
+    Effect.zipRight(
+      emit("refused", info.target.id, {
+        requestId: info.request.requestId,
+        reason: refusal.reason,
+        detail: refusal.detail
+      }),
+      Effect.fail(refusal)
+    )
+
+  const beforeAttempt = (info: Plugin.AttemptInfo): Effect.Effect<Plugin.AttemptTicket, Plugin.Refusal> =>
+    Effect.uninterruptibleMask((restore) => {
+      const held: Array<Held> = []
+      const { request, target } = info
+      const pricing = priceOf(target)
+      const modelMax = target.model.capabilities.maxOutputTokens
+      const tokenEstimate = request.estimatedInputTokens + outputTokens(request, modelMax)
+
+      const admit = Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+
+        // 1. A provider's Retry-After (L6, L27).
+        const until = yield* readBlock(target)
+        if (until !== undefined && now < until) {
+          const waitMs = until - now
+          return yield* refuse(info, {
+            _tag: "Refusal",
+            reason: "retry-after",
+            detail: `${target.id} asked to retry after ${Window.formatDuration(waitMs)}`,
+            error: new Errors.RateLimited({
+              message: `${target.id} is rate limited for another ${waitMs}ms (Retry-After)`,
+              provider: target.provider.name,
+              model: target.model.id,
+              retryAfterMs: waitMs,
+              source: "local"
+            })
+          })
+        }
+
+        // 2. Budgets: reserve the attempt's maximal cost (L29).
+        for (const limit of limits) {
+          const keys = scopeKeys(limit.scope, request, target)
+          if (keys.length === 0) continue
+          const amount = estimateFor(limit.unit, request, pricing, modelMax)
+          const enforce = enforced(limit, request)
+          for (const key of keys) {
+            const result = yield* store.modify<Ledger.LedgerState, Ledger.Reservation>(
+              ledgerKey(limit, key),
+              (state) => Ledger.reserve(state, limit.window, now, limit.amount, amount, enforce)
+            )
+            if (result.admitted) {
+              held.push({ _tag: "Ledger", limit, key, amount })
+              continue
+            }
+            const used = result.committed + result.reserved
+            const scope = describeScope(limit.scope, key)
+            const final = isTargetIndependent(limit.scope) &&
+              !Ledger.fits(used, cheapestEstimate(limit, request), limit.amount)
+            if (limit.downgrade !== undefined && !pendingDowngrades.has(request.requestId)) {
+              pendingDowngrades.set(request.requestId, limit.downgrade)
+            }
+            const detail = `budget ${limit.name} (${scope}, ${Window.describe(limit.window)}): ${
+              formatAmount(limit.unit, used)
+            } of ${formatAmount(limit.unit, limit.amount)} used or reserved; this attempt may need ${
+              formatAmount(limit.unit, amount)
+            }${limit.downgrade === undefined ? "" : `; downgrading to route ${limit.downgrade}`}`
+            return yield* refuse(info, {
+              _tag: "Refusal",
+              reason: "over-budget",
+              detail,
+              final,
+              error: new Errors.BudgetExceeded({
+                message: detail,
+                scope: `${limit.name}/${scope}`,
+                limit: limit.amount,
+                unit: limit.unit
+              })
+            })
+          }
+        }
+
+        // 3. Rate limits: buckets (with an optional wait), then the concurrency cap.
+        for (const rate of rateLimits) {
+          const keys = scopeKeys(rate.scope, request, target)
+          for (const key of keys) {
+            const start = yield* Clock.currentTimeMillis
+            const deadline = start + rate.maxWaitMs
+            const rateRefusal = (what: string, waitMs: number | undefined) => {
+              const detail = `rate limit ${rate.name} (${describeScope(rate.scope, key)}): ${what}${
+                waitMs === undefined || !Number.isFinite(waitMs) ? "" : `; next admission in ${Math.ceil(waitMs)}ms`
+              }`
+              return refuse(info, {
+                _tag: "Refusal",
+                reason: "rate-limited",
+                detail,
+                final: rate.onLimit === "reject",
+                error: new Errors.RateLimited({
+                  message: detail,
+                  provider: target.provider.name,
+                  model: target.model.id,
+                  retryAfterMs: waitMs !== undefined && Number.isFinite(waitMs) ? Math.ceil(waitMs) : undefined,
+                  source: "local"
+                })
+              })
+            }
+            let waitMs = 0
+            const buckets: ReadonlyArray<readonly [string, TokenBucket.BucketConfig | undefined, number, string]> = [
+              ["rpm", rate.requests, 1, "requests per minute"],
+              ["tpm", rate.tokens, tokenEstimate, "tokens per minute"]
+            ]
+            for (const [kind, config, cost, label] of buckets) {
+              if (config === undefined) continue
+              const bucket = bucketKey(rate, kind, key)
+              const taken = yield* store.modify<TokenBucket.BucketState, TokenBucket.Take>(
+                bucket,
+                (state) => TokenBucket.take(state, config, start, cost, rate.maxWaitMs)
+              )
+              if (!taken.admitted) {
+                return yield* rateRefusal(
+                  cost > config.burst
+                    ? `${label}: this attempt needs ${cost}, more than the burst of ${config.burst}`
+                    : `${label} exhausted`,
+                  taken.waitMs
+                )
+              }
+              held.push({ _tag: kind === "rpm" ? "Bucket" : "TokenBucket", key: bucket, config, amount: cost })
+              waitMs = Math.max(waitMs, taken.waitMs)
+            }
+            if (waitMs > 0) yield* restore(Effect.sleep(waitMs))
+            if (rate.concurrency !== undefined) {
+              const cap = rate.concurrency
+              const slot = bucketKey(rate, "concurrency", key)
+              while (true) {
+                const got = yield* store.modify<number, boolean>(
+                  slot,
+                  (n) => (n ?? 0) < cap ? [true, (n ?? 0) + 1] : [false, n ?? 0]
+                )
+                if (got) {
+                  held.push({ _tag: "Slot", key: slot })
+                  break
+                }
+                const left = deadline - (yield* Clock.currentTimeMillis)
+                if (rate.onLimit !== "wait" || left <= 0) {
+                  return yield* rateRefusal(`concurrency cap of ${cap} reached`, undefined)
+                }
+                yield* restore(awaitSlot(slot, Math.min(left, SLOT_POLL_MS)))
+              }
+            }
+          }
+        }
+        return makeTicket(info, pricing, held.slice())
+      })
+
+      return admit.pipe(
+        Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : rollback(held))
+      )
+    })
+
+  const makeTicket = (
+    info: Plugin.AttemptInfo,
+    pricing: Pricing.Pricing | undefined,
+    held: ReadonlyArray<Held>
+  ): Plugin.AttemptTicket => {
+    let ended = false
+    let usd: number | undefined
+    const { request, target } = info
+    return {
+      cost: () => usd,
+      end: (outcome) =>
+        Effect.suspend(() => {
+          // Exactly once, whatever the router does (L30).
+          if (ended) return Effect.void
+          ended = true
+          const usage = billedUsage(outcome, request.estimatedInputTokens)
+          usd = pricing === undefined ? undefined : usage === undefined ? 0 : Pricing.cost(usage, pricing)
+          return Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            for (const h of held) {
+              const actual = h._tag === "Ledger"
+                ? actualFor(h.limit.unit, usage, pricing)
+                : h._tag === "TokenBucket"
+                ? (usage === undefined ? 0 : usage.inputTokens + usage.outputTokens)
+                : 0
+              yield* release(h, now, actual)
+            }
+            if (outcome._tag === "Failure" && outcome.error._tag === "RateLimited") {
+              const retryAfter = outcome.error.retryAfterMs
+              if (outcome.error.source !== "local" && retryAfter !== undefined && retryAfter > 0) {
+                const until = now + Math.min(retryAfter, section.maxRetryAfter)
+                yield* store.modify<number | undefined, void>(
+                  blockKey(target),
+                  (current) => [undefined, Math.max(current ?? 0, until)]
+                )
+                yield* emit("retry-after", target.id, { until })
+              }
+            }
+            yield* emit("settled", target.id, {
+              requestId: request.requestId,
+              attempt: info.attempt,
+              outcome: outcome._tag,
+              cost: usd
+            })
+          })
+        }).pipe(Effect.uninterruptible)
+    }
+  }
+
+  const inspect = (target: Plugin.TargetInfo, request: Plugin.RequestInfo) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const notes: Array<Plugin.TargetNote> = []
+      const until = yield* readBlock(target)
+      if (until !== undefined && now < until) {
+        notes.push({
+          blocking: true,
+          reason: "retry-after",
+          detail: `${target.id} asked to retry after ${Window.formatDuration(until - now)}`
+        })
+      }
+      const pricing = priceOf(target)
+      const modelMax = target.model.capabilities.maxOutputTokens
+      for (const limit of limits) {
+        const amount = estimateFor(limit.unit, request, pricing, modelMax)
+        for (const key of scopeKeys(limit.scope, request, target)) {
+          const state = yield* store.modify<Ledger.LedgerState | undefined, Ledger.LedgerState | undefined>(
+            ledgerKey(limit, key),
+            (s) => [s, s]
+          )
+          const ledger = Ledger.read(state, limit.window, now)
+          const used = ledger.committed + ledger.reserved
+          const label = `budget ${limit.name} (${describeScope(limit.scope, key)}, ${Window.describe(limit.window)})`
+          const left = Math.max(0, limit.amount - used)
+          if (enforced(limit, request) && !Ledger.fits(used, amount, limit.amount)) {
+            notes.push({
+              blocking: true,
+              reason: "over-budget",
+              detail: `${label}: ${formatAmount(limit.unit, left)} of ${
+                formatAmount(limit.unit, limit.amount)
+              } left, this attempt may need ${formatAmount(limit.unit, amount)}${
+                limit.downgrade === undefined ? "" : `; requests downgrade to route ${limit.downgrade}`
+              }`
+            })
+          } else {
+            notes.push({
+              blocking: false,
+              reason: "budget",
+              detail: `${label}: ${formatAmount(limit.unit, left)} of ${formatAmount(limit.unit, limit.amount)} left`
+            })
+          }
+        }
+      }
+      const tokenEstimate = request.estimatedInputTokens + outputTokens(request, modelMax)
+      for (const rate of rateLimits) {
+        for (const key of scopeKeys(rate.scope, request, target)) {
+          const label = `rate limit ${rate.name} (${describeScope(rate.scope, key)})`
+          const buckets: ReadonlyArray<readonly [string, TokenBucket.BucketConfig | undefined, number, string]> = [
+            ["rpm", rate.requests, 1, "requests/min"],
+            ["tpm", rate.tokens, tokenEstimate, "tokens/min"]
+          ]
+          for (const [kind, config, cost, unit] of buckets) {
+            if (config === undefined) continue
+            const state = yield* store.modify<TokenBucket.BucketState | undefined, TokenBucket.BucketState | undefined>(
+              bucketKey(rate, kind, key),
+              (s) => [s, s]
+            )
+            const bucket = TokenBucket.refill(state, config, now)
+            const waitMs = cost <= bucket.tokens
+              ? 0
+              : cost > config.burst
+              ? Infinity
+              : Math.ceil((cost - bucket.tokens) / config.ratePerMs)
+            const blocking = waitMs > (rate.onLimit === "wait" ? rate.maxWaitMs : 0)
+            notes.push({
+              blocking,
+              reason: blocking ? "rate-limited" : "rate-limit",
+              detail: `${label}: ${Math.max(0, Math.floor(bucket.tokens))} of ${config.burst} ${unit} available${
+                waitMs > 0 && Number.isFinite(waitMs) ? `, next admission in ${waitMs}ms` : ""
+              }`
+            })
+          }
+          if (rate.concurrency !== undefined) {
+            const inFlight = yield* store.modify<number | undefined, number | undefined>(
+              bucketKey(rate, "concurrency", key),
+              (n) => [n, n]
+            )
+            const full = (inFlight ?? 0) >= rate.concurrency
+            const blocking = full && rate.onLimit !== "wait"
+            notes.push({
+              blocking,
+              reason: blocking ? "rate-limited" : "concurrency",
+              detail: `${label}: ${inFlight ?? 0} of ${rate.concurrency} concurrent calls in flight`
+            })
+          }
+        }
+      }
+      return notes
+    })
+
+  const aroundRequest = (
+    info: Plugin.RequestInfo,
+    run: (route?: string) => Effect.Effect<Model.GenerateResponse, Errors.SwitchyardError>
+  ): Effect.Effect<Model.GenerateResponse, Errors.SwitchyardError> =>
+    run().pipe(
+      Effect.catchAll((error) => {
+        const route = pendingDowngrades.get(info.requestId)
+        if (route === undefined || route === info.route.name) return Effect.fail(error)
+        pendingDowngrades.delete(info.requestId)
+        downgraded.add(info.requestId)
+        return Effect.zipRight(
+          emit("downgraded", undefined, { requestId: info.requestId, from: info.route.name, to: route }),
+          run(route)
+        )
+      }),
+      Effect.ensuring(Effect.sync(() => {
+        pendingDowngrades.delete(info.requestId)
+        downgraded.delete(info.requestId)
+      }))
+    )
+
+  return { name: "budget", beforeAttempt, inspect, aroundRequest }
+}
+
+/**
+ * Resolves the prices of every model of a plan (for reports and checks): target id → pricing.
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
+export const planPrices = (
+  plan: Plan.PolicyPlan,
+  section: Section.Section
+): ReadonlyMap<string, Pricing.Pricing | undefined> => {
+  const overrides = priceOverrides(section)
+  const result = new Map<string, Pricing.Pricing | undefined>()
+  for (const provider of plan.providers) {
+    for (const model of provider.models) {
+      const targetId = `${provider.name}/${model.name}`
+      result.set(targetId, Pricing.resolve({ targetId, adapter: provider.config.adapter, model, overrides }))
+    }
+  }
+  return result
+}
+
+/**
+ * The section's price overrides as core `Pricing`, by target id.
+ *
+ * @since 0.1.0
+ * @category pricing
+ */
+export const priceOverrides = (section: Section.Section): Readonly<Record<string, Pricing.Pricing>> => {
+  const overrides: Record<string, Pricing.Pricing> = {}
+  for (const [id, price] of Object.entries(section.prices ?? {})) {
+    overrides[id] = {
+      inputPerMillion: price.input,
+      outputPerMillion: price.output,
+      cachedInputPerMillion: price.cachedInput
+    }
+  }
+  return overrides
+}
