@@ -1,0 +1,413 @@
+/**
+ * The breaker registry: one breaker per target (`provider/model`), the outlier-ejection pools of the
+ * routes and the health statistics, all kept in the `StateStore` (one JSON value per key, changed
+ * only through `modify` with a pure function) and all timed by Effect's Clock. Several registries
+ * over one shared store see the same breakers, so an admin process can isolate a target that the
+ * gateway's router is using.
+ *
+ * Keys: `circuit:breaker:<target>`, `circuit:health:<target>`, `circuit:ejection:<route>`.
+ *
+ * @since 0.1.0
+ */
+import { Events } from "@switchyard/core/Events"
+import type { EventSink } from "@switchyard/core/Events"
+import type { PolicyPlan } from "@switchyard/core/Plan"
+import type { AttemptOutcome } from "@switchyard/core/Plugin"
+import type { StateStore } from "@switchyard/core/State"
+import { State } from "@switchyard/core/State"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Breaker from "./Breaker.js"
+import * as Config from "./Config.js"
+import * as Duration from "./Duration.js"
+import * as Ejection from "./Ejection.js"
+import * as Health from "./Health.js"
+
+/**
+ * The targets of one route that outlier ejection judges together.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Pool {
+  readonly route: string
+  readonly targets: ReadonlyArray<string>
+}
+
+/**
+ * The answer to an attempt: a ticket to hand back to `end`, or a refusal with a stable reason
+ * (`circuit-open` or `outlier-ejected`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Admission =
+  | { readonly _tag: "Admitted"; readonly ticket: Breaker.Ticket }
+  | {
+    readonly _tag: "Refused"
+    readonly reason: "circuit-open" | "outlier-ejected"
+    readonly retryAfterMs: number
+    readonly detail: string
+  }
+
+/**
+ * The state of one target, for operators and dashboards.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TargetState extends Breaker.Snapshot {
+  readonly target: string
+  readonly health: number | undefined
+}
+
+/**
+ * The breaker registry and its manual control.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Breakers {
+  /** The resolved options of a target. */
+  readonly options: (target: string) => Config.BreakerOptions
+  readonly ejection: Config.EjectionOptions | undefined
+  /** Asks to start an attempt on `target`; `pool` enables outlier ejection among its targets. */
+  readonly admit: (target: string, pool?: Pool) => Effect.Effect<Admission>
+  /** Records the end of an admitted attempt. Call exactly once per ticket. */
+  readonly end: (target: string, ticket: Breaker.Ticket, outcome: AttemptOutcome, pool?: Pool) => Effect.Effect<void>
+  /** The state of a target now. */
+  readonly state: (target: string) => Effect.Effect<TargetState>
+  /** The state of every target of the plan (and of every target touched so far). */
+  readonly states: Effect.Effect<ReadonlyArray<TargetState>>
+  /** The score in [0, 1], or undefined before any counted outcome. */
+  readonly healthScore: (target: string) => Effect.Effect<number | undefined>
+  /** The targets of `pool` ejected now (empty when ejection is off). */
+  readonly ejected: (pool: Pool) => Effect.Effect<ReadonlyArray<string>>
+  /** Whether `pool` is in panic now (too few healthy targets, so ejection is ignored). */
+  readonly panicking: (pool: Pool) => Effect.Effect<boolean>
+  /** Holds the breaker open until `forceClose` or `reset`: no attempt reaches the target. */
+  readonly isolate: (target: string) => Effect.Effect<void>
+  /** Closes the breaker with an empty window. */
+  readonly forceClose: (target: string) => Effect.Effect<void>
+  /** Admits everything, keeps counting, never trips (metrics only). */
+  readonly disable: (target: string) => Effect.Effect<void>
+  /** Forgets everything about the breaker: closed, empty window, no consecutive opens. */
+  readonly reset: (target: string) => Effect.Effect<void>
+}
+
+/**
+ * The registry as a service, for admin endpoints and tests.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CircuitControl extends Context.Tag("@switchyard/circuit/CircuitControl")<CircuitControl, Breakers>() {}
+
+const names: Readonly<Record<Breaker.Status, string>> = {
+  closed: "closed",
+  open: "opened",
+  "half-open": "half-opened",
+  isolated: "isolated",
+  disabled: "disabled"
+}
+
+/**
+ * Builds a registry over a store. `plan` lists the targets `states` reports before they see traffic.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  section: Config.Section,
+  context: { readonly store: StateStore; readonly events: EventSink; readonly plan?: PolicyPlan | undefined }
+): Breakers => {
+  const { events, store } = context
+  const ejection = Config.ejectionOf(section)
+  const cache = new Map<string, Config.BreakerOptions>()
+  const known = new Set<string>(context.plan !== undefined ? Config.planTargets(context.plan) : [])
+  const options = (target: string): Config.BreakerOptions => {
+    let resolved = cache.get(target)
+    if (resolved === undefined) {
+      resolved = Config.breakerFor(section, target)
+      cache.set(target, resolved)
+      known.add(target)
+    }
+    return resolved
+  }
+
+  const emit = (target: string, transitions: ReadonlyArray<Breaker.Transition>) => {
+    if (!events.enabled) return
+    for (const transition of transitions) {
+      events.emit({
+        type: "plugin",
+        plugin: "circuit",
+        name: names[transition.to],
+        target,
+        at: transition.at,
+        data: { from: transition.from, ...transition.data }
+      })
+    }
+  }
+
+  /** Runs a pure step on a breaker's state atomically and emits the transitions it committed. */
+  const step = <A>(
+    target: string,
+    f: (
+      state: Breaker.BreakerState,
+      opts: Config.BreakerOptions,
+      now: number
+    ) => readonly [A, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>]
+  ): Effect.Effect<A> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const opts = options(target)
+      return Effect.map(
+        store.modify<Breaker.BreakerState, readonly [A, ReadonlyArray<Breaker.Transition>]>(
+          breakerKey(target),
+          (current) => {
+            const [result, next, transitions] = f(current ?? Breaker.initial(opts), opts, now)
+            return [[result, transitions], next]
+          }
+        ),
+        ([result, transitions]) => {
+          emit(target, transitions)
+          return result
+        }
+      )
+    })
+
+  /** Reads a breaker without changing it; time-driven transitions are applied to the copy only. */
+  const read = (target: string, now: number): Effect.Effect<Breaker.BreakerState> => {
+    const opts = options(target)
+    return Effect.map(
+      store.modify<Breaker.BreakerState, Breaker.BreakerState | undefined>(
+        breakerKey(target),
+        (current) => [current, current as Breaker.BreakerState]
+      ),
+      (current) => Breaker.advance(current ?? Breaker.initial(opts), opts, now)[0]
+    )
+  }
+
+  const readPool = (route: string): Effect.Effect<Ejection.PoolState | undefined> =>
+    store.modify<Ejection.PoolState, Ejection.PoolState | undefined>(
+      ejectionKey(route),
+      (current) => [current, current as Ejection.PoolState]
+    )
+
+  const readHealth = (target: string): Effect.Effect<Health.HealthState | undefined> =>
+    store.modify<Health.HealthState, Health.HealthState | undefined>(
+      healthKey(target),
+      (current) => [current, current as Health.HealthState]
+    )
+
+  /** A breaker that refuses attempts at `now`. */
+  const blocking = (state: Breaker.BreakerState, opts: Config.BreakerOptions, now: number): boolean =>
+    state.status === "isolated" ||
+    (state.status === "open" && now < state.openUntil) ||
+    (state.status === "half-open" && state.probesAdmitted >= opts.halfOpenProbes)
+
+  const healthyCount = (pool: Pool, ejectedNow: ReadonlyArray<string>, now: number): Effect.Effect<number> =>
+    Effect.map(
+      Effect.forEach(pool.targets, (target) =>
+        ejectedNow.includes(target)
+          ? Effect.succeed(false)
+          : Effect.map(read(target, now), (state) => !blocking(state, options(target), now))),
+      (healthy) => healthy.filter((ok) => ok).length
+    )
+
+  /** Undefined when `target` may be called; otherwise why not. */
+  const ejectionRefusal = (
+    target: string,
+    pool: Pool | undefined,
+    now: number
+  ): Effect.Effect<Extract<Admission, { _tag: "Refused" }> | undefined> => {
+    if (ejection === undefined || pool === undefined) return Effect.succeed(undefined)
+    return Effect.flatMap(readPool(pool.route), (state) => {
+      if (!Ejection.isEjected(state, target, now)) return Effect.succeed(undefined)
+      const ejectedNow = Ejection.ejected(state, now)
+      return Effect.map(healthyCount(pool, ejectedNow, now), (healthy) => {
+        if (Ejection.panics(ejection, healthy, pool.targets.length)) return undefined
+        const host = state!.hosts[target]
+        return {
+          _tag: "Refused" as const,
+          reason: "outlier-ejected" as const,
+          retryAfterMs: host.until - now,
+          detail: `ejected from route \`${pool.route}\` until +${
+            Duration.format(host.until - now)
+          } (ejection #${host.times})`
+        }
+      })
+    })
+  }
+
+  const admit = (target: string, pool?: Pool): Effect.Effect<Admission> =>
+    Effect.flatMap(
+      Clock.currentTimeMillis,
+      (now) =>
+        Effect.flatMap(ejectionRefusal(target, pool, now), (refusal) =>
+          refusal !== undefined
+            ? Effect.succeed(refusal)
+            : step(
+              target,
+              (state, opts, at): readonly [Admission, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>] => {
+                const [admission, next, transitions] = Breaker.admit(state, opts, at)
+                return [
+                  admission._tag === "Admitted" ? admission : { ...admission, reason: "circuit-open" as const },
+                  next,
+                  transitions
+                ]
+              }
+            ))
+    )
+
+  const end = (target: string, ticket: Breaker.Ticket, outcome: AttemptOutcome, pool?: Pool): Effect.Effect<void> => {
+    const verdict: Breaker.Verdict = outcome._tag === "Success"
+      ? "success"
+      : outcome._tag === "Interrupted"
+      ? "interrupted"
+      : outcome.error.countsAsFailure
+      ? "failure"
+      : "ignored"
+    const recorded = step(target, (state, opts, now) => {
+      const [next, transitions] = Breaker.record(state, opts, now, ticket, verdict, outcome.latencyMs)
+      return [Breaker.snapshot(next, opts, now), next, transitions]
+    })
+    const health = verdict === "success" || verdict === "failure"
+      ? store.modify<Health.HealthState, void>(
+        healthKey(target),
+        (current) => [undefined, Health.update(current, { ok: verdict === "success", latencyMs: outcome.latencyMs })]
+      )
+      : Effect.void
+    return Effect.flatMap(recorded, (snapshot) =>
+      Effect.zipRight(
+        health,
+        verdict === "failure" && ejection !== undefined && pool !== undefined &&
+          snapshot.state !== "disabled" && Ejection.isOutlier(ejection, snapshot)
+          ? ejectOutlier(target, pool, ejection)
+          : Effect.void
+      ))
+  }
+
+  const ejectOutlier = (target: string, pool: Pool, ejection: Config.EjectionOptions): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.map(
+        store.modify<Ejection.PoolState, ReturnType<typeof Ejection.eject>[0]>(
+          ejectionKey(pool.route),
+          (current) => Ejection.eject(current, ejection, target, pool.targets.length, now)
+        ),
+        (ejected) => {
+          if (ejected !== undefined && events.enabled) {
+            events.emit({
+              type: "plugin",
+              plugin: "circuit",
+              name: "ejected",
+              target,
+              at: now,
+              data: { route: pool.route, until: ejected.until, times: ejected.times }
+            })
+          }
+        }
+      ))
+
+  const status = (state: Breaker.BreakerState, now: number): Breaker.Status =>
+    state.status === "open" && now >= state.openUntil ? "half-open" : state.status
+
+  const healthScore = (target: string): Effect.Effect<number | undefined> =>
+    Effect.flatMap(
+      Clock.currentTimeMillis,
+      (now) =>
+        Effect.zipWith(
+          readHealth(target),
+          read(target, now),
+          (health, state) => Health.score(health, status(state, now))
+        )
+    )
+
+  const state = (target: string): Effect.Effect<TargetState> =>
+    Effect.flatMap(
+      Clock.currentTimeMillis,
+      (now) =>
+        Effect.zipWith(read(target, now), readHealth(target), (breaker, health) => ({
+          target,
+          ...Breaker.snapshot(breaker, options(target), now),
+          health: Health.score(health, status(breaker, now))
+        }))
+    )
+
+  const manual = (
+    f: (
+      state: Breaker.BreakerState,
+      opts: Config.BreakerOptions,
+      now: number
+    ) => readonly [Breaker.BreakerState, ReadonlyArray<Breaker.Transition>]
+  ) =>
+  (target: string): Effect.Effect<void> =>
+    step(target, (current, opts, now) => {
+      const [advanced, timed] = Breaker.advance(current, opts, now)
+      const [next, transitions] = f(advanced, opts, now)
+      return [undefined, next, [...timed, ...transitions]]
+    })
+
+  return {
+    options,
+    ejection,
+    admit,
+    end,
+    state,
+    states: Effect.suspend(() => Effect.forEach([...known].sort(), state)),
+    healthScore,
+    ejected: (pool) =>
+      ejection === undefined
+        ? Effect.succeed([])
+        : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.map(readPool(pool.route), (s) => Ejection.ejected(s, now))),
+    panicking: (pool) =>
+      ejection === undefined
+        ? Effect.succeed(false)
+        : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.flatMap(readPool(pool.route), (s) =>
+            Effect.map(
+              healthyCount(pool, Ejection.ejected(s, now), now),
+              (healthy) => Ejection.panics(ejection, healthy, pool.targets.length)
+            ))),
+    isolate: manual((s, _, now) => Breaker.isolate(s, now)),
+    forceClose: manual(Breaker.forceClose),
+    disable: manual((s, _, now) => Breaker.disable(s, now)),
+    reset: manual(Breaker.reset)
+  }
+}
+
+/**
+ * A layer with a registry over the `State` store, emitting to the `Events` sink in force.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (section: Config.Section, plan?: PolicyPlan): Layer.Layer<CircuitControl, never, State> =>
+  Layer.effect(
+    CircuitControl,
+    Effect.gen(function*() {
+      const store = yield* State
+      const events = yield* Events
+      return make(section, { store, events, plan })
+    })
+  )
+
+/**
+ * @since 0.1.0
+ * @category keys
+ */
+export const breakerKey = (target: string): string => `circuit:breaker:${target}`
+
+/**
+ * @since 0.1.0
+ * @category keys
+ */
+export const healthKey = (target: string): string => `circuit:health:${target}`
+
+/**
+ * @since 0.1.0
+ * @category keys
+ */
+export const ejectionKey = (route: string): string => `circuit:ejection:${route}`

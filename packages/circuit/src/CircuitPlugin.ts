@@ -1,0 +1,185 @@
+/**
+ * The `circuit` plugin: the section schema and checks, and the stage the router calls around every
+ * attempt on a model target. The stage carries its registry as `control`, so whoever holds the stage
+ * (the gateway's admin API) can isolate, close, disable or reset breakers and read their state.
+ *
+ * @since 0.1.0
+ */
+import { CircuitOpen } from "@switchyard/core/Errors"
+import type { RoutePlan } from "@switchyard/core/Plan"
+import type {
+  AttemptInfo,
+  AttemptTicket,
+  Plugin,
+  Refusal,
+  Stage,
+  TargetInfo,
+  TargetNote
+} from "@switchyard/core/Plugin"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Breaker from "./Breaker.js"
+import * as Breakers from "./Breakers.js"
+import * as Config from "./Config.js"
+import * as Duration from "./Duration.js"
+
+/**
+ * The stage, with its registry.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CircuitStage extends Stage {
+  readonly control: Breakers.Breakers
+}
+
+const pools = new WeakMap<RoutePlan, Breakers.Pool>()
+
+/** The model targets of a route, as an ejection pool (computed once per route plan). */
+const poolOf = (route: RoutePlan): Breakers.Pool => {
+  let pool = pools.get(route)
+  if (pool === undefined) {
+    pool = { route: route.name, targets: route.targets.filter((t) => t.kind === "model").map((t) => t.id) }
+    pools.set(route, pool)
+  }
+  return pool
+}
+
+/**
+ * Builds the stage over a registry.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeStage = (breakers: Breakers.Breakers): CircuitStage => {
+  const beforeAttempt = (attempt: AttemptInfo) => {
+    const target = attempt.target
+    const pool = breakers.ejection !== undefined ? poolOf(target.route) : undefined
+    return Effect.flatMap(breakers.admit(target.id, pool), (admission) => {
+      if (admission._tag === "Refused") {
+        const refusal: Refusal = {
+          _tag: "Refusal",
+          reason: admission.reason,
+          detail: admission.detail,
+          error: new CircuitOpen({
+            message: `${target.id}: ${admission.detail}`,
+            target: target.id,
+            retryAfterMs: admission.retryAfterMs
+          })
+        }
+        return Effect.fail(refusal)
+      }
+      const ticket = admission.ticket
+      const admitted: AttemptTicket = { end: (outcome) => breakers.end(target.id, ticket, outcome, pool) }
+      return Effect.succeed(admitted)
+    })
+  }
+
+  const inspect = (target: TargetInfo): Effect.Effect<ReadonlyArray<TargetNote>> =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const notes: Array<TargetNote> = []
+      const opts = breakers.options(target.id)
+      const state = yield* breakers.state(target.id)
+      if (breakers.ejection !== undefined) {
+        const pool = poolOf(target.route)
+        const ejected = yield* breakers.ejected(pool)
+        if (ejected.length > 0) {
+          const panicking = yield* breakers.panicking(pool)
+          if (ejected.includes(target.id) && !panicking) {
+            notes.push({ blocking: true, reason: "outlier-ejected", detail: `ejected from route \`${pool.route}\`` })
+          } else if (panicking) {
+            notes.push({
+              blocking: false,
+              reason: "outlier-panic",
+              detail: `too few healthy targets in route \`${pool.route}\`: ejection ignored`
+            })
+          }
+        }
+      }
+      notes.push(breakerNote(state, opts, now))
+      if (state.health !== undefined) {
+        notes.push({ blocking: false, reason: "health", detail: `health ${state.health.toFixed(2)}` })
+      }
+      return notes
+    })
+
+  return {
+    name: "circuit",
+    control: breakers,
+    beforeAttempt,
+    inspect,
+    healthScore: breakers.healthScore
+  }
+}
+
+const breakerNote = (state: Breakers.TargetState, opts: Config.BreakerOptions, now: number): TargetNote => {
+  const stats = `${state.calls} calls in ${Duration.format(opts.window)}, ${percent(state.failureRate)} failed, ${
+    percent(state.slowRate)
+  } slow`
+  switch (state.state) {
+    case "isolated":
+      return { blocking: true, reason: "circuit-open", detail: "isolated by an operator" }
+    case "open":
+      return state.nextProbeAt !== undefined && now < state.nextProbeAt
+        ? {
+          blocking: true,
+          reason: "circuit-open",
+          detail: Breaker.describeOpen(
+            {
+              openUntil: state.nextProbeAt,
+              opens: state.consecutiveOpens,
+              cause: state.cause ?? null
+            } as Breaker.BreakerState,
+            opts,
+            now
+          )
+        }
+        : { blocking: false, reason: "circuit-half-open", detail: "half-open: the next attempt is a probe" }
+    case "half-open":
+      return state.probesInFlight >= opts.halfOpenProbes
+        ? {
+          blocking: true,
+          reason: "circuit-open",
+          detail: `half-open: ${state.probesInFlight}/${opts.halfOpenProbes} probes in flight`
+        }
+        : {
+          blocking: false,
+          reason: "circuit-half-open",
+          detail: `half-open: ${state.probesInFlight} probes in flight`
+        }
+    case "disabled":
+      return { blocking: false, reason: "circuit-disabled", detail: `disabled (metrics only): ${stats}` }
+    case "closed":
+      return { blocking: false, reason: "circuit-closed", detail: `closed: ${stats}` }
+  }
+}
+
+const percent = (rate: number) => `${Math.round(rate * 100)}%`
+
+/**
+ * The plugin to install into the policy compiler.
+ *
+ * @since 0.1.0
+ * @category plugin
+ */
+export const plugin: Plugin<Config.Section> = {
+  name: "circuit",
+  packageName: "@switchyard/circuit",
+  section: "circuit",
+  schema: Config.Section,
+  check: Config.check,
+  make: (section, context) =>
+    Effect.sync(() =>
+      makeStage(Breakers.make(section, { store: context.store, events: context.events, plan: context.plan }))
+    )
+}
+
+/**
+ * The registry of a circuit stage, when `stage` is one.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const control = (stage: Stage): Breakers.Breakers | undefined =>
+  "control" in stage && stage.name === "circuit" ? (stage as CircuitStage).control : undefined
