@@ -1,0 +1,144 @@
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
+import { Duration } from "../Document.js"
+import type { Path } from "./source.js"
+
+/** One issue of a schema decode, flattened, with the path of the value it concerns. */
+export interface SchemaIssue {
+  readonly path: Path
+  readonly kind: "unexpected" | "missing" | "type" | "range"
+  readonly message: string
+  /** For a value that must be one of several strings: those strings. */
+  readonly literals?: ReadonlyArray<string> | undefined
+  readonly actual: unknown
+}
+
+const messageOf = (issue: ParseResult.ParseIssue): string =>
+  ParseResult.ArrayFormatter.formatIssueSync(issue)[0]?.message ?? "invalid value"
+
+const samePath = (a: Path, b: Path) => a.length === b.length && a.every((s, i) => s === b[i])
+
+const literalsOf = (ast: AST.AST): Array<string> =>
+  AST.isUnion(ast)
+    ? ast.types.flatMap(literalsOf)
+    : AST.isLiteral(ast) && typeof ast.literal === "string"
+    ? [ast.literal]
+    : []
+
+const describe = (actual: unknown) => typeof actual === "string" ? JSON.stringify(actual) : String(actual)
+
+const walk = (issue: ParseResult.ParseIssue, path: Path, out: Array<SchemaIssue>): void => {
+  switch (issue._tag) {
+    case "Pointer": {
+      const segments = Array.isArray(issue.path) ? issue.path : [issue.path]
+      walk(issue.issue, [...path, ...(segments as Array<string | number>)], out)
+      return
+    }
+    case "Composite": {
+      const issues = Array.isArray(issue.issues) ? issue.issues : [issue.issues as ParseResult.ParseIssue]
+      if (AST.isUnion(issue.ast)) {
+        const inner: Array<SchemaIssue> = []
+        for (const i of issues) walk(i, path, inner)
+        const shallow = inner.filter((i) => i.kind === "type" && samePath(i.path, path))
+        if (shallow.length === inner.length) {
+          const literals = literalsOf(issue.ast)
+          out.push({
+            path,
+            kind: "type",
+            message: literals.length > 0
+              ? `Expected one of ${literals.map((l) => JSON.stringify(l)).join(", ")}, actual ${describe(issue.actual)}`
+              : messageOf(new ParseResult.Type(issue.ast, issue.actual)),
+            literals,
+            actual: issue.actual
+          })
+        } else out.push(...inner.filter((i) => !shallow.includes(i)))
+        return
+      }
+      for (const i of issues) walk(i, path, out)
+      return
+    }
+    case "Refinement":
+      if (issue.kind === "From") walk(issue.issue, path, out)
+      else out.push({ path, kind: "range", message: messageOf(issue), actual: issue.actual })
+      return
+    case "Transformation":
+      if (issue.kind === "Encoded" && issue.ast === Duration.ast) {
+        out.push({
+          path,
+          kind: "type",
+          message: `Expected a duration like "250ms", "2s", "1m", "1h" or a number of milliseconds, actual ${
+            describe(issue.actual)
+          }`,
+          actual: issue.actual
+        })
+      } else walk(issue.issue, path, out)
+      return
+    case "Missing":
+      out.push({ path, kind: "missing", message: "is missing", actual: undefined })
+      return
+    case "Unexpected":
+      out.push({ path, kind: "unexpected", message: "is unexpected", actual: issue.actual })
+      return
+    case "Type":
+    case "Forbidden":
+      out.push({ path, kind: "type", message: messageOf(issue), actual: issue.actual })
+      return
+  }
+}
+
+/** Decodes with every issue collected; unknown keys are issues. */
+export const decode = <A, I>(
+  schema: Schema.Schema<A, I, never>,
+  value: unknown
+): Either.Either<A, ReadonlyArray<SchemaIssue>> => {
+  const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(value)
+  if (Either.isRight(result)) return Either.right(result.right)
+  const out: Array<SchemaIssue> = []
+  walk(result.left.issue, [], out)
+  return Either.left(out)
+}
+
+const resolve = (ast: AST.AST, depth = 0): Array<AST.AST> => {
+  if (depth > 20) return []
+  switch (ast._tag) {
+    case "Refinement":
+      return resolve(ast.from, depth + 1)
+    case "Transformation":
+      return resolve(ast.from, depth + 1)
+    case "Suspend":
+      return resolve(ast.f(), depth + 1)
+    case "Union":
+      return ast.types.flatMap((t) => resolve(t, depth + 1))
+    default:
+      return [ast]
+  }
+}
+
+const child = (ast: AST.AST, segment: string | number): Array<AST.AST> =>
+  resolve(ast).flatMap((node): Array<AST.AST> => {
+    if (AST.isTypeLiteral(node)) {
+      const property = node.propertySignatures.find((p) => p.name === segment)
+      if (property !== undefined) return [property.type]
+      return node.indexSignatures.map((s) => s.type)
+    }
+    if (AST.isTupleType(node) && typeof segment === "number") {
+      const element = node.elements[segment]
+      if (element !== undefined) return [element.type]
+      return node.rest.map((r) => r.type)
+    }
+    return []
+  })
+
+const nodesAt = (ast: AST.AST, path: Path): Array<AST.AST> =>
+  path.reduce<Array<AST.AST>>((nodes, segment) => nodes.flatMap((n) => child(n, segment)), [ast])
+
+/** The keys a struct at `path` admits (empty for records and non-structs). */
+export const keysAt = (ast: AST.AST, path: Path): Array<string> =>
+  nodesAt(ast, path).flatMap(resolve).flatMap((node) =>
+    AST.isTypeLiteral(node) ? node.propertySignatures.map((p) => String(p.name)) : []
+  )
+
+/** The string literals a value at `path` may be. */
+export const literalsAt = (ast: AST.AST, path: Path): Array<string> => nodesAt(ast, path).flatMap(literalsOf)
