@@ -22,7 +22,11 @@ describe("Pricing", () => {
     FC.float({ min: 0, max: 1, noNaN: true })
   ], ([input, cachedRaw, output, maxOut, inPrice, outPrice, cachedRatio]) => {
     const cached = Math.min(cachedRaw, input)
-    const pricing = { inputPerMillion: inPrice, outputPerMillion: outPrice, cachedInputPerMillion: inPrice * cachedRatio }
+    const pricing = {
+      inputPerMillion: inPrice,
+      outputPerMillion: outPrice,
+      cachedInputPerMillion: inPrice * cachedRatio
+    }
     const actual = Pricing.cost(usage(input, Math.min(output, maxOut), cached), pricing)
     expect(actual).toBeGreaterThanOrEqual(0)
     expect(actual).toBeLessThanOrEqual(Pricing.maxCost(input, maxOut, pricing) * (1 + 1e-12) + 1e-15)
@@ -36,7 +40,9 @@ describe("Pricing", () => {
     expect(Pricing.lookup("anthropic", "claude-3-5-sonnet-20241022")).toEqual(
       Pricing.catalogue["anthropic/claude-3-5-sonnet"]
     )
-    expect(Pricing.lookup("anthropic", "claude-opus-4-1-20250805")).toEqual(Pricing.catalogue["anthropic/claude-opus-4-1"])
+    expect(Pricing.lookup("anthropic", "claude-opus-4-1-20250805")).toEqual(
+      Pricing.catalogue["anthropic/claude-opus-4-1"]
+    )
     expect(Pricing.lookup("mistral", "mistral-large-latest")).toEqual(Pricing.catalogue["mistral/mistral-large"])
     // Not a release suffix: an unknown model, not gpt-4o.
     expect(Pricing.lookup("openai", "gpt-4o-custom-finetune")).toBeUndefined()

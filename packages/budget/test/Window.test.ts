@@ -67,7 +67,14 @@ describe("Window", () => {
   it.prop("periods contain now, tile the time line and start on a boundary of the local wall clock", [
     FC.integer({ min: at("2000-01-01T00:00:00Z"), max: at("2040-01-01T00:00:00Z") }),
     FC.constantFrom(...Window.calendarUnits),
-    FC.constantFrom("UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Auckland")
+    FC.constantFrom(
+      "UTC",
+      "Europe/Paris",
+      "America/New_York",
+      "Asia/Kolkata",
+      "Australia/Lord_Howe",
+      "Pacific/Auckland"
+    )
   ], ([now, unit, timeZone]) => {
     const { end, start } = Window.calendarPeriod(now, unit, timeZone)
     expect(start).toBeLessThanOrEqual(now)
