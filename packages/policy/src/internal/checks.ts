@@ -409,8 +409,10 @@ export const check = (
     for (const edge of edges.get(name)!) mark(edge.to)
   }
   entryRoutes.forEach(mark)
+  // Without a working default route every route would look unreachable: say it once (SY206), not per route.
+  const defaultWorks = defaultRoute !== undefined && doc.routes[defaultRoute] !== undefined
   for (const name of routeNames) {
-    if (!reachable.has(name)) {
+    if (defaultWorks && !reachable.has(name)) {
       out.push({
         path: ["routes", name],
         at: "key",
