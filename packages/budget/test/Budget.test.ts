@@ -223,6 +223,7 @@ const miniRouter =
         skipped: []
       })
       for (const target of request.route.targets) {
+        if (target.kind !== "model") continue
         const result = yield* h.admit(attemptOf(request, target.id))
         if (Either.isLeft(result)) {
           last = result.left.error ?? last
@@ -239,7 +240,7 @@ const miniRouter =
           model: target.model,
           route: request.route.name,
           attempts: [],
-          cost: result.right.cost!(),
+          cost: result.right.cost!() ?? 0,
           traceId: "t"
         } satisfies GenerateResponse
       }
