@@ -20,7 +20,7 @@ export const adapters: ReadonlyArray<Adapter> = Object.entries(knownAdapters).ma
 }))
 
 /** A plugin with a small section, to test plugin sections end to end. */
-export const budgetPlugin: Plugin<{ readonly limit: number; readonly downgradeTo?: string | undefined }> = {
+export const budgetPlugin: Plugin<{ readonly limit: number; readonly downgradeTo?: string }> = {
   name: "budget",
   packageName: "@switchyard/budget",
   section: "budget",
