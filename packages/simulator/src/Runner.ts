@@ -1,0 +1,516 @@
+/**
+ * The runner: drives a compiled policy with an open-loop, seeded Poisson arrival process against the
+ * simulated providers of a scenario, on a {@link SimClock}, and measures what happened.
+ *
+ * Same scenario, policy and seed → the same event log and the same numbers: every fiber task runs on
+ * a synchronous FIFO scheduler, time is virtual, arrivals and providers draw from seeded generators
+ * and the router from `Random.make(seed)`.
+ *
+ * @since 0.1.0
+ */
+import * as Events from "@switchyard/core/Events"
+import type { GenerateRequest, GenerateResponse } from "@switchyard/core/Model"
+import { defaultCapabilities } from "@switchyard/core/Model"
+import type { PolicyPlan } from "@switchyard/core/Plan"
+import { defaults } from "@switchyard/core/Plan"
+import type { Stage } from "@switchyard/core/Plugin"
+import type { LanguageModel } from "@switchyard/core/Provider"
+import * as RouterModule from "@switchyard/core/Router"
+import type { Router } from "@switchyard/core/Router"
+import * as State from "@switchyard/core/State"
+import type { StreamPart } from "@switchyard/core/StreamPart"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Random from "effect/Random"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { PCGRandom } from "effect/Utils"
+import * as Distribution from "./Distribution.js"
+import type { RunMetrics } from "./Metrics.js"
+import { EventAggregator, Histogram, isClientError, isOpening, isTransition } from "./Metrics.js"
+import type { Scenario } from "./Scenario.js"
+import * as SimClock from "./SimClock.js"
+import type { SimulatedModel } from "./SimulatedProvider.js"
+import { adapter, CurrentScenario } from "./SimulatedProvider.js"
+
+/**
+ * A policy to run: a name and how to build its router. `build` runs inside the simulation (virtual
+ * Clock, seeded Random, the run's State and Events sink, and the scenario in
+ * {@link CurrentScenario}, so that `adapter: simulated` providers find their behaviour).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PolicyUnderTest {
+  readonly name: string
+  readonly build: Effect.Effect<Router, unknown, State.State | Scope.Scope>
+}
+
+/**
+ * Per-bucket counts over scenario time, for charts.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Series {
+  readonly bucketMs: number
+  /** Requests by arrival bucket, and how many of them succeeded. */
+  readonly requests: ReadonlyArray<number>
+  readonly succeeded: ReadonlyArray<number>
+  /** Provider calls per bucket. */
+  readonly calls: Readonly<Record<string, ReadonlyArray<number>>>
+}
+
+/**
+ * The outcome of one run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunResult {
+  readonly policy: string
+  readonly scenario: string
+  readonly seed: number
+  readonly metrics: RunMetrics
+  readonly series: Series
+  /** `[upper edge ms, count]` of every request's latency. */
+  readonly latency: ReadonlyArray<readonly [number, number]>
+  readonly faultWindows: Readonly<Record<string, ReadonlyArray<readonly [number, number]>>>
+  /** Every engine event, when asked for with `keepEvents`. */
+  readonly events?: ReadonlyArray<Events.EngineEvent> | undefined
+  /** Wall time of the run and simulated requests per wall second (not deterministic). */
+  readonly wall: { readonly ms: number; readonly requestsPerSecond: number }
+}
+
+/**
+ * Options of {@link run}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  readonly scenario: Scenario
+  readonly policy: PolicyUnderTest
+  readonly seed?: number | undefined
+  /** Virtual time allowed after the last arrival for requests to finish; the rest count as hung. */
+  readonly drainMs?: number | undefined
+  readonly bucketMs?: number | undefined
+  readonly keepEvents?: boolean | undefined
+  /** Called now and then with the virtual time reached (for a progress bar). */
+  readonly onProgress?: ((virtualMs: number, requests: number) => void) | undefined
+}
+
+/**
+ * A request shape of the scenario, as a request (built once and reused: requests are immutable).
+ */
+const toRequest = (shape: Scenario["requests"][number]): GenerateRequest => ({
+  ...(shape.model === undefined ? {} : { model: shape.model }),
+  messages: [{ role: "user", content: "x".repeat(shape.inputTokens * 4) }],
+  ...(shape.maxOutputTokens === undefined ? {} : { maxOutputTokens: shape.maxOutputTokens }),
+  ...(shape.tags === undefined ? {} : { tags: shape.tags })
+})
+
+const wallNow = (): number => performance.now()
+
+/**
+ * Runs one policy under one scenario.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = async (options: RunOptions): Promise<RunResult> => {
+  const { policy, scenario } = options
+  const seed = options.seed ?? scenario.seed ?? 1
+  const bucketMs = options.bucketMs ?? 1000
+  const drainMs = options.drainMs ?? 60_000
+  const clock = new SimClock.SimClock(0)
+  const scheduler = new SimClock.SimScheduler()
+  const aggregator = new EventAggregator(options.keepEvents === true)
+  const registry = new Map<string, SimulatedModel>()
+  const arrivals = new PCGRandom(seed)
+  const shapes = scenario.requests.map((shape) => ({ shape, request: toRequest(shape) }))
+  const totalWeight = shapes.reduce((sum, s) => sum + s.shape.weight, 0)
+  const ratePerMs = scenario.arrivals.rate / 1000
+  const windowsOf = () => {
+    const out: Record<string, Array<readonly [number, number]>> = {}
+    for (const [name, model] of registry) out[name] = model.windows.map((w) => [w.from, w.to] as const)
+    return out
+  }
+  const inAnyFault = (t: number) => {
+    for (const model of registry.values()) {
+      for (const w of model.windows) if (t >= w.from && t < w.to) return true
+    }
+    return false
+  }
+
+  const all = new Histogram()
+  const failed = new Histogram()
+  const inFault = new Histogram()
+  const requestsPerBucket: Array<number> = []
+  const okPerBucket: Array<number> = []
+  const errors: Record<string, number> = {}
+  let requests = 0
+  let succeeded = 0
+  let clientErrors = 0
+  let pending = 0
+  let arrivalsDone = false
+  let reportedCost: number | undefined
+  let streamDuplicates = 0
+  let truncated = 0
+  let finished = false
+  let wake: (() => void) | undefined
+  const starts = new Set<{ readonly at: number }>()
+
+  const bump = (array: Array<number>, i: number) => {
+    while (array.length <= i) array.push(0)
+    array[i]++
+  }
+
+  const record = (at: number, exit: Exit.Exit<GenerateResponse | StreamOutcome, unknown>, ticket: { at: number }) => {
+    starts.delete(ticket)
+    pending--
+    const latency = clock.unsafeCurrentTimeMillis() - at
+    all.record(latency)
+    if (inAnyFault(at)) inFault.record(latency)
+    const bucket = Math.floor(at / bucketMs)
+    if (Exit.isSuccess(exit)) {
+      const value = exit.value
+      if ("truncated" in value && value.truncated) {
+        truncated++
+        errors["Truncated"] = (errors["Truncated"] ?? 0) + 1
+        failed.record(latency)
+      } else {
+        succeeded++
+        bump(okPerBucket, bucket)
+        if ("duplicates" in value) streamDuplicates += value.duplicates
+        const cost = value.cost
+        if (cost !== undefined) reportedCost = (reportedCost ?? 0) + cost
+      }
+    } else {
+      failed.record(latency)
+      const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      const tag = typeof failure === "object" && failure !== null && "_tag" in failure
+        ? String(failure._tag)
+        : "Defect"
+      errors[tag] = (errors[tag] ?? 0) + 1
+      if (isClientError(tag)) clientErrors++
+    }
+    if (arrivalsDone && pending === 0) wake?.()
+  }
+
+  const program = Effect.gen(function*() {
+    const router = yield* policy.build
+    const runtime = yield* Effect.runtime<never>()
+    const fork = Runtime.runFork(runtime)
+    const arrive = () => {
+      const at = clock.unsafeCurrentTimeMillis()
+      let pick = arrivals.number() * totalWeight
+      let chosen = shapes[0]
+      for (const s of shapes) {
+        pick -= s.shape.weight
+        if (pick < 0) {
+          chosen = s
+          break
+        }
+      }
+      requests++
+      pending++
+      bump(requestsPerBucket, Math.floor(at / bucketMs))
+      const ticket = { at }
+      starts.add(ticket)
+      const effect: Effect.Effect<GenerateResponse | StreamOutcome, unknown> = chosen.shape.stream
+        ? consume(router.stream(chosen.request))
+        : router.generate(chosen.request)
+      const fiber = fork(effect)
+      fiber.addObserver((exit) => record(at, exit, ticket))
+      const next = Distribution.exponential(arrivals, ratePerMs)
+      if (at + next < scenario.duration) clock.unsafeSchedule(arrive, next)
+      else {
+        arrivalsDone = true
+        if (pending === 0) wake?.()
+      }
+    }
+    clock.unsafeSchedule(arrive, Distribution.exponential(arrivals, ratePerMs))
+    yield* Effect.async<void>((resume) => {
+      wake = () => resume(Effect.void)
+      if (arrivalsDone && pending === 0) wake()
+    })
+  }).pipe(
+    Effect.scoped,
+    Effect.provideService(State.State, State.makeMemory()),
+    Effect.provideService(Events.Events, aggregator),
+    Effect.provideService(CurrentScenario, { scenario, registry, bucketMs }),
+    Effect.withClock(clock),
+    Effect.withRandom(Random.make(seed))
+  )
+
+  const started = wallNow()
+  let lastProgress = started
+  const main = Effect.runFork(program, { scheduler })
+  main.addObserver(() => {
+    finished = true
+  })
+  await SimClock.drive({
+    clock,
+    scheduler,
+    done: () => finished,
+    until: scenario.duration + drainMs,
+    sliceEvery: 20_000,
+    slice: options.onProgress === undefined ? undefined : () => {
+      const now = wallNow()
+      if (now - lastProgress < 100) return
+      lastProgress = now
+      options.onProgress?.(clock.unsafeCurrentTimeMillis(), requests)
+      return new Promise<void>((resolve) => setImmediate(resolve))
+    }
+  })
+  const wallMs = wallNow() - started
+  const mainExit = main.unsafePoll()
+  if (mainExit !== null && Exit.isFailure(mainExit)) {
+    throw new Error(
+      `policy \`${policy.name}\` could not run: ${String(Exit.isFailure(mainExit) ? mainExit.cause : "")}`
+    )
+  }
+  // Requests that never ended within the drain allowance.
+  const endAt = clock.unsafeCurrentTimeMillis()
+  const hung = pending
+  for (const ticket of starts) {
+    all.record(endAt - ticket.at)
+    failed.record(endAt - ticket.at)
+  }
+  if (hung > 0) errors["Hung"] = hung
+
+  const models = [...registry.values()]
+  const primary = registry.get(scenario.primary ?? Object.keys(scenario.providers)[0]) ??
+    models[0]
+  const primaryCost = primary?.stats.relativeCost ?? 1
+  const cost = models.reduce((sum, m) => sum + m.stats.cost, 0)
+  const wasted = models.reduce((sum, m) => sum + m.stats.wastedCost, 0)
+  const calls = models.reduce((sum, m) => sum + m.stats.calls, 0)
+  const attemptsByProvider: Record<string, number> = {}
+  for (const m of models) attemptsByProvider[m.stats.name] = m.stats.calls
+  const detection = detect(models, aggregator, bucketMs)
+  const nonClient = requests - clientErrors
+  const metrics: RunMetrics = {
+    requests,
+    succeeded,
+    successRate: requests === 0 ? 1 : succeeded / requests,
+    successRateExcludingClientErrors: nonClient === 0 ? 1 : succeeded / nonClient,
+    p50Ms: all.quantile(0.5),
+    p99Ms: all.quantile(0.99),
+    p999Ms: all.quantile(0.999),
+    faultP99Ms: inFault.count === 0 ? undefined : inFault.quantile(0.99),
+    failedP99Ms: failed.count === 0 ? undefined : failed.quantile(0.99),
+    attemptsPerRequest: requests === 0 ? 0 : calls / requests,
+    attemptsByProvider,
+    clientErrorAttemptsPerRequest: aggregator.clientErrorRequests === 0
+      ? undefined
+      : aggregator.clientErrorAttempts / aggregator.clientErrorRequests,
+    faultyCalls: models.reduce((sum, m) => sum + m.stats.callsInFault, 0),
+    ttdMs: detection.ttdMs,
+    ttrMs: detection.ttrMs,
+    cost,
+    costRelative: requests === 0 ? 0 : cost / (requests * primaryCost),
+    wastedCostShare: cost === 0 ? 0 : wasted / cost,
+    reportedCost,
+    budgetOvershoot: scenario.budget === undefined ? undefined : Math.max(0, cost - scenario.budget) / scenario.budget,
+    callsBeforeRetryAfter: models.reduce((sum, m) => sum + m.stats.callsBeforeRetryAfter, 0),
+    rateLimitedCalls: models.reduce((sum, m) => sum + m.stats.rateLimited, 0),
+    breakerTransitions: aggregator.stateChanges.filter(isTransition).length,
+    hedges: aggregator.hedges,
+    retriesDeniedByBudget: aggregator.retriesDeniedByBudget,
+    streamDuplicates,
+    truncatedSuccesses: truncated,
+    hungRequests: hung,
+    errors: Object.fromEntries(Object.entries(errors).sort(([a], [b]) => a.localeCompare(b))),
+    pendingTimers: clock.pendingTimers,
+    inFlightAtEnd: models.reduce((sum, m) => sum + m.stats.inFlight, 0)
+  }
+  const callSeries: Record<string, ReadonlyArray<number>> = {}
+  for (const m of models) callSeries[m.stats.name] = m.stats.callsPerBucket
+  return {
+    policy: policy.name,
+    scenario: scenario.name,
+    seed,
+    metrics,
+    series: { bucketMs, requests: requestsPerBucket, succeeded: okPerBucket, calls: callSeries },
+    latency: all.buckets(),
+    faultWindows: windowsOf(),
+    ...(aggregator.events === undefined ? {} : { events: aggregator.events }),
+    wall: { ms: wallMs, requestsPerSecond: wallMs > 0 ? requests / (wallMs / 1000) : 0 }
+  }
+}
+
+/** What the runner keeps of a streamed reply. */
+interface StreamOutcome {
+  readonly truncated: boolean
+  readonly duplicates: number
+  readonly cost: number | undefined
+}
+
+/**
+ * Consumes a stream as a caller would: exactly one `stream-start` and one final `finish` make a
+ * complete answer; more starts mean parts from two attempts reached the caller.
+ */
+const consume = <E>(stream: Stream.Stream<StreamPart, E>): Effect.Effect<StreamOutcome, E> =>
+  Stream.runFold(
+    stream,
+    { starts: 0, finished: false, afterFinish: false, cost: undefined as number | undefined },
+    (s, part) => {
+      if (part.type === "stream-start") s.starts++
+      else if (part.type === "finish") {
+        s.finished = true
+        s.cost = part.cost
+      } else if (s.finished) s.afterFinish = true
+      return s
+    }
+  ).pipe(Effect.map((s) => ({
+    truncated: !s.finished || s.afterFinish,
+    duplicates: Math.max(0, s.starts - 1),
+    cost: s.cost
+  })))
+
+/**
+ * Time to detect and to recover, averaged over the fault windows of every provider that has one.
+ * Detection is the first breaker/ejection event for the provider after the window opens, or the end
+ * of the first bucket where its share of calls fell below half its share before the fault.
+ * Recovery is the end of the first bucket after the window closes where the share is back above half.
+ */
+const detect = (
+  models: ReadonlyArray<SimulatedModel>,
+  aggregator: EventAggregator,
+  bucketMs: number
+): { ttdMs: number | undefined; ttrMs: number | undefined } => {
+  const ttd: Array<number> = []
+  const ttr: Array<number> = []
+  const totals: Array<number> = []
+  for (const m of models) {
+    m.stats.callsPerBucket.forEach((c, i) => {
+      while (totals.length <= i) totals.push(0)
+      totals[i] += c
+    })
+  }
+  const share = (m: SimulatedModel, i: number) =>
+    (totals[i] ?? 0) === 0 ? undefined : (m.stats.callsPerBucket[i] ?? 0) / totals[i]
+  for (const m of models) {
+    if (m.windows.length === 0) continue
+    const first = m.windows[0]
+    // The provider's normal share: before the first fault, or else outside every fault.
+    let calls = 0
+    let total = 0
+    for (let i = 0; i < totals.length; i++) {
+      const start = i * bucketMs
+      const end = start + bucketMs
+      const outside = first.from >= bucketMs
+        ? end <= first.from
+        : m.windows.every((w) => end <= w.from || start >= w.to)
+      if (!outside) continue
+      calls += m.stats.callsPerBucket[i] ?? 0
+      total += totals[i]
+    }
+    const normal = total === 0 ? undefined : calls / total
+    const opens = aggregator.stateChanges.filter((c) =>
+      isOpening(c) && c.target !== undefined && (c.target === m.stats.name || c.target.startsWith(`${m.stats.name}/`))
+    )
+    for (const w of m.windows) {
+      let detected: number | undefined
+      const open = opens.find((c) => c.at >= w.from && c.at < w.to)
+      if (open !== undefined) detected = open.at - w.from
+      if (normal !== undefined && normal > 0) {
+        for (let i = Math.floor(w.from / bucketMs); i * bucketMs < w.to; i++) {
+          const s = share(m, i)
+          if (s !== undefined && s < normal / 2) {
+            const at = Math.max(0, (i + 1) * bucketMs - w.from)
+            detected = detected === undefined ? at : Math.min(detected, at)
+            break
+          }
+        }
+      }
+      if (detected === undefined) continue
+      ttd.push(detected)
+      if (normal === undefined || normal === 0) continue
+      for (let i = Math.floor(w.to / bucketMs); i < totals.length; i++) {
+        const s = share(m, i)
+        if (s !== undefined && s >= normal / 2) {
+          ttr.push(Math.max(0, (i + 1) * bucketMs - w.to))
+          break
+        }
+      }
+    }
+  }
+  const mean = (xs: Array<number>) => xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length
+  return { ttdMs: mean(ttd), ttrMs: mean(ttr) }
+}
+
+/**
+ * The plan of a built-in baseline: `naive` (the primary provider, one attempt, no fallback) or
+ * `retry-only` (the primary provider, three attempts with the default back-off, no retry budget).
+ *
+ * @since 0.1.0
+ * @category baselines
+ */
+export const baselinePlan = (scenario: Scenario, kind: "naive" | "retry-only"): PolicyPlan => {
+  const primary = scenario.primary ?? Object.keys(scenario.providers)[0]
+  return {
+    providers: [{
+      name: primary,
+      config: { name: primary, adapter: "simulated" },
+      models: [{
+        name: "default",
+        id: "simulated",
+        capabilities: { ...defaultCapabilities, contextWindow: 1_000_000 }
+      }]
+    }],
+    routes: [{
+      name: "default",
+      strategy: "fallback",
+      targets: [{
+        kind: "model",
+        id: `${primary}/default`,
+        provider: primary,
+        model: "default",
+        weight: 1,
+        priority: 0
+      }],
+      retry: { ...defaults.retry, maxAttempts: kind === "naive" ? 1 : 3 },
+      timeout: {},
+      streamMode: "pass-through",
+      failoverOnContextLength: false
+    }],
+    rules: [],
+    defaultRoute: "default",
+    // Plain retries know no budget.
+    retryBudget: { ratio: 1_000_000, minPerSecond: 1_000_000, ttlMs: 10_000 },
+    sections: {}
+  }
+}
+
+/**
+ * A policy built from a plan with `Router.make`: every provider of the plan is made by the
+ * `simulated` adapter from the scenario in force.
+ *
+ * @since 0.1.0
+ * @category baselines
+ */
+export const fromPlan = (
+  name: string,
+  plan: PolicyPlan,
+  options?: { readonly stages?: ReadonlyArray<Stage> | undefined }
+): PolicyUnderTest => ({
+  name,
+  build: Effect.gen(function*() {
+    const providers = new Map<string, LanguageModel>()
+    for (const provider of plan.providers) providers.set(provider.name, yield* adapter.make(provider.config))
+    return yield* RouterModule.make({ plan, providers, stages: options?.stages })
+  })
+})
+
+/**
+ * The built-in baselines.
+ *
+ * @since 0.1.0
+ * @category baselines
+ */
+export const baseline = (scenario: Scenario, kind: "naive" | "retry-only"): PolicyUnderTest =>
+  fromPlan(kind, baselinePlan(scenario, kind))

@@ -1,0 +1,529 @@
+/**
+ * Scenarios: how simulated providers behave over time, the traffic that arrives, and the bars a
+ * policy should reach. A scenario is a YAML document decoded with `effect/Schema`; unknown keys and
+ * bad values are diagnostics with line and column, like policies.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as fs from "node:fs"
+import * as YAML from "yaml"
+
+const durationPattern = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/
+
+/**
+ * Parses `800ms`, `3s`, `2m`, `1h` or a bare number of milliseconds.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseDuration = (input: string | number): number | undefined => {
+  if (typeof input === "number") return Number.isFinite(input) && input >= 0 ? input : undefined
+  const match = durationPattern.exec(input)
+  if (match === null) return undefined
+  const value = Number(match[1])
+  switch (match[2]) {
+    case "s":
+      return value * 1000
+    case "m":
+      return value * 60_000
+    case "h":
+      return value * 3_600_000
+    default:
+      return value
+  }
+}
+
+/**
+ * A duration: a number of milliseconds or a string with a unit (`ms`, `s`, `m`, `h`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Millis = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String), Schema.Number, {
+  strict: true,
+  decode: (input, _, ast) => {
+    const value = parseDuration(input)
+    return value === undefined
+      ? ParseResult.fail(
+        new ParseResult.Type(ast, input, `expected a duration such as 800ms, 3s or 2m, got ${JSON.stringify(input)}`)
+      )
+      : ParseResult.succeed(value)
+  },
+  encode: (value) => ParseResult.succeed(value)
+}).annotations({ identifier: "Duration" })
+
+const Probability = Schema.Number.pipe(Schema.between(0, 1)).annotations({ identifier: "Probability" })
+const NonNegative = Schema.Number.pipe(Schema.nonNegative())
+const Positive = Schema.Number.pipe(Schema.positive())
+
+/**
+ * A latency distribution: lognormal from `p50` and `p99`, or an empirical list of `samples`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Latency = Schema.Union(
+  Schema.Struct({ p50: Millis, p99: Millis }),
+  Schema.Struct({ samples: Schema.NonEmptyArray(Millis) })
+)
+/** @since 0.1.0 @category models */
+export type Latency = typeof Latency.Type
+
+/**
+ * Error classes a simulated provider can answer with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const errorClasses = [
+  "503",
+  "500",
+  "529",
+  "429",
+  "400",
+  "401",
+  "403",
+  "context-length",
+  "content-filter",
+  "network",
+  "timeout"
+] as const
+/** @since 0.1.0 @category models */
+export type ErrorClass = typeof errorClasses[number]
+
+/**
+ * The probability of each error class per call (`timeout` is a black hole: the call never answers).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ErrorMix = Schema.Struct(
+  Object.fromEntries(errorClasses.map((name) => [name, Schema.optional(Probability)])) as {
+    readonly [K in ErrorClass]: Schema.optional<typeof Probability>
+  }
+)
+/** @since 0.1.0 @category models */
+export type ErrorMix = typeof ErrorMix.Type
+
+/**
+ * A token bucket: `rps` calls per second with a burst of `burst` (default: one second's worth).
+ * Calls beyond it get 429 with `retry-after` (the time until a token is free, or `retryAfter`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RateLimit = Schema.Struct({
+  rps: Positive,
+  burst: Schema.optional(Positive),
+  retryAfter: Schema.optional(Millis)
+})
+/** @since 0.1.0 @category models */
+export type RateLimit = typeof RateLimit.Type
+
+/**
+ * Streams that break after a number of tokens drawn uniformly from `afterTokens` [min, max].
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StreamCut = Schema.Struct({
+  rate: Probability,
+  afterTokens: Schema.Tuple(NonNegative, NonNegative)
+})
+
+/**
+ * Streams that pause for `duration` after a number of tokens, then carry on.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Stall = Schema.Struct({
+  rate: Probability,
+  afterTokens: Schema.Tuple(NonNegative, NonNegative),
+  duration: Millis
+})
+
+/**
+ * A fault window `[from, to)`: what changes while it lasts. `drift` moves the median latency linearly
+ * from the normal one at `from` to `drift.p50` at `to` (a slow drain; `p99` scales with it).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Fault = Schema.Struct({
+  from: Millis,
+  to: Millis,
+  note: Schema.optional(Schema.String),
+  errors: Schema.optional(ErrorMix),
+  latency: Schema.optional(Latency),
+  drift: Schema.optional(Schema.Struct({ p50: Millis })),
+  rateLimit: Schema.optional(RateLimit),
+  streamCut: Schema.optional(StreamCut),
+  stall: Schema.optional(Stall)
+})
+/** @since 0.1.0 @category models */
+export type Fault = typeof Fault.Type
+
+/**
+ * Up/down cycles: from `from`, `up` healthy then `down` failing with `error`, `cycles` times.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Flapping = Schema.Struct({
+  from: Schema.optionalWith(Millis, { default: () => 0 }),
+  up: Millis,
+  down: Millis,
+  cycles: Schema.Int.pipe(Schema.positive()),
+  error: Schema.optionalWith(Schema.Literal(...errorClasses), { default: () => "503" as const })
+})
+
+/**
+ * How one simulated provider behaves.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Behaviour = Schema.Struct({
+  /** Relative cost of one complete call (the cheapest provider is usually 1). */
+  cost: Schema.optionalWith(NonNegative, { default: () => 1 }),
+  latency: Schema.optionalWith(Latency, { default: () => ({ p50: 800, p99: 3000 }) }),
+  /** How long an error answer takes. */
+  errorLatency: Schema.optionalWith(Millis, { default: () => 50 }),
+  ttft: Schema.optional(Latency),
+  tokensPerSecond: Schema.optionalWith(Positive, { default: () => 50 }),
+  outputTokens: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 200 }),
+  contextWindow: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  errors: Schema.optional(ErrorMix),
+  rateLimit: Schema.optional(RateLimit),
+  /** In-flight calls served at once; beyond this, calls queue (FIFO) before being served. */
+  concurrency: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  streamCut: Schema.optional(StreamCut),
+  stall: Schema.optional(Stall),
+  faults: Schema.optionalWith(Schema.Array(Fault), { default: () => [] }),
+  flapping: Schema.optional(Flapping)
+})
+/** @since 0.1.0 @category models */
+export type Behaviour = typeof Behaviour.Type
+/** @since 0.1.0 @category models */
+export type BehaviourInput = typeof Behaviour.Encoded
+
+/**
+ * A bound on a metric.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Bound = Schema.Struct({ min: Schema.optional(Schema.Number), max: Schema.optional(Schema.Number) })
+/** @since 0.1.0 @category models */
+export type Bound = typeof Bound.Type
+
+/**
+ * Metrics a bar can bound; see `Metrics.RunMetrics` for their meaning.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const barMetrics = [
+  "successRate",
+  "successRateExcludingClientErrors",
+  "p50Ms",
+  "p99Ms",
+  "p999Ms",
+  "faultP99Ms",
+  "failedP99Ms",
+  "attemptsPerRequest",
+  "clientErrorAttemptsPerRequest",
+  "faultyCalls",
+  "ttdMs",
+  "ttrMs",
+  "costRelative",
+  "budgetOvershoot",
+  "wastedCostShare",
+  "callsBeforeRetryAfter",
+  "rateLimitedCalls",
+  "breakerTransitions",
+  "streamDuplicates",
+  "truncatedSuccesses",
+  "hungRequests"
+] as const
+/** @since 0.1.0 @category models */
+export type BarMetric = typeof barMetrics[number]
+
+/**
+ * The bars of a scenario: `statement` quotes the goal in words; each metric key bounds the policy
+ * under test; `beatsBaselines` asks for a higher success rate than `naive` and `retry-only` (or an
+ * equal one with lower p99).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Bars = Schema.Struct({
+  statement: Schema.optional(Schema.String),
+  beatsBaselines: Schema.optional(Schema.Boolean),
+  ...(Object.fromEntries(barMetrics.map((name) => [name, Schema.optional(Bound)])) as {
+    readonly [K in BarMetric]: Schema.optional<typeof Bound>
+  })
+})
+/** @since 0.1.0 @category models */
+export type Bars = typeof Bars.Type
+
+/**
+ * A request shape. `weight` picks among shapes; `stream` asks for a streamed reply.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RequestShape = Schema.Struct({
+  weight: Schema.optionalWith(Positive, { default: () => 1 }),
+  model: Schema.optional(Schema.String),
+  inputTokens: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { default: () => 500 }),
+  maxOutputTokens: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  stream: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  tags: Schema.optional(Schema.Array(Schema.String))
+})
+/** @since 0.1.0 @category models */
+export type RequestShape = typeof RequestShape.Type
+
+/**
+ * A whole scenario.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Scenario = Schema.Struct({
+  name: Schema.String,
+  description: Schema.optional(Schema.String),
+  duration: Millis,
+  seed: Schema.optional(Schema.Int),
+  arrivals: Schema.Struct({ rate: Positive }),
+  requests: Schema.optionalWith(Schema.NonEmptyArray(RequestShape), {
+    default: () => [{ weight: 1, inputTokens: 500, stream: false }] as const
+  }),
+  /** The provider the baselines use (default: the first). */
+  primary: Schema.optional(Schema.String),
+  /** A spend limit, in the providers' relative cost units, for the budget-overshoot metric. */
+  budget: Schema.optional(NonNegative),
+  providers: Schema.Record({ key: Schema.String, value: Behaviour }),
+  bars: Schema.optional(Bars)
+})
+/** @since 0.1.0 @category models */
+export type Scenario = typeof Scenario.Type
+/** @since 0.1.0 @category models */
+export type ScenarioInput = typeof Scenario.Encoded
+
+/**
+ * A problem found in a scenario file, with its position.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Diagnostic {
+  readonly file: string
+  readonly line: number
+  readonly column: number
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly message: string
+}
+
+/**
+ * A scenario file that cannot be used.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ScenarioError extends Error {
+  readonly _tag = "ScenarioError"
+  constructor(readonly diagnostics: ReadonlyArray<Diagnostic>) {
+    super(diagnostics.map(formatDiagnostic).join("\n"))
+    this.name = "ScenarioError"
+  }
+}
+
+/**
+ * `file:line:column: message`.
+ *
+ * @since 0.1.0
+ * @category diagnostics
+ */
+export const formatDiagnostic = (d: Diagnostic): string => `${d.file}:${d.line}:${d.column}: ${d.message}`
+
+const levenshtein = (a: string, b: string): number => {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = tmp
+    }
+  }
+  return row[b.length]
+}
+
+/** The closest candidate within a small edit distance. */
+const didYouMean = (word: string, candidates: ReadonlyArray<string>): string | undefined => {
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1
+  for (const candidate of candidates) {
+    const d = levenshtein(word.toLowerCase(), candidate.toLowerCase())
+    if (d < bestDistance && d < word.length) {
+      best = candidate
+      bestDistance = d
+    }
+  }
+  return best
+}
+
+/** The node at `path`, and for the last segment the key node, to point at. */
+const locate = (doc: YAML.Document, path: ReadonlyArray<PropertyKey>): { key?: YAML.Node; value?: YAML.Node } => {
+  let node: unknown = doc.contents
+  let key: YAML.Node | undefined
+  for (const segment of path) {
+    if (YAML.isMap(node)) {
+      const pair = node.items.find((item) => YAML.isScalar(item.key) && String(item.key.value) === String(segment))
+      if (pair === undefined) return { value: node }
+      key = pair.key as YAML.Node
+      node = pair.value
+    } else if (YAML.isSeq(node) && typeof segment === "number") {
+      key = undefined
+      node = node.items[segment]
+    } else {
+      break
+    }
+  }
+  return { ...(key === undefined ? {} : { key }), ...(YAML.isNode(node) ? { value: node } : {}) }
+}
+
+/**
+ * Parses and decodes scenario text. `file` names it in diagnostics.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (text: string, file = "<scenario>"): Either.Either<Scenario, ScenarioError> => {
+  const lineCounter = new YAML.LineCounter()
+  const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const at = (offset: number, path: ReadonlyArray<PropertyKey>, message: string): Diagnostic => {
+    const pos = lineCounter.linePos(offset)
+    return { file, line: pos.line, column: pos.col, path, message }
+  }
+  if (doc.errors.length > 0) {
+    return Either.left(new ScenarioError(doc.errors.map((e) => at(e.pos[0], [], e.message.split("\n")[0]))))
+  }
+  const result = Schema.decodeUnknownEither(Scenario, { errors: "all", onExcessProperty: "error" })(doc.toJS())
+  if (Either.isRight(result)) {
+    const semantic = check(result.right).map((issue) => {
+      const { key, value } = locate(doc, issue.path)
+      return at((value ?? key)?.range?.[0] ?? 0, issue.path, issue.message)
+    })
+    return semantic.length > 0 ? Either.left(new ScenarioError(semantic)) : Either.right(result.right)
+  }
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(result.left)
+  const seen = new Set<string>()
+  const diagnostics: Array<Diagnostic> = []
+  for (const issue of issues) {
+    // The `undefined` branch of an optional field adds nothing to the real complaint.
+    if (issue.message.startsWith("Expected undefined")) continue
+    const { key, value } = locate(doc, issue.path)
+    let message = issue.message
+    let node = value ?? key
+    if (issue._tag === "Unexpected") {
+      const name = String(issue.path[issue.path.length - 1])
+      const expected = [...issue.message.matchAll(/"([^"]+)"/g)].map((m) => m[1])
+      const suggestion = didYouMean(name, expected)
+      message = `unknown key \`${name}\`${suggestion === undefined ? "" : `; did you mean \`${suggestion}\`?`}`
+      node = key ?? value
+    } else {
+      message = `${issue.path.length > 0 ? `\`${issue.path.join(".")}\`: ` : ""}${message.split("\n")[0]}`
+    }
+    const diagnostic = at(node?.range?.[0] ?? 0, issue.path, message)
+    const id = formatDiagnostic(diagnostic)
+    if (!seen.has(id)) {
+      seen.add(id)
+      diagnostics.push(diagnostic)
+    }
+  }
+  diagnostics.sort((a, b) => a.line - b.line || a.column - b.column)
+  return Either.left(new ScenarioError(diagnostics))
+}
+
+/** Checks the schema cannot express. */
+const check = (scenario: Scenario): Array<{ path: ReadonlyArray<PropertyKey>; message: string }> => {
+  const issues: Array<{ path: ReadonlyArray<PropertyKey>; message: string }> = []
+  const names = Object.keys(scenario.providers)
+  if (names.length === 0) issues.push({ path: ["providers"], message: "a scenario needs at least one provider" })
+  if (scenario.primary !== undefined && !names.includes(scenario.primary)) {
+    const suggestion = didYouMean(scenario.primary, names)
+    issues.push({
+      path: ["primary"],
+      message: `unknown provider \`${scenario.primary}\`${
+        suggestion === undefined ? "" : `; did you mean \`${suggestion}\`?`
+      }`
+    })
+  }
+  for (const name of names) {
+    const behaviour = scenario.providers[name]
+    behaviour.faults.forEach((fault, i) => {
+      if (fault.to <= fault.from) {
+        issues.push({ path: ["providers", name, "faults", i, "to"], message: "`to` must be after `from`" })
+      }
+    })
+    if ("p50" in behaviour.latency && behaviour.latency.p99 < behaviour.latency.p50) {
+      issues.push({ path: ["providers", name, "latency", "p99"], message: "p99 must not be below p50" })
+    }
+  }
+  return issues
+}
+
+/**
+ * Reads and decodes a scenario file; throws a {@link ScenarioError} with every diagnostic.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const load = (file: string): Scenario => {
+  const result = parse(fs.readFileSync(file, "utf8"), file)
+  if (Either.isLeft(result)) throw result.left
+  return result.right
+}
+
+/**
+ * Decodes a scenario given as a plain object (tests, programs).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (input: ScenarioInput): Scenario =>
+  Schema.decodeUnknownSync(Scenario, { onExcessProperty: "error" })(input)
+
+/**
+ * Decodes one provider's behaviour given as a plain object.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const behaviour = (input: BehaviourInput): Behaviour =>
+  Schema.decodeUnknownSync(Behaviour, { onExcessProperty: "error" })(input)
+
+/**
+ * The fault windows of a behaviour, flapping expanded into one window per down phase.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const faultWindows = (behaviour: Behaviour): ReadonlyArray<Fault> => {
+  const windows: Array<Fault> = [...behaviour.faults]
+  const flap = behaviour.flapping
+  if (flap !== undefined) {
+    for (let i = 0; i < flap.cycles; i++) {
+      const from = flap.from + i * (flap.up + flap.down) + flap.up
+      windows.push({ from, to: from + flap.down, note: `flap ${i + 1}`, errors: { [flap.error]: 1 } })
+    }
+  }
+  return windows.sort((a, b) => a.from - b.from)
+}

@@ -1,0 +1,518 @@
+/**
+ * Simulated providers: a {@link LanguageModel} whose latency, errors, limits and faults follow a
+ * scenario's {@link Behaviour}. Time comes from the Clock in force when the provider is made
+ * (a `SimClock` in the runner, `TestClock` in tests); randomness from a generator seeded by Effect's
+ * `Random` at that moment, so a provider's draws do not depend on what the router draws.
+ *
+ * The adapter is named `simulated`: a policy declares `adapter: simulated` with
+ * `options: { behaviour: A }` (a provider of the scenario in force) or the behaviour inline.
+ *
+ * @since 0.1.0
+ */
+import * as Errors from "@switchyard/core/Errors"
+import type { GenerateRequest, ModelResponse, Usage } from "@switchyard/core/Model"
+import type { Adapter, CallOptions, LanguageModel, ProviderConfig } from "@switchyard/core/Provider"
+import { AdapterConfigError } from "@switchyard/core/Provider"
+import type { StreamPart } from "@switchyard/core/StreamPart"
+import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
+import { PCGRandom } from "effect/Utils"
+import * as Distribution from "./Distribution.js"
+import type { Behaviour, ErrorClass, Fault, RateLimit, Scenario } from "./Scenario.js"
+import * as ScenarioModule from "./Scenario.js"
+
+/**
+ * What a simulated provider counts about itself: the ground truth the metrics are checked against.
+ * `buckets` hold calls and failures per `bucketMs` of scenario time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProviderStats {
+  readonly name: string
+  readonly relativeCost: number
+  calls: number
+  callsInFault: number
+  succeeded: number
+  failed: number
+  rateLimited: number
+  inFlight: number
+  maxInFlight: number
+  queued: number
+  /** Relative cost billed: complete answers, plus the generated part of cut or abandoned ones. */
+  cost: number
+  /** The part of `cost` spent on answers nobody used (hedge losers, cut streams, timeouts). */
+  wastedCost: number
+  readonly bucketMs: number
+  readonly callsPerBucket: Array<number>
+  readonly failuresPerBucket: Array<number>
+  /** Calls that arrived before a Retry-After the provider had advertised had passed. */
+  callsBeforeRetryAfter: number
+}
+
+/**
+ * A simulated provider with its statistics.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SimulatedModel extends LanguageModel {
+  readonly stats: ProviderStats
+  readonly behaviour: Behaviour
+  readonly windows: ReadonlyArray<Fault>
+  /** Clock time of scenario time 0. */
+  readonly startedAt: number
+}
+
+/**
+ * The scenario in force for the `simulated` adapter, and where it registers the providers it makes
+ * (the runner reads their statistics from here).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CurrentScenario extends Context.Reference<CurrentScenario>()("@switchyard/simulator/CurrentScenario", {
+  defaultValue: (): {
+    readonly scenario: Scenario | undefined
+    readonly registry: Map<string, SimulatedModel>
+    readonly bucketMs: number
+  } => ({ scenario: undefined, registry: new Map(), bucketMs: 1000 })
+}) {}
+
+interface Effective {
+  readonly latency: Distribution.Distribution
+  readonly errors: ReadonlyArray<readonly [ErrorClass, number]>
+  readonly rateLimit: RateLimit | undefined
+  readonly scale: number
+  readonly streamCut: Behaviour["streamCut"]
+  readonly stall: Behaviour["stall"]
+  readonly inFault: boolean
+}
+
+const toDistribution = (latency: Behaviour["latency"]): Distribution.Distribution =>
+  "p50" in latency ? Distribution.lognormal(latency.p50, latency.p99) : Distribution.empirical(latency.samples)
+
+const mixEntries = (mix: Behaviour["errors"]): ReadonlyArray<readonly [ErrorClass, number]> =>
+  mix === undefined
+    ? []
+    : ScenarioModule.errorClasses.flatMap((name) => {
+      const p = mix[name]
+      return p === undefined || p <= 0 ? [] : [[name, p] as const]
+    })
+
+const errorFor = (
+  name: string,
+  cls: ErrorClass,
+  retryAfterMs: number | undefined
+): Errors.ProviderError => {
+  const fields = { provider: name, message: `simulated ${cls}` }
+  switch (cls) {
+    case "503":
+      return new Errors.Unavailable({ ...fields, status: 503, retryAfterMs })
+    case "500":
+      return new Errors.Unavailable({ ...fields, status: 500 })
+    case "529":
+      return new Errors.Overloaded({ ...fields, status: 529, retryAfterMs })
+    case "429":
+      return new Errors.RateLimited({ ...fields, status: 429, retryAfterMs: retryAfterMs ?? 1000, source: "provider" })
+    case "400":
+      return new Errors.InvalidRequest({ ...fields, status: 400 })
+    case "401":
+      return new Errors.AuthenticationFailed({ ...fields, status: 401 })
+    case "403":
+      return new Errors.PermissionDenied({ ...fields, status: 403 })
+    case "context-length":
+      return new Errors.ContextLengthExceeded({ ...fields, status: 400, message: "simulated context length exceeded" })
+    case "content-filter":
+      return new Errors.ContentFiltered({ ...fields, status: 400 })
+    case "network":
+    case "timeout":
+      return new Errors.NetworkError({ ...fields, message: "simulated connection refused" })
+  }
+}
+
+/** A rough input token count, the way the router estimates it (characters / 4). */
+const estimateTokens = (request: GenerateRequest): number => {
+  let chars = request.system?.length ?? 0
+  for (const message of request.messages) {
+    if (typeof message.content === "string") chars += message.content.length
+    else {for (const part of message.content) {
+        chars += "text" in part
+          ? part.text.length
+          : "content" in part
+          ? part.content.length
+          : 0
+      }}
+  }
+  return Math.ceil(chars / 4)
+}
+
+/**
+ * Builds a simulated provider named `name` from a behaviour. Reads the Clock (for scenario time 0 and
+ * all later time) and one number from `Random` (its seed).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  name: string,
+  behaviour: Behaviour,
+  options?: { readonly bucketMs?: number | undefined }
+): Effect.Effect<SimulatedModel> =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const seed = yield* Random.nextIntBetween(0, 2 ** 31 - 1)
+    return unsafeMake(name, behaviour, clock, new PCGRandom(seed), options?.bucketMs ?? 1000)
+  })
+
+const unsafeMake = (
+  name: string,
+  behaviour: Behaviour,
+  clock: Clock.Clock,
+  rng: PCGRandom,
+  bucketMs: number
+): SimulatedModel => {
+  const startedAt = clock.unsafeCurrentTimeMillis()
+  const windows = ScenarioModule.faultWindows(behaviour)
+  const baseLatency = toDistribution(behaviour.latency)
+  const baseMedian = Distribution.median(baseLatency)
+  const baseErrors = mixEntries(behaviour.errors)
+  const ttft = behaviour.ttft === undefined ? undefined : toDistribution(behaviour.ttft)
+  const windowLatency = windows.map((w) => w.latency === undefined ? undefined : toDistribution(w.latency))
+  const windowErrors = windows.map((w) => w.errors === undefined ? undefined : mixEntries(w.errors))
+  const stats: ProviderStats = {
+    name,
+    relativeCost: behaviour.cost,
+    calls: 0,
+    callsInFault: 0,
+    succeeded: 0,
+    failed: 0,
+    rateLimited: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+    queued: 0,
+    cost: 0,
+    wastedCost: 0,
+    bucketMs,
+    callsPerBucket: [],
+    failuresPerBucket: [],
+    callsBeforeRetryAfter: 0
+  }
+  const sleep = (ms: number) => clock.sleep(Duration.millis(ms))
+  const uniform: Distribution.Uniform = { number: () => rng.number() }
+
+  // Token bucket for the rate limit in force.
+  let tokens = Number.NaN
+  let refilledAt = 0
+  let blockedUntil = -Infinity
+  // FIFO of calls waiting for a concurrency slot.
+  const waiting: Array<() => void> = []
+
+  const effective = (t: number): Effective => {
+    let latency = baseLatency
+    let errors = baseErrors
+    let rateLimit = behaviour.rateLimit
+    let scale = 1
+    let streamCut = behaviour.streamCut
+    let stall = behaviour.stall
+    let inFault = false
+    for (let i = 0; i < windows.length; i++) {
+      const w = windows[i]
+      if (t < w.from || t >= w.to) continue
+      inFault = true
+      const l = windowLatency[i]
+      if (l !== undefined) latency = l
+      const e = windowErrors[i]
+      if (e !== undefined) errors = e
+      if (w.rateLimit !== undefined) rateLimit = w.rateLimit
+      if (w.streamCut !== undefined) streamCut = w.streamCut
+      if (w.stall !== undefined) stall = w.stall
+      if (w.drift !== undefined && baseMedian > 0) {
+        const progress = (t - w.from) / (w.to - w.from)
+        scale = 1 + (w.drift.p50 / baseMedian - 1) * progress
+      }
+    }
+    return { latency, errors, rateLimit, scale, streamCut, stall, inFault }
+  }
+
+  const bucket = (array: Array<number>, t: number) => {
+    const i = Math.max(0, Math.floor(t / bucketMs))
+    while (array.length <= i) array.push(0)
+    array[i]++
+  }
+
+  /** Takes a rate-limit token, or answers how long until one is free. */
+  const admit = (limit: RateLimit | undefined, now: number): number | undefined => {
+    if (limit === undefined) return undefined
+    const burst = limit.burst ?? limit.rps
+    if (Number.isNaN(tokens)) {
+      tokens = burst
+      refilledAt = now
+    }
+    tokens = Math.min(burst, tokens + (now - refilledAt) * limit.rps / 1000)
+    refilledAt = now
+    if (now < blockedUntil) return blockedUntil - now
+    if (tokens >= 1) {
+      tokens -= 1
+      return undefined
+    }
+    const wait = limit.retryAfter ?? Math.ceil((1 - tokens) * 1000 / limit.rps)
+    // An advertised Retry-After is a promise: nothing is admitted before it.
+    if (limit.retryAfter !== undefined) blockedUntil = now + wait
+    return wait
+  }
+
+  const release = () => {
+    stats.inFlight--
+    const next = waiting.shift()
+    if (next !== undefined) next()
+  }
+
+  /** Waits for a concurrency slot (FIFO); interruption leaves the queue. */
+  const acquire = (limit: number | undefined): Effect.Effect<void> => {
+    if (limit === undefined || stats.inFlight < limit) {
+      stats.inFlight++
+      if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight
+      return Effect.void
+    }
+    stats.queued++
+    return Effect.async<void>((resume) => {
+      const wake = () => {
+        stats.inFlight++
+        if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight
+        resume(Effect.void)
+      }
+      waiting.push(wake)
+      return Effect.sync(() => {
+        const i = waiting.indexOf(wake)
+        if (i >= 0) waiting.splice(i, 1)
+      })
+    })
+  }
+
+  const fail = (t: number, error: Errors.ProviderError): Effect.Effect<never, Errors.ProviderError> => {
+    stats.failed++
+    bucket(stats.failuresPerBucket, t)
+    return sleep(behaviour.errorLatency).pipe(Effect.zipRight(Effect.fail(error)))
+  }
+
+  /** What happens before the answer starts: limits and the error draw. */
+  const start = (request: GenerateRequest): Effect.Effect<Effective, Errors.ProviderError> =>
+    Effect.suspend(() => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const t = now - startedAt
+      const eff = effective(t)
+      stats.calls++
+      bucket(stats.callsPerBucket, t)
+      if (eff.inFault) stats.callsInFault++
+      if (now < blockedUntil) stats.callsBeforeRetryAfter++
+      const wait = admit(eff.rateLimit, now)
+      if (wait !== undefined) {
+        stats.rateLimited++
+        return fail(t, errorFor(name, "429", wait))
+      }
+      if (behaviour.contextWindow !== undefined && estimateTokens(request) > behaviour.contextWindow) {
+        return fail(t, errorFor(name, "context-length", undefined))
+      }
+      if (eff.errors.length > 0) {
+        let u = rng.number()
+        for (const [cls, p] of eff.errors) {
+          if (u < p) {
+            if (cls === "timeout") {
+              stats.failed++
+              bucket(stats.failuresPerBucket, t)
+              return Effect.never
+            }
+            return fail(t, errorFor(name, cls, undefined))
+          }
+          u -= p
+        }
+      }
+      return Effect.as(acquire(behaviour.concurrency), eff)
+    })
+
+  const outputTokens = (request: GenerateRequest) =>
+    Math.max(1, Math.min(behaviour.outputTokens, request.maxOutputTokens ?? Infinity))
+
+  const usage = (request: GenerateRequest, output: number): Usage => {
+    const input = estimateTokens(request)
+    return { inputTokens: input, outputTokens: output, totalTokens: input + output }
+  }
+
+  const succeed = (t: number) => {
+    stats.succeeded++
+    stats.cost += behaviour.cost
+    void t
+  }
+
+  const generate = (
+    request: GenerateRequest,
+    options: CallOptions
+  ): Effect.Effect<ModelResponse, Errors.ProviderError> =>
+    Effect.flatMap(start(request), (eff) => {
+      const begin = clock.unsafeCurrentTimeMillis()
+      const latency = Distribution.sample(eff.latency, uniform, eff.scale)
+      let finished = false
+      return sleep(latency).pipe(
+        Effect.map((): ModelResponse => {
+          finished = true
+          succeed(begin - startedAt)
+          const output = outputTokens(request)
+          return {
+            model: options.model,
+            text: `simulated answer from ${name}`,
+            toolCalls: [],
+            finishReason: "stop",
+            usage: usage(request, output)
+          }
+        }),
+        Effect.ensuring(Effect.sync(() => {
+          release()
+          if (!finished) {
+            // Abandoned mid-answer (hedge loser, deadline): the generated part is still billed.
+            const part = latency > 0
+              ? behaviour.cost * Math.min(1, (clock.unsafeCurrentTimeMillis() - begin) / latency)
+              : 0
+            stats.cost += part
+            stats.wastedCost += part
+          }
+        }))
+      )
+    })
+
+  const CHUNK = 5
+
+  const stream = (request: GenerateRequest, options: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
+    Stream.unwrap(Effect.map(start(request), (eff) => {
+      const begin = clock.unsafeCurrentTimeMillis()
+      const total = outputTokens(request)
+      const first = Distribution.sample(ttft ?? eff.latency, uniform, eff.scale)
+      const perToken = 1000 / behaviour.tokensPerSecond
+      const cutAt = eff.streamCut !== undefined && rng.number() < eff.streamCut.rate
+        ? drawBetween(rng, eff.streamCut.afterTokens)
+        : undefined
+      const stallAt = eff.stall !== undefined && rng.number() < eff.stall.rate
+        ? drawBetween(rng, eff.stall.afterTokens)
+        : undefined
+      const stallMs = eff.stall?.duration ?? 0
+      let sent = 0
+      let done = false
+      const step = (
+        emitted: number
+      ): Effect.Effect<Option.Option<readonly [StreamPart, number]>, Errors.ProviderError> => {
+        if (emitted > total) return Effect.succeed(Option.none())
+        if (emitted === total) {
+          done = true
+          succeed(begin - startedAt)
+          return Effect.succeed(Option.some(
+            [{ type: "finish", finishReason: "stop", usage: usage(request, total) }, total + 1] as const
+          ))
+        }
+        if (cutAt !== undefined && emitted >= cutAt) {
+          done = true
+          const part = behaviour.cost * emitted / total
+          stats.cost += part
+          stats.wastedCost += part
+          stats.failed++
+          bucket(stats.failuresPerBucket, clock.unsafeCurrentTimeMillis() - startedAt)
+          return Effect.fail(
+            new Errors.StreamInterrupted({
+              provider: name,
+              model: options.model,
+              message: "simulated stream cut",
+              partsReceived: Math.ceil(emitted / CHUNK),
+              partialUsage: { inputTokens: estimateTokens(request), outputTokens: emitted }
+            })
+          )
+        }
+        let next = Math.min(total, emitted + CHUNK)
+        if (cutAt !== undefined && cutAt > emitted) next = Math.min(next, cutAt)
+        if (stallAt !== undefined && stallAt > emitted) next = Math.min(next, stallAt)
+        let wait = (emitted === 0 ? first : 0) + (next - emitted) * perToken
+        if (stallAt !== undefined && emitted === stallAt) wait += stallMs
+        return Effect.as(
+          sleep(wait),
+          Option.some([{ type: "text-delta", delta: "tok ".repeat(next - emitted) }, next] as const)
+        ).pipe(Effect.tap(() => void (sent = next)))
+      }
+      return Stream.unfoldEffect(0, step).pipe(
+        Stream.ensuring(Effect.sync(() => {
+          release()
+          if (!done) {
+            const part = behaviour.cost * sent / total
+            stats.cost += part
+            stats.wastedCost += part
+          }
+        }))
+      )
+    }))
+
+  return {
+    provider: name,
+    stats,
+    behaviour,
+    windows,
+    startedAt,
+    generate,
+    stream,
+    ping: Effect.suspend(() => {
+      const eff = effective(clock.unsafeCurrentTimeMillis() - startedAt)
+      return eff.errors.some(([cls, p]) => p >= 1 && cls !== "400" && cls !== "401")
+        ? Effect.fail(errorFor(name, "503", undefined))
+        : Effect.void
+    })
+  }
+}
+
+const drawBetween = (rng: PCGRandom, [min, max]: readonly [number, number]): number =>
+  Math.floor(min + rng.number() * (Math.max(min, max) - min + 1))
+
+/**
+ * The `simulated` adapter. `options.behaviour` names a provider of the scenario in force
+ * ({@link CurrentScenario}); otherwise `options` is the behaviour itself; with no options, the
+ * scenario's provider of the same name is used.
+ *
+ * @since 0.1.0
+ * @category adapters
+ */
+export const adapter: Adapter = {
+  names: ["simulated"],
+  packageName: "@switchyard/simulator",
+  make: (config: ProviderConfig) =>
+    Effect.flatMap(CurrentScenario, (current) => {
+      const options = config.options ?? {}
+      const named = typeof options.behaviour === "string" ? options.behaviour : undefined
+      let behaviour: Behaviour | undefined
+      if (named !== undefined || Object.keys(options).length === 0) {
+        const key = named ?? config.name
+        behaviour = current.scenario?.providers[key]
+        if (behaviour === undefined) {
+          return Effect.fail(
+            new AdapterConfigError(
+              config.name,
+              current.scenario === undefined
+                ? `provider \`${config.name}\`: behaviour \`${key}\` needs a scenario (run it with the simulator)`
+                : `provider \`${config.name}\`: the scenario has no provider \`${key}\` (it has ${
+                  Object.keys(current.scenario.providers).join(", ")
+                })`
+            )
+          )
+        }
+      } else {
+        try {
+          behaviour = ScenarioModule.behaviour(options as ScenarioModule.BehaviourInput)
+        } catch (e) {
+          return Effect.fail(new AdapterConfigError(config.name, `provider \`${config.name}\`: ${String(e)}`))
+        }
+      }
+      return Effect.map(make(config.name, behaviour, { bucketMs: current.bucketMs }), (model) => {
+        current.registry.set(config.name, model)
+        return model
+      })
+    })
+}

@@ -1,0 +1,19 @@
+/**
+ * @switchyard/simulator: simulated providers, chaos scenarios, a virtual-clock runner, reports and
+ * fault injection for real pipelines.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Distribution from "./Distribution.js"
+/** @since 0.1.0 */
+export * as Metrics from "./Metrics.js"
+/** @since 0.1.0 */
+export * as Runner from "./Runner.js"
+/** @since 0.1.0 */
+export * as Scenario from "./Scenario.js"
+/** @since 0.1.0 */
+export * as SimClock from "./SimClock.js"
+/** @since 0.1.0 */
+export * as SimulatedProvider from "./SimulatedProvider.js"
