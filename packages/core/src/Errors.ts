@@ -87,7 +87,10 @@ export class Unavailable extends Data.TaggedError("Unavailable")<
  * @category errors
  */
 export class Timeout extends Data.TaggedError("Timeout")<
-  ProviderErrorFields & { readonly scope: "attempt" | "total" | "ttft" | "stall" | "provider"; readonly afterMs: number }
+  ProviderErrorFields & {
+    readonly scope: "attempt" | "total" | "ttft" | "stall" | "provider"
+    readonly afterMs: number
+  }
 > {
   /** @since 0.1.0 */
   get retryable(): boolean {
@@ -429,7 +432,9 @@ export const fromHttpStatus = (options: {
   const fields = { message, provider: options.provider, model: options.model, status }
   const text = `${code ?? ""} ${message}`.toLowerCase()
   if (status === 429) return new RateLimited({ ...fields, retryAfterMs: options.retryAfterMs, source: "provider" })
-  if (status === 529 || text.includes("overloaded")) return new Overloaded({ ...fields, retryAfterMs: options.retryAfterMs })
+  if (status === 529 || text.includes("overloaded")) {
+    return new Overloaded({ ...fields, retryAfterMs: options.retryAfterMs })
+  }
   if (status === 408) return new Timeout({ ...fields, scope: "provider", afterMs: 0 })
   if (status === 401) return new AuthenticationFailed(fields)
   if (status === 403) return new PermissionDenied(fields)

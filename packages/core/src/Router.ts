@@ -7,7 +7,6 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { SwitchyardError } from "./Errors.js"
 import type { Explanation } from "./Explain.js"
@@ -60,4 +59,4 @@ export interface RouterOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options: RouterOptions) => Effect.Effect<Router, never, State | Scope.Scope> = internal.make
+export const make: (options: RouterOptions) => Effect.Effect<Router, never, State> = internal.make

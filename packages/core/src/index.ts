@@ -25,3 +25,7 @@ export * as Router from "./Router.js"
 export * as State from "./State.js"
 /** @since 0.1.0 */
 export * as StreamPart from "./StreamPart.js"
+/** @since 0.1.0 */
+export * as Backoff from "./Backoff.js"
+/** @since 0.1.0 */
+export * as Deadline from "./Deadline.js"

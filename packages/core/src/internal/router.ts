@@ -75,10 +75,12 @@ interface RequestContext {
   readonly tickets: Array<AttemptTicket>
   readonly providersSeen: Set<string>
   attemptCount: number
+  /** The error of the last attempt that failed, which the caller sees when nothing answers (L3). */
+  lastError: SwitchyardError | undefined
 }
 
 /** @internal */
-export const make = (options: RouterOptions): Effect.Effect<Router, never, State | Scope.Scope> =>
+export const make = (options: RouterOptions): Effect.Effect<Router, never, State> =>
   Effect.gen(function*() {
     const store = yield* State
     const events = yield* Events
@@ -104,6 +106,7 @@ class Engine {
   /** Targets whose latency and success averages a strategy reads (fastest, adaptive). */
   readonly trackStats = new Set<string>()
   counter = 0
+  readonly maxAttemptsPerRequest: number
 
   constructor(
     readonly options: RouterOptions,
@@ -111,6 +114,7 @@ class Engine {
     readonly events: EventSink,
     readonly tracePrefix: string
   ) {
+    this.maxAttemptsPerRequest = options.plan.maxAttemptsPerRequest ?? Infinity
     const stages = options.stages ?? []
     this.aroundStages = stages.filter((stage) => stage.aroundRequest !== undefined)
     this.beforeStages = stages.filter((stage) => stage.beforeAttempt !== undefined)
@@ -192,7 +196,8 @@ class Engine {
       refusalErrors: [],
       tickets: [],
       providersSeen: new Set(),
-      attemptCount: 0
+      attemptCount: 0,
+      lastError: undefined
     }
   }
 
@@ -270,7 +275,7 @@ class Engine {
   /** The error the caller sees: the last attempt's (law L3), else a refusal's, else NoEligibleTarget. */
   surface(failure: Failure, context: RequestContext): SwitchyardError {
     if (failure._tag === "Failed") return failure.error
-    return failure.refusal.error ?? context.refusalErrors[0] ?? this.noEligible(context)
+    return context.lastError ?? failure.refusal.error ?? context.refusalErrors[0] ?? this.noEligible(context)
   }
 
   noEligible(context: RequestContext): NoEligibleTarget {
@@ -499,7 +504,7 @@ class Engine {
   ): Effect.Effect<Answered<A>, Failure> {
     const retry = target.route.retry
     const engine = this
-    const maxPerRequest = this.options.plan.maxAttemptsPerRequest ?? Infinity
+    const maxPerRequest = this.maxAttemptsPerRequest
     const loop = (n: number, backoff: Backoff.BackoffState): Effect.Effect<Answered<A>, Failure> =>
       Effect.catchAll(this.runAttempt(target, context, spec, hedge && n === 0), (failure) => {
         if (failure._tag === "Refused") return Effect.fail(failure)
@@ -518,7 +523,8 @@ class Engine {
             engine.denyRetry(context, target.id, "deadline")
             return yield* Effect.fail(failure)
           }
-          const delay = Math.max(computed, asked ?? 0)
+          // Whole milliseconds keep Clock arithmetic exact.
+          const delay = Math.ceil(Math.max(computed, asked ?? 0))
           if (now + delay >= context.deadline) {
             engine.denyRetry(context, target.id, "deadline")
             return yield* Effect.fail(failure)
@@ -590,6 +596,19 @@ class Engine {
       const admittedAt = clock.unsafeCurrentTimeMillis()
       if (admittedAt >= context.deadline) {
         return yield* Effect.fail(failed(engine.totalTimeout(context, target)))
+      }
+      if (context.attemptCount >= engine.maxAttemptsPerRequest) {
+        engine.denyRetry(context, target.id, "max-attempts")
+        return yield* Effect.fail<Failure>({
+          _tag: "Refused",
+          refusal: {
+            _tag: "Refusal",
+            reason: "max-attempts",
+            detail: "the request used all its attempts",
+            final: true
+          },
+          target: target.id
+        })
       }
       const attempt = context.attemptCount++
       const tickets: Array<AttemptTicket> = []
@@ -708,6 +727,7 @@ class Engine {
             totalTokens: error.partialUsage.inputTokens + error.partialUsage.outputTokens
           } :
           undefined
+        context.lastError = error
         yield* end({ _tag: "Failure", latencyMs, error, usage })
         return yield* Effect.fail(failed(error))
       }
