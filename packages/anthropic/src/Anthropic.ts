@@ -1,0 +1,256 @@
+/**
+ * The Anthropic adapter: Switchyard's {@link Provider.LanguageModel} over the Messages API, through
+ * the official `@anthropic-ai/sdk` with its own retries off (the router owns retries) and the
+ * fiber's interruption wired to the HTTP request.
+ *
+ * @since 0.1.0
+ */
+import AnthropicClient from "@anthropic-ai/sdk"
+import * as Errors from "@switchyard/core/Errors"
+import type * as Model from "@switchyard/core/Model"
+import * as Provider from "@switchyard/core/Provider"
+import type * as StreamPart from "@switchyard/core/StreamPart"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { DEFAULT_MAX_TOKENS, fromAnthropicMessage, toAnthropicBody } from "./internal/convert.js"
+import { toProviderError } from "./internal/errors.js"
+import type { AnthropicEvent } from "./internal/stream.js"
+import { StreamState } from "./internal/stream.js"
+
+/**
+ * The Anthropic API's address when the configuration names none.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_BASE_URL = "https://api.anthropic.com"
+
+/**
+ * Adapter-specific settings, read from a policy provider's `options`:
+ * - `defaultMaxTokens`: `max_tokens` when a request sets no `maxOutputTokens` (default 4096);
+ * - `stallTimeoutMs`: fail a stream with `Timeout` (scope `stall`) when no event arrives for this long.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const AdapterOptions = Schema.Struct({
+  defaultMaxTokens: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  stallTimeoutMs: Schema.optional(Schema.Number.pipe(Schema.positive()))
+})
+/** @since 0.1.0 @category models */
+export type AdapterOptions = typeof AdapterOptions.Type
+
+const decodeOptions = Schema.decodeUnknownEither(AdapterOptions, { onExcessProperty: "error", errors: "all" })
+
+type Call<A> = (signal: AbortSignal) => Promise<A>
+
+/**
+ * Builds a language model for one configured Anthropic provider.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  config: Provider.ProviderConfig
+): Effect.Effect<Provider.LanguageModel, Provider.AdapterConfigError> =>
+  Effect.gen(function*() {
+    if (config.apiKey === undefined) {
+      return yield* Effect.fail(
+        new Provider.AdapterConfigError(config.name, `provider \`${config.name}\` needs an apiKey`)
+      )
+    }
+    const decoded = decodeOptions(config.options ?? {})
+    if (Either.isLeft(decoded)) {
+      return yield* Effect.fail(
+        new Provider.AdapterConfigError(
+          config.name,
+          `invalid options for provider \`${config.name}\`: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+        )
+      )
+    }
+    const options = decoded.right
+    const defaultMaxTokens = options.defaultMaxTokens ?? DEFAULT_MAX_TOKENS
+    const client = new AnthropicClient({
+      apiKey: Redacted.value(config.apiKey),
+      baseURL: config.baseUrl ?? DEFAULT_BASE_URL,
+      maxRetries: 0,
+      logLevel: "off",
+      ...(config.headers !== undefined ? { defaultHeaders: { ...config.headers } } : {})
+    })
+    const provider = config.name
+
+    // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure.
+    const call = <A>(model: string, f: Call<A>): Effect.Effect<A, Errors.ProviderError> =>
+      Effect.tryPromise({ try: f, catch: (error) => error }).pipe(
+        Effect.catchAll((error) =>
+          Effect.flatMap(
+            Clock.currentTimeMillis,
+            (now) => Effect.fail(toProviderError(error, { provider, model, now }))
+          )
+        )
+      )
+
+    const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
+      Effect.gen(function*() {
+        const prepared = toAnthropicBody(request, callOptions.model, defaultMaxTokens)
+        const message = yield* call(
+          callOptions.model,
+          (signal) => client.messages.create({ ...prepared.body, stream: false } as never, { signal })
+        )
+        const result = fromAnthropicMessage(message as never, prepared, provider, callOptions.model)
+        return result instanceof Errors.ContentFiltered ? yield* Effect.fail(result) : result
+      })
+
+    const stream = (
+      request: Model.GenerateRequest,
+      callOptions: Provider.CallOptions
+    ): Stream.Stream<StreamPart.StreamPart, Errors.ProviderError> =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const prepared = toAnthropicBody(request, callOptions.model, defaultMaxTokens)
+        const state = new StreamState(prepared, provider, callOptions.model)
+        // Closing the scope (completion, failure or interruption) aborts the HTTP request.
+        const controller = yield* Effect.acquireRelease(
+          Effect.sync(() => new AbortController()),
+          (controller) => Effect.sync(() => controller.abort())
+        )
+        const events = yield* call(
+          callOptions.model,
+          (signal) =>
+            client.messages.create({ ...prepared.body, stream: true } as never, {
+              signal: AbortSignal.any([signal, controller.signal])
+            }) as unknown as Promise<AsyncIterable<AnthropicEvent>>
+        )
+        const now = yield* Clock.currentTimeMillis
+        const source = fromAsyncIterable(events, (error): Errors.ProviderError =>
+          // An `error` event (overloaded_error, api_error...) is typed; anything else broke the stream.
+          error instanceof AnthropicClient.APIError && error.type !== null
+            ? toProviderError(error, { provider, model: state.model, now })
+            : state.interrupted(error instanceof Error ? error.message : String(error)))
+        return withStall(source, options.stallTimeoutMs, provider, callOptions.model).pipe(
+          Stream.mapEffect((event) => settle(state.onEvent(event))),
+          Stream.flattenIterables,
+          Stream.concat(Stream.suspend(() => Stream.fromIterableEffect(settle(state.onEnd()))))
+        )
+      }))
+
+    const ping = call("", (signal) => client.models.list({ limit: 1 }, { signal })).pipe(Effect.asVoid)
+
+    return { provider, generate, stream, ping } satisfies Provider.LanguageModel
+  })
+
+/**
+ * Like `Stream.fromAsyncIterable`, but never calls the iterator's `return()`: on interruption that
+ * would wait for the pending read of a stalled connection. The scope's abort ends the request instead.
+ */
+const fromAsyncIterable = <A, E>(iterable: AsyncIterable<A>, onError: (error: unknown) => E): Stream.Stream<A, E> =>
+  Stream.suspend(() => {
+    const iterator = iterable[Symbol.asyncIterator]()
+    return Stream.repeatEffectOption(
+      Effect.tryPromise({ try: () => iterator.next(), catch: (error) => Option.some(onError(error)) }).pipe(
+        Effect.flatMap((result) => result.done === true ? Effect.fail(Option.none()) : Effect.succeed(result.value))
+      )
+    )
+  })
+
+const settle = <A>(result: A | Errors.ProviderError): Effect.Effect<A, Errors.ProviderError> =>
+  Errors.isSwitchyardError(result) ? Effect.fail(result as Errors.ProviderError) : Effect.succeed(result as A)
+
+const withStall = <A>(
+  source: Stream.Stream<A, Errors.ProviderError>,
+  stallTimeoutMs: number | undefined,
+  provider: string,
+  model: string
+): Stream.Stream<A, Errors.ProviderError> =>
+  stallTimeoutMs === undefined ? source : source.pipe(
+    Stream.timeoutFail(
+      () =>
+        new Errors.Timeout({
+          message: `Anthropic stream stalled: no event for ${stallTimeoutMs} ms`,
+          provider,
+          model,
+          scope: "stall",
+          afterMs: stallTimeoutMs
+        }),
+      Duration.millis(stallTimeoutMs)
+    )
+  )
+
+/**
+ * The adapter as installed into the policy compiler (`adapter: anthropic` in a policy).
+ *
+ * @since 0.1.0
+ * @category adapters
+ */
+export const adapter: Provider.Adapter = {
+  names: ["anthropic"],
+  packageName: "@switchyard/anthropic",
+  make
+}
+
+/**
+ * Options of {@link layer}: the credentials and endpoint of one Anthropic provider.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export interface Options extends AdapterOptions {
+  readonly apiKey: Redacted.Redacted<string>
+  readonly baseUrl?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The provider's name in errors and responses (default `anthropic`). */
+  readonly name?: string | undefined
+}
+
+const toProviderConfig = (options: Options): Provider.ProviderConfig => ({
+  name: options.name ?? "anthropic",
+  adapter: "anthropic",
+  apiKey: options.apiKey,
+  baseUrl: options.baseUrl,
+  headers: options.headers,
+  options: {
+    ...(options.defaultMaxTokens !== undefined ? { defaultMaxTokens: options.defaultMaxTokens } : {}),
+    ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {})
+  }
+})
+
+/**
+ * A layer that provides {@link Provider.LanguageModelService} from explicit options.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError> =>
+  Layer.effect(Provider.LanguageModelService, make(toProviderConfig(options)))
+
+/**
+ * The default configuration: `ANTHROPIC_API_KEY` (redacted) and an optional `ANTHROPIC_BASE_URL`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const config: Config.Config<Options> = Config.all({
+  apiKey: Config.redacted("ANTHROPIC_API_KEY"),
+  baseUrl: Config.string("ANTHROPIC_BASE_URL").pipe(Config.option, Config.map(Option.getOrUndefined))
+})
+
+/**
+ * A layer that provides {@link Provider.LanguageModelService} from Effect `Config` (by default
+ * {@link config}, read from the environment).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config<Options> = config
+): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError | ConfigError.ConfigError> =>
+  Layer.effect(Provider.LanguageModelService, Effect.flatMap(options, (options) => make(toProviderConfig(options))))
