@@ -347,6 +347,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
             _tag: "Refusal",
             reason: "retry-after",
             detail: `${target.id} asked to retry after ${Window.formatDuration(waitMs)}`,
+            final: false,
             error: new Errors.RateLimited({
               message: `${target.id} is rate limited for another ${waitMs}ms (Retry-After)`,
               provider: target.provider.name,
