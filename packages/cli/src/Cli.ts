@@ -1,0 +1,86 @@
+/**
+ * The `switchyard` command line: `check`, `explain` and `schema` (`simulate` and `serve` are wired by
+ * their packages).
+ *
+ * @since 0.1.0
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Commands from "./Commands.js"
+import * as Install from "./Install.js"
+
+const emit = (result: Commands.Result) =>
+  Effect.sync(() => {
+    if (result.stdout !== "") process.stdout.write(result.stdout)
+    if (result.stderr !== "") process.stderr.write(result.stderr)
+    if (result.exitCode !== 0) process.exitCode = result.exitCode
+  })
+
+const format = Options.choice("format", ["human", "json"]).pipe(
+  Options.withDefault("human" as const),
+  Options.withDescription("output format")
+)
+const environment = Options.text("env").pipe(
+  Options.optional,
+  Options.withDescription("apply the environment overlay of this name")
+)
+
+const check = Command.make(
+  "check",
+  { files: Args.text({ name: "file" }).pipe(Args.atLeast(1)), format, environment },
+  ({ environment, files, format }) =>
+    Effect.flatMap(Install.load, (installed) =>
+      Effect.flatMap(
+        Commands.check(files, { ...installed, format, environment: Option.getOrUndefined(environment) }),
+        emit
+      ))
+).pipe(Command.withDescription("check policies; exit code 1 when any has an error"))
+
+const explain = Command.make(
+  "explain",
+  {
+    policy: Args.text({ name: "policy" }),
+    request: Options.text("request").pipe(Options.withDescription("request JSON file (or inline JSON)")),
+    format,
+    environment
+  },
+  ({ environment, format, policy, request }) =>
+    Effect.flatMap(Install.load, (installed) =>
+      Effect.flatMap(
+        Commands.explain(policy, request, { ...installed, format, environment: Option.getOrUndefined(environment) }),
+        emit
+      ))
+).pipe(Command.withDescription("explain how a policy routes a request, without calling any provider"))
+
+const schema = Command.make(
+  "schema",
+  {},
+  () => Effect.flatMap(Install.load, (installed) => Effect.flatMap(Commands.schema(installed), emit))
+).pipe(Command.withDescription("print the JSON Schema of the policy language"))
+
+/**
+ * The subcommands; `simulate` is added here when the simulator's command lands.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const subcommands = [check, explain, schema] as const
+
+/**
+ * The root command.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make("switchyard").pipe(Command.withSubcommands(subcommands))
+
+/**
+ * Runs the CLI on `process.argv`-style arguments.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = Command.run(command, { name: "switchyard", version: "0.1.0" })

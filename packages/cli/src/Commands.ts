@@ -1,0 +1,177 @@
+/**
+ * What each command does, apart from argument parsing: each returns its output and exit code, so the
+ * commands can be tested in-process and wired to any front-end (`bin.ts` uses @effect/cli).
+ *
+ * @since 0.1.0
+ */
+import { GenerateRequest } from "@switchyard/core/Model"
+import type { LanguageModel } from "@switchyard/core/Provider"
+import * as Router from "@switchyard/core/Router"
+import * as State from "@switchyard/core/State"
+import { Diagnostic, Policy } from "@switchyard/policy"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as fs from "node:fs/promises"
+import type { Installed } from "./Install.js"
+import * as Render from "./Render.js"
+
+/**
+ * The result of a command.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Result {
+  readonly stdout: string
+  readonly stderr: string
+  readonly exitCode: number
+}
+
+/**
+ * Output formats.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Format = "human" | "json"
+
+const read = (file: string) =>
+  Effect.tryPromise({ try: () => fs.readFile(file, "utf8"), catch: (e) => (e as Error).message })
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+/**
+ * `check <file>...`: every diagnostic of every file; exit code 1 when any is an error.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const check = (
+  files: ReadonlyArray<string>,
+  options: Installed & { readonly format: Format; readonly environment?: string | undefined }
+): Effect.Effect<Result> =>
+  Effect.gen(function*() {
+    const all: Array<Diagnostic.Diagnostic> = []
+    const sources = new Map<string, string>()
+    for (const file of files) {
+      const text = yield* Effect.either(read(file))
+      if (Either.isLeft(text)) {
+        all.push({
+          file,
+          line: 1,
+          column: 1,
+          endLine: 1,
+          endColumn: 1,
+          severity: "error",
+          code: "SY100",
+          message: `cannot read the policy: ${text.left}`
+        })
+        continue
+      }
+      sources.set(file, text.right)
+      all.push(...Policy.check(text.right, file, {
+        adapters: options.adapters,
+        plugins: options.plugins,
+        environment: options.environment
+      }))
+    }
+    const errors = all.filter((d) => d.severity === "error").length
+    const warnings = all.length - errors
+    const exitCode = errors > 0 ? 1 : 0
+    if (options.format === "json") {
+      return { stdout: JSON.stringify({ diagnostics: all, errors, warnings }, null, 2) + "\n", stderr: "", exitCode }
+    }
+    const lines = all.map((d) => Diagnostic.format(d, sources.get(d.file)))
+    const summary = all.length === 0
+      ? `${plural(files.length, "file")} checked: no problems`
+      : `${plural(files.length, "file")} checked: ${plural(errors, "error")}, ${plural(warnings, "warning")}`
+    return { stdout: [...lines, summary].join("\n") + "\n", stderr: "", exitCode }
+  })
+
+/** Stand-ins for providers: `explain` never calls one, so no credentials are needed. */
+const unreachable = (name: string): LanguageModel => ({
+  provider: name,
+  generate: () => Effect.dieMessage("explain does not call providers"),
+  stream: () => Stream.dieMessage("explain does not call providers")
+})
+
+/**
+ * `explain <policy> --request <request.json>`: which rule and route the request matches, the targets
+ * in order with the reason each skipped one is skipped, and the retry, timeout and hedging plan.
+ * `request` is a file, or inline JSON when it starts with `{`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const explain = (
+  policyFile: string,
+  request: string,
+  options: Installed & { readonly format: Format; readonly environment?: string | undefined }
+): Effect.Effect<Result> =>
+  Effect.gen(function*() {
+    const fail = (message: string): Result => ({ stdout: "", stderr: message + "\n", exitCode: 1 })
+    const text = yield* Effect.either(read(policyFile))
+    if (Either.isLeft(text)) return fail(`${policyFile}: cannot read the policy: ${text.left}`)
+    // Providers are never called here, so an adapter that is not installed does not matter.
+    const analysis = Policy.analyze(text.right, policyFile, {
+      adapters: undefined,
+      plugins: options.plugins,
+      environment: options.environment
+    })
+    if (analysis.plan === undefined || Diagnostic.hasErrors(analysis.diagnostics)) {
+      const errors = analysis.diagnostics.filter((d) => d.severity === "error")
+      return fail(errors.map((d) => Diagnostic.format(d, text.right)).join("\n"))
+    }
+    const raw = request.trimStart().startsWith("{") ? Either.right(request) : yield* Effect.either(read(request))
+    if (Either.isLeft(raw)) return fail(`${request}: cannot read the request: ${raw.left}`)
+    let json: unknown
+    try {
+      json = JSON.parse(raw.right)
+    } catch (e) {
+      return fail(`${request}: not JSON: ${(e as Error).message}`)
+    }
+    const decoded = Schema.decodeUnknownEither(GenerateRequest, { errors: "all" })(json)
+    if (Either.isLeft(decoded)) {
+      return fail(`${request}: not a valid request:\n${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`)
+    }
+    const plan = analysis.plan
+    const providers = new Map(plan.providers.map((p) => [p.name, unreachable(p.name)]))
+    const explanation = yield* Effect.gen(function*() {
+      const store = State.makeMemory()
+      const stages = []
+      for (const plugin of options.plugins) {
+        if (!(plugin.section in plan.sections)) continue
+        stages.push(
+          yield* plugin.make(plan.sections[plugin.section], { plan, store, events: { enabled: false, emit: () => {} } })
+        )
+      }
+      const router = yield* Router.make({ plan, providers, stages })
+      return yield* router.explain(decoded.right)
+    }).pipe(Effect.provideService(State.State, State.makeMemory()), Effect.scoped)
+    const warnings = analysis.diagnostics.filter((d) => d.code !== "SY105").map(Diagnostic.formatLine)
+    if (options.format === "json") {
+      const json = { ...explanation, rule: explanation.rule ?? null }
+      return { stdout: JSON.stringify(json, null, 2) + "\n", stderr: "", exitCode: 0 }
+    }
+    return {
+      stdout: Render.explanation(explanation) + "\n",
+      stderr: warnings.length > 0 ? warnings.join("\n") + "\n" : "",
+      exitCode: 0
+    }
+  })
+
+/**
+ * `schema`: the JSON Schema of the policy language, installed plugins' sections included.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const schema = (options: Installed): Effect.Effect<Result> =>
+  Effect.sync(() => ({
+    stdout: JSON.stringify(Policy.jsonSchema(options.plugins), null, 2) + "\n",
+    stderr: "",
+    exitCode: 0
+  }))

@@ -1,0 +1,98 @@
+/**
+ * Human rendering of an explanation: the matched rule and route, the ordered targets with the reason
+ * each skipped one was skipped, and the retry, timeout and hedging plan.
+ *
+ * @since 0.1.0
+ */
+import type { Explanation } from "@switchyard/core/Explain"
+import type { HedgePlan, RetryPlan, TimeoutPlan } from "@switchyard/core/Plan"
+import { Document } from "@switchyard/policy"
+
+const ms = Document.formatDuration
+
+/**
+ * The retry plan in one line.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const retry = (plan: RetryPlan): string =>
+  `${plan.maxAttempts} attempt${plan.maxAttempts === 1 ? "" : "s"} per target, ${plan.backoff.kind} back-off ${
+    ms(plan.backoff.baseMs)
+  }..${ms(plan.backoff.maxDelayMs)}, on ${plan.on.join(", ")}; Retry-After ${
+    plan.honourRetryAfter ? `honoured up to ${ms(plan.retryAfterMaxMs)}` : "ignored"
+  }`
+
+/**
+ * The time limits in one line.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const timeout = (plan: TimeoutPlan): string => {
+  const parts = [
+    plan.totalMs !== undefined ? `total ${ms(plan.totalMs)}` : undefined,
+    plan.attemptMs !== undefined ? `attempt ${ms(plan.attemptMs)}` : undefined,
+    plan.ttftMs !== undefined ? `first token ${ms(plan.ttftMs)}` : undefined,
+    plan.stallMs !== undefined ? `stall ${ms(plan.stallMs)}` : undefined
+  ].filter((p) => p !== undefined)
+  return parts.length > 0 ? parts.join(", ") : "none"
+}
+
+/**
+ * Hedging in one line.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const hedge = (plan: HedgePlan | undefined): string =>
+  plan === undefined
+    ? "off"
+    : `after ${ms(plan.delayMs)} without an answer, up to ${plan.maxHedged} extra attempt${
+      plan.maxHedged === 1 ? "" : "s"
+    }`
+
+const targets = (explanation: Explanation, indent: string): Array<string> => {
+  const lines: Array<string> = []
+  const width = Math.max(...explanation.targets.map((t) => t.target.length), 0)
+  const ordered = [...explanation.targets].sort((a, b) =>
+    (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER)
+  )
+  for (const target of ordered) {
+    const mark = target.status === "eligible" ? `${target.order ?? "?"}.` : "-"
+    const status = target.status === "eligible"
+      ? "eligible"
+      : `skipped: ${target.reason ?? "unknown"}${target.detail ? ` (${target.detail})` : ""}`
+    lines.push(`${indent}${mark.padEnd(3)} ${target.target.padEnd(width)}  ${status}`)
+    for (const note of target.notes) {
+      lines.push(`${indent}      ${note.blocking ? "!" : "·"} ${note.reason}: ${note.detail}`)
+    }
+    if (target.route !== undefined) lines.push(...body(target.route, `${indent}      `))
+  }
+  return lines
+}
+
+const body = (explanation: Explanation, indent: string): Array<string> => [
+  `${indent}route:    ${explanation.route} (${explanation.strategy})`,
+  `${indent}targets:`,
+  ...targets(explanation, `${indent}  `),
+  `${indent}why:      ${explanation.why}`,
+  `${indent}retry:    ${retry(explanation.retry)}`,
+  `${indent}timeout:  ${timeout(explanation.timeout)}`,
+  `${indent}hedge:    ${hedge(explanation.hedge)}`
+]
+
+/**
+ * The explanation as text.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const explanation = (e: Explanation): string =>
+  [
+    `rule:     ${e.rule ?? "(none matched: default route)"}`,
+    `request:  ~${e.estimatedInputTokens} input tokens; needs ${
+      e.neededCapabilities.length > 0 ? e.neededCapabilities.join(", ") : "no special capability"
+    }`,
+    ...body(e, "")
+  ].join("\n")

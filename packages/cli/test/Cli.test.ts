@@ -1,0 +1,178 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Commands, Install } from "@switchyard/cli"
+import { AdapterConfigError, knownAdapters } from "@switchyard/core/Provider"
+import type { Adapter } from "@switchyard/core/Provider"
+import * as Effect from "effect/Effect"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const root = path.resolve(__dirname, "../../..")
+const bin = path.join(root, "packages/cli/src/bin.ts")
+const tsx = path.join(root, "node_modules/.bin/tsx")
+
+/** Every known adapter, standing in for a full installation. */
+const adapters: ReadonlyArray<Adapter> = Object.entries(knownAdapters).map(([name, packageName]) => ({
+  names: [name],
+  packageName,
+  make: (config) => Effect.fail(new AdapterConfigError(config.name, "not used in these tests"))
+}))
+const everything = { adapters, plugins: [] }
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-cli-"))
+const write = (name: string, text: string) => {
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, text)
+  return file
+}
+
+const good = write(
+  "good.yaml",
+  [
+    "providers:",
+    "  openai:",
+    "    adapter: openai",
+    "    models:",
+    "      mini: { capabilities: [tools, streaming] }",
+    "      vision: { capabilities: [vision, streaming] }",
+    "routes:",
+    "  default:",
+    "    targets: [openai/mini, openai/vision]",
+    "    timeout: { total: 20s, attempt: 5s }",
+    "    hedge: { delay: 2s }",
+    "  seeing:",
+    "    targets: [openai/vision]",
+    "rules:",
+    "  - name: pictures",
+    "    when: { capabilities: [vision] }",
+    "    route: seeing",
+    "environments:",
+    "  fine:",
+    "    routes: { default: { timeout: { attempt: 8s } } }"
+  ].join("\n") + "\n"
+)
+const overlaid = write(
+  "overlaid.yaml",
+  fs.readFileSync(good, "utf8").replace(
+    "  fine:\n    routes: { default: { timeout: { attempt: 8s } } }",
+    [
+      "  broken:",
+      "    routes: { default: { timeout: { attempt: 30s } } }"
+    ].join("\n")
+  )
+)
+const bad = write(
+  "bad.yaml",
+  [
+    "providers:",
+    "  openai:",
+    "    adapter: openai",
+    "    models: { mini: {} }",
+    "routes:",
+    "  default:",
+    "    targets: [opnai/mini]"
+  ].join("\n") + "\n"
+)
+
+describe("check", () => {
+  it.effect("exits 0 on a good policy and 1 with one line per problem on a bad one", () =>
+    Effect.gen(function*() {
+      const ok = yield* Commands.check([good], { ...everything, format: "human" })
+      expect(ok.exitCode).toBe(0)
+      expect(ok.stdout).toBe("1 file checked: no problems\n")
+      const ko = yield* Commands.check([good, bad], { ...everything, format: "human" })
+      expect(ko.exitCode).toBe(1)
+      expect(ko.stdout.split("\n")).toEqual([
+        `${bad}:7:15: error SY201: undefined provider \`opnai\`; did you mean \`openai\`?`,
+        "7 |     targets: [opnai/mini]",
+        "  |               ^^^^^^^^^^",
+        "2 files checked: 1 error, 0 warnings",
+        ""
+      ])
+    }))
+
+  it.effect("--format json lists the diagnostics with positions", () =>
+    Effect.gen(function*() {
+      const result = yield* Commands.check([bad], { ...everything, format: "json" })
+      const json = JSON.parse(result.stdout)
+      expect(json.errors).toBe(1)
+      expect(json.diagnostics[0]).toMatchObject({ file: bad, line: 7, column: 15, code: "SY201", severity: "error" })
+    }))
+
+  it.effect("--env applies an overlay; its problems are reported", () =>
+    Effect.gen(function*() {
+      const fine = yield* Commands.check([good], { ...everything, format: "json", environment: "fine" })
+      expect(fine.exitCode).toBe(0)
+      const result = yield* Commands.check([overlaid], { ...everything, format: "json", environment: "broken" })
+      expect(result.exitCode).toBe(1)
+      expect(JSON.parse(result.stdout).diagnostics.map((d: any) => `${d.code}@${d.line}`)).toEqual(["SY304@20"])
+      // without --env, every overlay is checked too
+      const all = yield* Commands.check([overlaid], { ...everything, format: "json" })
+      expect(JSON.parse(all.stdout).diagnostics.map((d: any) => `${d.code}@${d.line}`)).toEqual(["SY304@20"])
+    }))
+
+  it.effect("a file that cannot be read is an error, not a crash", () =>
+    Effect.gen(function*() {
+      const result = yield* Commands.check([path.join(dir, "nope.yaml")], { ...everything, format: "human" })
+      expect(result.exitCode).toBe(1)
+      expect(result.stdout).toContain("nope.yaml:1:1: error SY100: cannot read the policy")
+    }))
+})
+
+describe("explain", () => {
+  it.effect("prints the rule, the route, the ordered targets with skip reasons and the plan", () =>
+    Effect.gen(function*() {
+      const request = JSON.stringify({
+        messages: [{ role: "user", content: "hello" }],
+        tools: [{ name: "lookup", parameters: { type: "object" } }]
+      })
+      const result = yield* Commands.explain(good, request, { ...everything, format: "human" })
+      expect(result.exitCode).toBe(0)
+      const lines = result.stdout.split("\n")
+      expect(lines[0]).toBe("rule:     (none matched: default route)")
+      expect(lines).toContain("route:    default (fallback)")
+      expect(lines.some((l) => /1\.\s+openai\/mini\s+eligible/.test(l))).toBe(true)
+      expect(lines.some((l) => /-\s+openai\/vision\s+skipped: missing-capability/.test(l))).toBe(true)
+      expect(lines).toContain("timeout:  total 20s, attempt 5s")
+      expect(lines).toContain("hedge:    after 2s without an answer, up to 1 extra attempt")
+    }))
+
+  it.effect("follows a rule", () =>
+    Effect.gen(function*() {
+      const request = write(
+        "vision.json",
+        JSON.stringify({ messages: [{ role: "user", content: [{ type: "image", url: "https://x/y.png" }] }] })
+      )
+      const result = yield* Commands.explain(good, request, { ...everything, format: "json" })
+      const json = JSON.parse(result.stdout)
+      expect([json.rule, json.route]).toEqual(["pictures", "seeing"])
+    }))
+
+  it.effect("refuses a request that is not a GenerateRequest", () =>
+    Effect.gen(function*() {
+      const result = yield* Commands.explain(good, "{\"messages\": 3}", { ...everything, format: "human" })
+      expect(result.exitCode).toBe(1)
+      expect(result.stderr).toContain("not a valid request")
+    }))
+})
+
+describe("schema", () => {
+  it.effect("prints a JSON Schema that includes installed plugins' sections", () =>
+    Effect.gen(function*() {
+      const installed = yield* Install.load
+      const result = yield* Commands.schema(installed)
+      const schema = JSON.parse(result.stdout)
+      expect(schema.properties.routes).toBeDefined()
+      for (const plugin of installed.plugins) expect(schema.properties[plugin.section]).toBeDefined()
+    }))
+})
+
+describe("the bin", () => {
+  it("exits 1 and prints tsc-style lines for a bad policy", () => {
+    const ko = spawnSync(tsx, [bin, "check", bad], { cwd: root, encoding: "utf8" })
+    expect(ko.status).toBe(1)
+    expect(ko.stdout).toContain(`${bad}:7:15: error SY201: undefined provider \`opnai\``)
+    expect(ko.stdout).toContain("1 file checked: 1 error")
+  })
+})
