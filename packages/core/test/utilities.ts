@@ -1,4 +1,4 @@
-import type { Errors, Model, Plan } from "@switchyard/core"
+import type { Errors, Model, Plan, Plugin } from "@switchyard/core"
 import { Events, Router, State } from "@switchyard/core"
 import { ScriptedProvider } from "@switchyard/core/testing"
 import { Clock, Effect, Either, Fiber, Random, TestClock } from "effect"
@@ -9,7 +9,7 @@ export const request: Model.GenerateRequest = { messages: [{ role: "user", conte
 export const build = (
   plan: Plan.PolicyPlan,
   scripts: Record<string, (call: ScriptedProvider.Call) => ScriptedProvider.Outcome>,
-  stages: ReadonlyArray<import("@switchyard/core").Plugin.Stage> = []
+  stages: ReadonlyArray<Plugin.Stage> = []
 ) =>
   Effect.gen(function*() {
     const providers = new Map<string, ScriptedProvider.ScriptedProvider>()

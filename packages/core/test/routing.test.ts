@@ -1,0 +1,263 @@
+/**
+ * Routing laws (reference/resilience.md §6 L32–L34, L38) and the documented behaviour of hedging,
+ * streaming failover, capability filtering and explain.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Errors, State } from "@switchyard/core"
+import { Plans } from "@switchyard/core/testing"
+import { Chunk, Clock, Effect, Either, FastCheck as fc, Stream } from "effect"
+import * as Strategy from "../src/internal/strategy.js"
+import { build, request, run, seeded } from "./utilities.js"
+
+const ok = (latencyMs = 10) => () => ({ _tag: "ok" as const, latencyMs })
+const down = () => ({ _tag: "fail" as const, latencyMs: 5, error: new Errors.Unavailable({ message: "503" }) })
+
+describe("routing laws", () => {
+  it.prop(
+    "L32 smooth weighted round robin stays within K of the ideal share on every prefix",
+    [fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 400 })],
+    ([weights, picks]) => {
+      const targets = weights.map((weight, index) => ({ id: `t${index}`, weight }))
+      const total = weights.reduce((a, b) => a + b, 0)
+      const counts = weights.map(() => 0)
+      let state: Record<string, number> | undefined
+      for (let n = 1; n <= picks; n++) {
+        const [index, next] = Strategy.smoothWeightedPick(state, targets)
+        state = next
+        counts[index]++
+        counts.forEach((count, i) =>
+          expect(Math.abs(count - n * weights[i] / total)).toBeLessThanOrEqual(weights.length)
+        )
+      }
+    }
+  )
+
+  it.effect("L32 the router's weighted route converges to the weights", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b", "c"], strategy: "weighted", weights: [1, 2, 5] })
+      const { calls, router } = yield* build(plan, { a: ok(), b: ok(), c: ok() })
+      for (let i = 0; i < 800; i++) yield* run(router.generate(request))
+      const share = (name: string) => calls().filter((call) => call.provider === name).length
+      expect([share("a"), share("b"), share("c")]).toEqual([100, 200, 500])
+    }))
+
+  it.effect.prop(
+    "L33 a target lacking a needed capability is never called; none capable means zero attempts",
+    [fc.boolean(), fc.boolean()],
+    ([aVision, bVision]) =>
+      Effect.gen(function*() {
+        const plan = Plans.route({ providers: ["a", "b"], capabilities: [{ vision: aVision }, { vision: bVision }] })
+        const { calls, router } = yield* build(plan, { a: ok(), b: ok() })
+        const vision = {
+          messages: [{ role: "user" as const, content: [{ type: "image" as const, url: "https://x/y.png" }] }]
+        }
+        const { result } = yield* run(router.generate(vision))
+        if (!aVision && !bVision) {
+          expect(Either.isLeft(result) && result.left._tag).toBe("NoEligibleTarget")
+          expect(calls()).toHaveLength(0)
+        } else {
+          expect(calls().every((call) => (call.provider === "a" ? aVision : bVision))).toBe(true)
+        }
+      })
+  )
+
+  it.effect("L33 a request larger than every context window is refused with the reason", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a"], capabilities: { contextWindow: 100 } })
+      const { calls, router } = yield* build(plan, { a: ok() })
+      const { result } = yield* run(router.generate({ messages: [{ role: "user", content: "x".repeat(1_000) }] }))
+      expect(Either.isLeft(result) && result.left._tag).toBe("NoEligibleTarget")
+      if (Either.isLeft(result) && result.left._tag === "NoEligibleTarget") {
+        expect(result.left.skipped[0].reason).toBe("context-window")
+      }
+      expect(calls()).toHaveLength(0)
+    }))
+
+  it.effect.prop(
+    "L34 power of two choices never leads with the uniquely most loaded target",
+    [fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 2, maxLength: 6 }), fc.integer()],
+    ([loads, seed]) =>
+      Effect.gen(function*() {
+        const store = State.makeMemory()
+        const plan = Plans.route({ providers: loads.map((_, i) => `p${i}`), strategy: "least-loaded" })
+        const candidates = plan.routes[0].targets.map((target) => ({ plan: target }))
+        for (const [i, load] of loads.entries()) yield* store.increment(Strategy.inFlightKey(`p${i}/m`), load)
+        const { ordered } = yield* Strategy.order(plan.routes[0], candidates, {
+          store,
+          estimatedInputTokens: 10,
+          estimatedOutputTokens: 10,
+          health: () => Effect.succeed(undefined),
+          dryRun: false
+        }).pipe(seeded(seed))
+        const max = Math.max(...loads)
+        const chosen = loads[candidates.findIndex((candidate) => candidate === ordered[0])]
+        if (loads.filter((load) => load === max).length === 1) expect(chosen).toBeLessThan(max)
+      })
+  )
+
+  it.effect.prop("L38 the same seed gives the same decisions", [fc.integer()], ([seed]) =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b", "c"], strategy: "least-loaded" })
+      const trace = (s: number) =>
+        Effect.gen(function*() {
+          const t0 = yield* Clock.currentTimeMillis
+          const { calls, router } = yield* build(plan, {
+            a: (call) => call.index % 3 === 0 ? down() : { _tag: "ok", latencyMs: 7 },
+            b: ok(13),
+            c: (call) => call.index % 2 === 0 ? down() : { _tag: "ok", latencyMs: 3 }
+          })
+          for (let i = 0; i < 30; i++) yield* run(router.generate(request))
+          return calls().map((call) => `${call.provider}@${call.startedAt - t0}`)
+        }).pipe(seeded(s))
+      expect(yield* trace(seed)).toEqual(yield* trace(seed))
+    }))
+})
+
+describe("strategies", () => {
+  it.effect("cheapest leads with the lowest expected cost", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({
+        providers: ["a", "b"],
+        strategy: "cheapest",
+        pricing: [{ inputPerMillion: 5, outputPerMillion: 15 }, { inputPerMillion: 0.1, outputPerMillion: 0.4 }]
+      })
+      const { router } = yield* build(plan, { a: ok(), b: ok() })
+      const { result } = yield* run(router.generate(request))
+      expect(Either.isRight(result) && result.right.provider).toBe("b")
+    }))
+
+  it.effect("fastest prefers the target with the lower latency average once measured", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["slow", "quick"], strategy: "fastest" })
+      const { calls, router } = yield* build(plan, { slow: ok(900), quick: ok(50) })
+      for (let i = 0; i < 200; i++) yield* run(router.generate(request))
+      const quick = calls().filter((call) => call.provider === "quick").length
+      expect(quick / calls().length).toBeGreaterThan(0.9)
+      expect(calls().filter((call) => call.provider === "slow").length).toBeGreaterThan(1)
+    }).pipe(seeded(7)))
+
+  it.effect("priority tries the lowest priority number first and falls back in order", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({
+        providers: ["a", "b", "c"],
+        strategy: "priority",
+        priorities: [2, 0, 1],
+        retry: { maxAttempts: 1 }
+      })
+      const { calls, router } = yield* build(plan, { a: ok(), b: down, c: down })
+      yield* run(router.generate(request))
+      expect(calls().map((call) => call.provider)).toEqual(["b", "c", "a"])
+    }))
+
+  it.effect("round robin rotates the lead target", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b", "c"], strategy: "round-robin" })
+      const { calls, router } = yield* build(plan, { a: ok(), b: ok(), c: ok() })
+      for (let i = 0; i < 6; i++) yield* run(router.generate(request))
+      expect(calls().map((call) => call.provider)).toEqual(["a", "b", "c", "a", "b", "c"])
+    }))
+})
+
+describe("hedging", () => {
+  it.effect("L21/L22 a slow primary is hedged after the delay; the first answer wins, the loser is interrupted", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b"], hedge: { delayMs: 100, maxHedged: 1 } })
+      const { calls, router } = yield* build(plan, { a: ok(1_000), b: ok(50) })
+      const { latency, result } = yield* run(router.generate(request))
+      expect(Either.isRight(result) && result.right.provider).toBe("b")
+      expect(latency).toBe(150)
+      const [a, b] = calls()
+      expect(b.startedAt - a.startedAt).toBe(100)
+      expect(a.result).toBe("interrupted")
+      expect(a.endedAt).toBe(150)
+    }))
+
+  it.effect("L21 a fast primary is never hedged", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b"], hedge: { delayMs: 100, maxHedged: 1 } })
+      const { calls, router } = yield* build(plan, { a: ok(40), b: ok(10) })
+      yield* run(router.generate(request))
+      expect(calls().map((call) => call.provider)).toEqual(["a"])
+    }))
+})
+
+describe("streaming", () => {
+  const collect = (stream: Stream.Stream<import("@switchyard/core").StreamPart.StreamPart, Errors.SwitchyardError>) =>
+    Effect.map(Stream.runCollect(stream), Chunk.toArray)
+
+  it.effect("a time-to-first-token overrun fails over before anything reaches the caller", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b"], timeout: { ttftMs: 500 }, retry: { maxAttempts: 1 } })
+      const { router } = yield* build(plan, {
+        a: () => ({ _tag: "stream", ttftMs: 2_000, gapMs: 10, chunks: 3 }),
+        b: () => ({ _tag: "stream", ttftMs: 100, gapMs: 10, chunks: 3, text: "hello world" })
+      })
+      const { result } = yield* run(collect(router.stream(request)))
+      const parts = Either.getOrThrow(result)
+      expect(parts[0]).toMatchObject({ type: "stream-start", provider: "b" })
+      expect(
+        parts.filter((part) => part.type === "text-delta").map((part) => part.type === "text-delta" ? part.delta : "")
+          .join("")
+      ).toBe("hello world")
+      expect(parts.at(-1)).toMatchObject({ type: "finish" })
+    }))
+
+  it.effect("L24 a stream cut after the first forwarded part ends in StreamInterrupted, never a short success", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b"] })
+      const { calls, router } = yield* build(plan, {
+        a: () => ({ _tag: "stream", ttftMs: 10, gapMs: 10, chunks: 5, cutAfter: 2 }),
+        b: ok()
+      })
+      const { result } = yield* run(collect(router.stream(request)))
+      expect(Either.isLeft(result) && result.left._tag).toBe("StreamInterrupted")
+      expect(calls().map((call) => call.provider)).toEqual(["a"])
+    }))
+
+  it.effect("buffered mode restarts a broken stream on the next target invisibly", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b"], streamMode: "buffered", retry: { maxAttempts: 1 } })
+      const { router } = yield* build(plan, {
+        a: () => ({ _tag: "stream", ttftMs: 10, gapMs: 10, chunks: 5, cutAfter: 2 }),
+        b: () => ({ _tag: "stream", ttftMs: 10, gapMs: 10, chunks: 2, text: "from b" })
+      })
+      const { result } = yield* run(collect(router.stream(request)))
+      const parts = Either.getOrThrow(result)
+      expect(parts[0]).toMatchObject({ type: "stream-start", provider: "b" })
+      expect(parts.filter((part) => part.type === "stream-start")).toHaveLength(1)
+      expect(parts.at(-1)).toMatchObject({
+        type: "finish",
+        attempts: [{ provider: "a" }, { provider: "b", outcome: "ok" }]
+      })
+    }))
+
+  it.effect("a stall between parts is a typed error", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a"], timeout: { stallMs: 100 } })
+      const { router } = yield* build(plan, { a: () => ({ _tag: "stream", ttftMs: 10, gapMs: 1_000, chunks: 3 }) })
+      const { result } = yield* run(collect(router.stream(request)))
+      expect(Either.isLeft(result) && result.left._tag).toBe("StreamInterrupted")
+    }))
+})
+
+describe("explain", () => {
+  it.effect("names the skipped targets with reasons and the order of the rest", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({
+        providers: ["a", "b", "c"],
+        capabilities: [{ tools: false }, { tools: true }, { tools: true }]
+      })
+      const { router } = yield* build(plan, { a: ok(), b: ok(), c: ok() })
+      const explanation = yield* router.explain({
+        ...request,
+        tools: [{ name: "search", parameters: { type: "object" } }]
+      })
+      expect(explanation.route).toBe("main")
+      expect(explanation.targets.map((target) => [target.target, target.status, target.order ?? target.reason]))
+        .toEqual([
+          ["b/m", "eligible", 1],
+          ["c/m", "eligible", 2],
+          ["a/m", "skipped", "missing-capability"]
+        ])
+    }))
+})
