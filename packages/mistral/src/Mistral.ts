@@ -1,0 +1,252 @@
+/**
+ * The Mistral adapter: Switchyard's {@link Provider.LanguageModel} over Mistral's chat completions,
+ * through the official `@mistralai/mistralai` SDK with its own retries off (the router owns retries)
+ * and the fiber's interruption wired to the HTTP request.
+ *
+ * @since 0.1.0
+ */
+import { Mistral as MistralClient } from "@mistralai/mistralai"
+import * as Errors from "@switchyard/core/Errors"
+import type * as Model from "@switchyard/core/Model"
+import * as Provider from "@switchyard/core/Provider"
+import type * as StreamPart from "@switchyard/core/StreamPart"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { fromMistralResponse, toMistralRequest } from "./internal/convert.js"
+import { toProviderError } from "./internal/errors.js"
+import type { MistralChunk } from "./internal/stream.js"
+import { StreamState } from "./internal/stream.js"
+
+/**
+ * Mistral's API address when the configuration names none.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_BASE_URL = "https://api.mistral.ai"
+
+/**
+ * Adapter-specific settings, read from a policy provider's `options`:
+ * - `stallTimeoutMs`: fail a stream with `Timeout` (scope `stall`) when no chunk arrives for this long.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const AdapterOptions = Schema.Struct({
+  stallTimeoutMs: Schema.optional(Schema.Number.pipe(Schema.positive()))
+})
+/** @since 0.1.0 @category models */
+export type AdapterOptions = typeof AdapterOptions.Type
+
+const decodeOptions = Schema.decodeUnknownEither(AdapterOptions, { onExcessProperty: "error", errors: "all" })
+
+type Call<A> = (signal: AbortSignal) => Promise<A>
+
+/**
+ * Builds a language model for one configured Mistral provider.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  config: Provider.ProviderConfig
+): Effect.Effect<Provider.LanguageModel, Provider.AdapterConfigError> =>
+  Effect.gen(function*() {
+    if (config.apiKey === undefined) {
+      return yield* Effect.fail(
+        new Provider.AdapterConfigError(config.name, `provider \`${config.name}\` needs an apiKey`)
+      )
+    }
+    const decoded = decodeOptions(config.options ?? {})
+    if (Either.isLeft(decoded)) {
+      return yield* Effect.fail(
+        new Provider.AdapterConfigError(
+          config.name,
+          `invalid options for provider \`${config.name}\`: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+        )
+      )
+    }
+    const options = decoded.right
+    const client = new MistralClient({
+      apiKey: Redacted.value(config.apiKey),
+      serverURL: config.baseUrl ?? DEFAULT_BASE_URL,
+      retryConfig: { strategy: "none" }
+    })
+    const headers = { ...config.headers }
+    const provider = config.name
+
+    // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure.
+    const call = <A>(model: string, f: Call<A>): Effect.Effect<A, Errors.ProviderError> =>
+      Effect.tryPromise({ try: f, catch: (error) => error }).pipe(
+        Effect.catchAll((error) =>
+          Effect.flatMap(
+            Clock.currentTimeMillis,
+            (now) => Effect.fail(toProviderError(error, { provider, model, now }))
+          )
+        )
+      )
+
+    const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
+      Effect.gen(function*() {
+        const body = toMistralRequest(request, callOptions.model)
+        const response = yield* call(
+          callOptions.model,
+          (signal) => client.chat.complete(body as never, { signal, headers, retries: { strategy: "none" } })
+        )
+        return yield* settle(fromMistralResponse(response as never, provider, callOptions.model))
+      })
+
+    const stream = (
+      request: Model.GenerateRequest,
+      callOptions: Provider.CallOptions
+    ): Stream.Stream<StreamPart.StreamPart, Errors.ProviderError> =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const body = toMistralRequest(request, callOptions.model)
+        const state = new StreamState(provider, callOptions.model)
+        // Closing the scope (completion, failure or interruption) aborts the HTTP request.
+        const controller = yield* Effect.acquireRelease(
+          Effect.sync(() => new AbortController()),
+          (controller) => Effect.sync(() => controller.abort())
+        )
+        const events = yield* call(
+          callOptions.model,
+          (signal) =>
+            client.chat.stream(body as never, {
+              signal: AbortSignal.any([signal, controller.signal]),
+              headers,
+              retries: { strategy: "none" }
+            }) as unknown as Promise<AsyncIterable<{ readonly data: MistralChunk }>>
+        )
+        // A cut connection or a chunk the SDK cannot parse breaks the stream.
+        const source = fromAsyncIterable(
+          events,
+          (error) => state.interrupted(error instanceof Error ? error.message : String(error))
+        )
+        return withStall(source, options.stallTimeoutMs, provider, callOptions.model).pipe(
+          Stream.mapEffect((event) => settle(state.onChunk(event.data))),
+          Stream.flattenIterables,
+          Stream.concat(Stream.suspend(() => Stream.fromIterableEffect(settle(state.onEnd()))))
+        )
+      }))
+
+    const ping = call("", (signal) => client.models.list(undefined, { signal, headers, retries: { strategy: "none" } }))
+      .pipe(
+        Effect.asVoid
+      )
+
+    return { provider, generate, stream, ping } satisfies Provider.LanguageModel
+  })
+
+/**
+ * Like `Stream.fromAsyncIterable`, but never calls the iterator's `return()`: on interruption that
+ * would wait for the pending read of a stalled connection. The scope's abort ends the request instead.
+ */
+const fromAsyncIterable = <A, E>(iterable: AsyncIterable<A>, onError: (error: unknown) => E): Stream.Stream<A, E> =>
+  Stream.suspend(() => {
+    const iterator = iterable[Symbol.asyncIterator]()
+    return Stream.repeatEffectOption(
+      Effect.tryPromise({ try: () => iterator.next(), catch: (error) => Option.some(onError(error)) }).pipe(
+        Effect.flatMap((result) => result.done === true ? Effect.fail(Option.none()) : Effect.succeed(result.value))
+      )
+    )
+  })
+
+const settle = <A>(result: A | Errors.ProviderError): Effect.Effect<A, Errors.ProviderError> =>
+  Errors.isSwitchyardError(result) ? Effect.fail(result as Errors.ProviderError) : Effect.succeed(result as A)
+
+const withStall = <A>(
+  source: Stream.Stream<A, Errors.ProviderError>,
+  stallTimeoutMs: number | undefined,
+  provider: string,
+  model: string
+): Stream.Stream<A, Errors.ProviderError> =>
+  stallTimeoutMs === undefined ? source : source.pipe(
+    Stream.timeoutFail(
+      () =>
+        new Errors.Timeout({
+          message: `Mistral stream stalled: no event for ${stallTimeoutMs} ms`,
+          provider,
+          model,
+          scope: "stall",
+          afterMs: stallTimeoutMs
+        }),
+      Duration.millis(stallTimeoutMs)
+    )
+  )
+
+/**
+ * The adapter as installed into the policy compiler (`adapter: mistral` in a policy).
+ *
+ * @since 0.1.0
+ * @category adapters
+ */
+export const adapter: Provider.Adapter = {
+  names: ["mistral"],
+  packageName: "@switchyard/mistral",
+  make
+}
+
+/**
+ * Options of {@link layer}: the credentials and endpoint of one Mistral provider.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export interface Options extends AdapterOptions {
+  readonly apiKey: Redacted.Redacted<string>
+  readonly baseUrl?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The provider's name in errors and responses (default `mistral`). */
+  readonly name?: string | undefined
+}
+
+const toProviderConfig = (options: Options): Provider.ProviderConfig => ({
+  name: options.name ?? "mistral",
+  adapter: "mistral",
+  apiKey: options.apiKey,
+  baseUrl: options.baseUrl,
+  headers: options.headers,
+  options: options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}
+})
+
+/**
+ * A layer that provides {@link Provider.LanguageModelService} from explicit options.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError> =>
+  Layer.effect(Provider.LanguageModelService, make(toProviderConfig(options)))
+
+/**
+ * The default configuration: `MISTRAL_API_KEY` (redacted) and an optional `MISTRAL_BASE_URL`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const config: Config.Config<Options> = Config.all({
+  apiKey: Config.redacted("MISTRAL_API_KEY"),
+  baseUrl: Config.string("MISTRAL_BASE_URL").pipe(Config.option, Config.map(Option.getOrUndefined))
+})
+
+/**
+ * A layer that provides {@link Provider.LanguageModelService} from Effect `Config` (by default
+ * {@link config}, read from the environment).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config<Options> = config
+): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError | ConfigError.ConfigError> =>
+  Layer.effect(Provider.LanguageModelService, Effect.flatMap(options, (options) => make(toProviderConfig(options))))

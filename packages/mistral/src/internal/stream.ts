@@ -1,0 +1,124 @@
+/**
+ * Turns Mistral's stream chunks (OpenAI-like `chat.completion.chunk`s, then `data: [DONE]`) into
+ * Switchyard stream parts, and decides how the stream ends.
+ *
+ * @internal
+ */
+import * as Errors from "@switchyard/core/Errors"
+import type * as Model from "@switchyard/core/Model"
+import type * as StreamPart from "@switchyard/core/StreamPart"
+import type { MistralUsage } from "./convert.js"
+import { argumentsText, contentText, finishError, toFinishReason, toUsage } from "./convert.js"
+
+/** A stream chunk as the SDK hands it over, as far as the mapping reads it. */
+export interface MistralChunk {
+  readonly model?: string
+  readonly usage?: MistralUsage | undefined
+  readonly choices: ReadonlyArray<{
+    readonly delta: {
+      readonly content?: unknown
+      readonly toolCalls?:
+        | ReadonlyArray<{
+          readonly id?: string | undefined
+          readonly index?: number | undefined
+          readonly function: { readonly name?: string; readonly arguments?: unknown }
+        }>
+        | null
+        | undefined
+    }
+    readonly finishReason?: string | null | undefined
+  }>
+}
+
+interface PendingCall {
+  readonly id: string
+  readonly name: string
+  json: string
+}
+
+/** The state of one streamed reply. */
+export class StreamState {
+  private readonly calls = new Map<number, PendingCall>()
+  private finishReason: Model.FinishReason | undefined
+  private usage: Model.Usage | undefined
+  private finished = false
+  private parts = 0
+  model: string
+
+  constructor(private readonly provider: string, model: string) {
+    this.model = model
+  }
+
+  private count(parts: Array<StreamPart.StreamPart>): Array<StreamPart.StreamPart> {
+    this.parts += parts.length
+    return parts
+  }
+
+  onChunk(chunk: MistralChunk): Array<StreamPart.StreamPart> | Errors.ProviderError {
+    if (this.finished) return []
+    if (chunk.model !== undefined) this.model = chunk.model
+    const out: Array<StreamPart.StreamPart> = []
+    const choice = chunk.choices[0]
+    if (choice !== undefined) {
+      const text = contentText(choice.delta.content)
+      if (text !== "") out.push({ type: "text-delta", delta: text })
+      for (const [position, call] of (choice.delta.toolCalls ?? []).entries()) {
+        const index = call.index ?? position
+        const args = argumentsText(call.function.arguments)
+        const pending = this.calls.get(index)
+        if (pending === undefined) {
+          const id = call.id ?? `call_${index}`
+          const name = call.function.name ?? ""
+          this.calls.set(index, { id, name, json: args })
+          out.push({ type: "tool-call-delta", index, id, name, argumentsDelta: args })
+        } else if (args !== "") {
+          pending.json += args
+          out.push({ type: "tool-call-delta", index, argumentsDelta: args })
+        }
+      }
+      if (choice.finishReason != null) {
+        const reason = toFinishReason(choice.finishReason)
+        const failed = finishError(reason, this.provider, this.model)
+        if (failed !== undefined) return failed
+        this.finishReason = reason
+        for (const [, call] of [...this.calls.entries()].sort(([a], [b]) => a - b)) {
+          out.push({ type: "tool-call", id: call.id, name: call.name, arguments: call.json === "" ? "{}" : call.json })
+        }
+        this.calls.clear()
+      }
+    }
+    if (chunk.usage !== undefined) {
+      this.usage = toUsage(chunk.usage)
+      out.push({ type: "usage", usage: this.usage })
+    }
+    return this.count(out)
+  }
+
+  /**
+   * The HTTP stream ended (after `[DONE]`, or without it). With a finish reason seen the answer is
+   * complete and is finalised; without one the stream was cut.
+   */
+  onEnd(): Array<StreamPart.StreamPart> | Errors.ProviderError {
+    if (this.finished) return []
+    if (this.finishReason === undefined) return this.interrupted("the stream ended before a finish_reason")
+    this.finished = true
+    return this.count([{
+      type: "finish",
+      finishReason: this.finishReason,
+      usage: this.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
+    }])
+  }
+
+  /** The stream broke: a typed error with what had been received and reported. */
+  interrupted(reason: string): Errors.StreamInterrupted {
+    return new Errors.StreamInterrupted({
+      message: `Mistral stream interrupted: ${reason}`,
+      provider: this.provider,
+      model: this.model,
+      partsReceived: this.parts,
+      partialUsage: this.usage === undefined
+        ? undefined
+        : { inputTokens: this.usage.inputTokens, outputTokens: this.usage.outputTokens }
+    })
+  }
+}
