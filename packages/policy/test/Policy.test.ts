@@ -1,17 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
+import { RouterService } from "@switchyard/core/Router"
 import * as State from "@switchyard/core/State"
 import { Diagnostic, Policy } from "@switchyard/policy"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
+import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { adapters, budgetPlugin, yaml } from "./fixtures.js"
-
-const policiesDir = path.resolve(__dirname, "../../../policies")
 
 describe("a policy with four defects", () => {
   const text = yaml(
@@ -55,23 +55,6 @@ describe("a policy with four defects", () => {
       ].join("\n")
     )
   })
-})
-
-describe("policies/", () => {
-  const files = fs.readdirSync(policiesDir).filter((f) => f.endsWith(".yaml"))
-
-  it("holds at least six policies", () => {
-    expect(files.length).toBeGreaterThanOrEqual(6)
-  })
-
-  for (const file of files) {
-    it(`${file} checks without errors, with its API keys unset`, () => {
-      const text = fs.readFileSync(path.join(policiesDir, file), "utf8")
-      expect(text.startsWith("#")).toBe(true)
-      const diagnostics = Policy.check(text, file, { adapters, env: {} })
-      expect(diagnostics.filter((d) => d.severity === "error").map(Diagnostic.formatLine)).toEqual([])
-    })
-  }
 })
 
 describe("compile", () => {
@@ -238,4 +221,50 @@ describe("durations", () => {
         result.right.routes.default!.timeout!.attempt === seconds * 1000 - 1
     }
   )
+})
+
+describe("layer", () => {
+  it.effect("builds a router from a policy file that routes an alias and answers", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-layer-"))
+      const file = path.join(dir, "p.yaml")
+      fs.writeFileSync(
+        file,
+        yaml(
+          "providers:",
+          "  a: { adapter: openai, apiKey: k, models: { m1: { id: vendor-m1 } } }",
+          "  b: { adapter: anthropic, apiKey: k, models: { m2: {} } }",
+          "aliases:",
+          "  second: b/m2",
+          "routes:",
+          "  default: { targets: [a/m1] }"
+        )
+      )
+      const answering = adapters.map((adapter) => ({
+        ...adapter,
+        make: (config: Parameters<typeof adapter.make>[0]) =>
+          Effect.succeed({
+            provider: config.name,
+            generate: (_request: unknown, options: { readonly model: string }) =>
+              Effect.succeed({
+                model: options.model,
+                text: `${config.name}:${options.model}`,
+                toolCalls: [],
+                finishReason: "stop" as const,
+                usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }
+              }),
+            stream: () => Effect.dieMessage("unused") as any
+          })
+      }))
+      const program = Effect.gen(function*() {
+        const router = yield* RouterService
+        const plain = yield* router.generate({ messages: [{ role: "user", content: "hi" }] })
+        const aliased = yield* router.generate({ model: "second", messages: [{ role: "user", content: "hi" }] })
+        return [plain.text, aliased.text]
+      })
+      const texts = yield* program.pipe(
+        Effect.provide(Policy.layer(file, { adapters: answering, env: {} }).pipe(Layer.provide(State.layerMemory)))
+      )
+      expect(texts).toEqual(["a:vendor-m1", "b:m2"])
+    }))
 })
