@@ -128,6 +128,7 @@ export const view = (request: FakeServer.RecordedRequest): FakeServer.RequestVie
       : { type: "text" },
     temperature: body.temperature,
     topP: body.top_p,
+    topK: body.top_k,
     seed: body.seed,
     presencePenalty: body.presence_penalty,
     frequencyPenalty: body.frequency_penalty,
