@@ -1,0 +1,253 @@
+/**
+ * The OpenAI adapter, over the official `openai` SDK and the Chat Completions API. It also serves any
+ * OpenAI-compatible server (Ollama, vLLM, OpenRouter, Cerebras, Together) as `openai-compatible`,
+ * given a base URL; the API key is then optional.
+ *
+ * @since 0.1.0
+ */
+import type * as Errors from "@switchyard/core/Errors"
+import type { GenerateRequest } from "@switchyard/core/Model"
+import type { Adapter, CallOptions, LanguageModel, ProviderConfig } from "@switchyard/core/Provider"
+import { AdapterConfigError, LanguageModelService } from "@switchyard/core/Provider"
+import type { StreamPart } from "@switchyard/core/StreamPart"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import OpenAI from "openai"
+import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions"
+import type { Dialect } from "./internal/chat.js"
+import { StreamState, toBody, toProviderError, toResponse } from "./internal/chat.js"
+
+/**
+ * The adapter names: `openai` (api.openai.com, API key required) and `openai-compatible` (any server
+ * speaking Chat Completions, base URL required, API key optional).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AdapterName = "openai" | "openai-compatible"
+
+/**
+ * Options of {@link layer} and {@link layerConfig}: one provider, without a policy.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LayerOptions {
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  readonly baseUrl?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Default `openai`. */
+  readonly adapter?: AdapterName | undefined
+  /** The provider's name in errors and events. Default: the adapter name. */
+  readonly name?: string | undefined
+  readonly organization?: string | undefined
+  readonly project?: string | undefined
+}
+
+const knownOptions = new Set(["organization", "project", "maxTokensParam"])
+
+const optionString = (config: ProviderConfig, key: string): string | undefined => {
+  const value = config.options?.[key]
+  return typeof value === "string" ? value : undefined
+}
+
+/**
+ * Builds a provider from its policy configuration. Fails when the configuration cannot work: an
+ * `openai` provider without an API key, an `openai-compatible` one without a base URL, an unknown
+ * option.
+ *
+ * Options (`providers.<name>.options` in a policy): `organization`, `project`, and `maxTokensParam`
+ * (`max_completion_tokens` or `max_tokens`, to override the adapter's default).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (config: ProviderConfig): Effect.Effect<LanguageModel, AdapterConfigError> =>
+  Effect.suspend(() => {
+    const fail = (message: string) => Effect.fail(new AdapterConfigError(config.name, message))
+    if (config.adapter !== "openai" && config.adapter !== "openai-compatible") {
+      return fail(`adapter \`${config.adapter}\` is not served by @switchyard/openai`)
+    }
+    const compatible = config.adapter === "openai-compatible"
+    for (const key of Object.keys(config.options ?? {})) {
+      if (!knownOptions.has(key)) {
+        return fail(`unknown option \`${key}\` (known: ${[...knownOptions].join(", ")})`)
+      }
+    }
+    if (!compatible && config.apiKey === undefined) return fail("an `openai` provider needs an API key")
+    if (compatible && config.baseUrl === undefined) {
+      return fail("an `openai-compatible` provider needs a base URL (e.g. http://localhost:11434/v1 for Ollama)")
+    }
+    const maxTokensParam = optionString(config, "maxTokensParam") ??
+      (compatible ? "max_tokens" : "max_completion_tokens")
+    if (maxTokensParam !== "max_tokens" && maxTokensParam !== "max_completion_tokens") {
+      return fail("option `maxTokensParam` must be `max_tokens` or `max_completion_tokens`")
+    }
+    const headers: Record<string, string | null> = { ...config.headers }
+    // Without a key, send no Authorization header at all (local servers need none).
+    if (config.apiKey === undefined) headers.Authorization = null
+    const client = new OpenAI({
+      apiKey: config.apiKey === undefined ? "no-key" : Redacted.value(config.apiKey),
+      baseURL: config.baseUrl ?? "https://api.openai.com/v1",
+      organization: optionString(config, "organization") ?? null,
+      project: optionString(config, "project") ?? null,
+      defaultHeaders: headers,
+      // The router owns retries and time limits; the SDK must not retry behind its back.
+      maxRetries: 0,
+      // Switchyard reports failures as typed errors; the SDK must not print stream chunks.
+      logLevel: "off"
+    })
+    const dialect: Dialect = {
+      provider: config.name,
+      adapterName: config.adapter,
+      maxTokensParam,
+      sendTopK: compatible
+    }
+    return Effect.succeed(fromClient(client, dialect))
+  })
+
+/** The SDK's timeout for a call, from the attempt's deadline when the router gives one. */
+const timeoutFor = (options: CallOptions) =>
+  Effect.map(
+    Clock.currentTimeMillis,
+    (now) => options.deadline === undefined ? undefined : Math.max(1, Math.ceil(options.deadline - now))
+  )
+
+const classify = (provider: string, model: string, timeoutMs?: number) => (error: unknown) =>
+  Effect.flatMap(
+    Clock.currentTimeMillis,
+    (now) =>
+      Effect.fail(
+        toProviderError(error, { provider, model, now, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
+      )
+  )
+
+const fromClient = (client: OpenAI, dialect: Dialect): LanguageModel => {
+  const provider = dialect.provider
+
+  const generate = (request: GenerateRequest, options: CallOptions) =>
+    Effect.gen(function*() {
+      const timeout = yield* timeoutFor(options)
+      const body = { ...toBody(request, options, dialect), stream: false }
+      const completion = yield* Effect.tryPromise({
+        try: (signal) =>
+          client.chat.completions.create(
+            body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
+            { signal, ...(timeout !== undefined ? { timeout } : {}) }
+          ) as Promise<ChatCompletion>,
+        catch: (error) => error
+      }).pipe(Effect.catchAll(classify(provider, options.model, timeout)))
+      return toResponse(completion, options)
+    })
+
+  const stream = (request: GenerateRequest, options: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
+    Stream.suspend(() => {
+      const state = new StreamState({ provider, model: options.model })
+      const body = { ...toBody(request, options, dialect), stream: true, stream_options: { include_usage: true } }
+      const open = Effect.gen(function*() {
+        const timeout = yield* timeoutFor(options)
+        return yield* Effect.acquireRelease(
+          // Interruptible, so that interrupting before the first byte aborts the request (the signal).
+          Effect.interruptible(
+            Effect.tryPromise({
+              try: (signal) =>
+                client.chat.completions.create(
+                  body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming,
+                  { signal, ...(timeout !== undefined ? { timeout } : {}) }
+                ),
+              catch: (error) => error
+            })
+          ).pipe(Effect.catchAll(classify(provider, options.model, timeout))),
+          // Ends the HTTP request whenever the stream stops: finished early, failed or interrupted.
+          (chunks) => Effect.sync(() => chunks.controller.abort())
+        )
+      })
+      // Not Stream.fromAsyncIterable: its finalizer awaits iterator.return(), which waits for the
+      // pending read of a stalled body forever. Aborting the controller is what ends that read.
+      const parts = Stream.unwrapScoped(
+        Effect.map(open, (chunks) => {
+          const iterator = (chunks as AsyncIterable<ChatCompletionChunk>)[Symbol.asyncIterator]()
+          return Stream.repeatEffectOption(
+            Effect.tryPromise({
+              try: () => iterator.next(),
+              catch: (error) => Option.some(state.interrupted(error))
+            }).pipe(Effect.flatMap((next) => next.done ? Effect.fail(Option.none()) : Effect.succeed(next.value)))
+          )
+        })
+      ).pipe(
+        Stream.mapConcat((chunk) => state.onChunk(chunk)),
+        Stream.takeUntil((part) => part.type === "finish")
+      )
+      return Stream.concat(
+        parts,
+        Stream.suspend(() => {
+          const end = state.onEnd()
+          return Array.isArray(end) ? Stream.fromIterable(end) : Stream.fail(end)
+        })
+      )
+    })
+
+  const ping = Effect.tryPromise({
+    try: (signal) => client.models.list({ signal }),
+    catch: (error) => error
+  }).pipe(Effect.catchAll(classify(provider, "models")), Effect.asVoid)
+
+  return { provider, generate, stream, ping }
+}
+
+/**
+ * The adapter, as installed into the policy compiler.
+ *
+ * @since 0.1.0
+ * @category adapters
+ */
+export const adapter: Adapter = {
+  names: ["openai", "openai-compatible"],
+  packageName: "@switchyard/openai",
+  make
+}
+
+const toConfig = (options: LayerOptions): ProviderConfig => {
+  const adapterName = options.adapter ?? "openai"
+  const other: Record<string, unknown> = {}
+  if (options.organization !== undefined) other.organization = options.organization
+  if (options.project !== undefined) other.project = options.project
+  return {
+    name: options.name ?? adapterName,
+    adapter: adapterName,
+    baseUrl: options.baseUrl,
+    apiKey: options.apiKey,
+    headers: options.headers,
+    options: other
+  }
+}
+
+/**
+ * A layer providing core's `LanguageModelService` for one OpenAI (or compatible) provider.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: LayerOptions): Layer.Layer<LanguageModelService, AdapterConfigError> =>
+  Layer.effect(LanguageModelService, make(toConfig(options)))
+
+/**
+ * Like {@link layer}, with every option read through Effect `Config`:
+ * `layerConfig({ apiKey: Config.redacted("OPENAI_API_KEY") })`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<LayerOptions>
+): Layer.Layer<LanguageModelService, AdapterConfigError | ConfigError.ConfigError> =>
+  Layer.effect(
+    LanguageModelService,
+    Effect.flatMap(Config.unwrap(config), (options) => make(toConfig(options)))
+  )
