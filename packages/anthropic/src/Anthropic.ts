@@ -139,7 +139,9 @@ export const make = (
         return withStall(source, options.stallTimeoutMs, provider, callOptions.model).pipe(
           Stream.mapEffect((event) => settle(state.onEvent(event))),
           Stream.flattenIterables,
-          Stream.concat(Stream.suspend(() => Stream.fromIterableEffect(settle(state.onEnd()))))
+          Stream.concat(Stream.suspend(() => Stream.fromIterableEffect(settle(state.onEnd())))),
+          // Stop reading at the finish: closing the scope aborts what is left of the response.
+          Stream.takeUntil((part) => part.type === "finish")
         )
       }))
 

@@ -48,7 +48,6 @@ export class StreamState {
   private startUsage: AnthropicUsage | undefined
   private usage: AnthropicUsage | undefined
   private stopReason: string | null | undefined = undefined
-  private stopped = false
   private finished = false
   private parts = 0
   model: string
@@ -125,12 +124,15 @@ export class StreamState {
         this.usage = mergeUsage(this.startUsage, event.usage)
         this.stopReason = event.delta?.stop_reason ?? this.stopReason
         if (this.stopReason === "refusal") return refused(this.provider, this.model)
-        return this.count([{ type: "usage", usage: toUsage(this.usage) }])
+        const usage = this.count([{ type: "usage", usage: toUsage(this.usage) }])
+        if (this.stopReason == null) return usage
+        // The stop reason and the final usage are all message_stop would confirm: finish now, so a
+        // server that holds the connection open does not hold the answer back.
+        const finish = this.finish()
+        return Errors.isSwitchyardError(finish) ? finish : [...usage, ...finish]
       }
-      case "message_stop": {
-        this.stopped = true
+      case "message_stop":
         return this.finish()
-      }
       default:
         return []
     }
@@ -145,13 +147,12 @@ export class StreamState {
   }
 
   /**
-   * The HTTP stream ended. After `message_stop` there is nothing left; after a `message_delta` with a
-   * stop reason the answer is complete, so it is finalised; otherwise the stream was cut.
+   * The HTTP stream ended. The answer is finished once a `message_delta` carried the stop reason (or
+   * `message_stop` came); an end before that is a cut stream.
    */
   onEnd(): Array<StreamPart.StreamPart> | Errors.ProviderError {
     if (this.finished) return []
-    if (this.stopReason != null && !this.stopped) return this.finish()
-    return this.interrupted("the stream ended before message_stop")
+    return this.interrupted("the stream ended before its stop reason and message_stop")
   }
 
   /** The stream broke: a typed error with what had been received and reported. */

@@ -91,7 +91,19 @@ export class StreamState {
       this.usage = toUsage(chunk.usage)
       out.push({ type: "usage", usage: this.usage })
     }
+    // Mistral reports usage on the finish chunk: with both seen the answer is complete, and waiting
+    // for `[DONE]` would only let a server that holds the connection open hold the answer back.
+    if (this.finishReason !== undefined && this.usage !== undefined) out.push(...this.finish())
     return this.count(out)
+  }
+
+  private finish(): Array<StreamPart.StreamPart> {
+    this.finished = true
+    return [{
+      type: "finish",
+      finishReason: this.finishReason ?? "other",
+      usage: this.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
+    }]
   }
 
   /**
@@ -101,12 +113,7 @@ export class StreamState {
   onEnd(): Array<StreamPart.StreamPart> | Errors.ProviderError {
     if (this.finished) return []
     if (this.finishReason === undefined) return this.interrupted("the stream ended before a finish_reason")
-    this.finished = true
-    return this.count([{
-      type: "finish",
-      finishReason: this.finishReason,
-      usage: this.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
-    }])
+    return this.count(this.finish())
   }
 
   /** The stream broke: a typed error with what had been received and reported. */
