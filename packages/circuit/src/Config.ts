@@ -124,6 +124,9 @@ const int = (name: string, min: number, max: number) =>
   )
 
 const DAY = 86_400_000
+
+/** An optional key that may be absent but not `undefined`, so issues point at the value itself. */
+const opt = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
 const strict = { parseOptions: { onExcessProperty: "error" as const } }
 
 /**
@@ -133,18 +136,18 @@ const strict = { parseOptions: { onExcessProperty: "error" as const } }
  * @category schemas
  */
 export const BreakerOverrides = Schema.Struct({
-  mode: Schema.optional(Schema.Literal("ratio", "consecutive")),
-  failureRatio: Schema.optional(ratio("failureRatio")),
-  slowCallRatio: Schema.optional(ratio("slowCallRatio")),
-  slowCall: Schema.optional(Duration.between(1, DAY)),
-  window: Schema.optional(Duration.between(500, DAY)),
-  minThroughput: Schema.optional(int("minThroughput", 2, 1_000_000)),
-  consecutiveFailures: Schema.optional(int("consecutiveFailures", 1, 1_000_000)),
-  halfOpenProbes: Schema.optional(int("halfOpenProbes", 1, 1_000)),
-  openDuration: Schema.optional(Duration.between(500, DAY)),
-  maxOpenDuration: Schema.optional(Duration.between(500, DAY)),
-  decayInterval: Schema.optional(Duration.between(100, DAY)),
-  maxHalfOpenDuration: Schema.optional(Duration.between(100, DAY))
+  mode: opt(Schema.Literal("ratio", "consecutive")),
+  failureRatio: opt(ratio("failureRatio")),
+  slowCallRatio: opt(ratio("slowCallRatio")),
+  slowCall: opt(Duration.between(1, DAY)),
+  window: opt(Duration.between(500, DAY)),
+  minThroughput: opt(int("minThroughput", 2, 1_000_000)),
+  consecutiveFailures: opt(int("consecutiveFailures", 1, 1_000_000)),
+  halfOpenProbes: opt(int("halfOpenProbes", 1, 1_000)),
+  openDuration: opt(Duration.between(500, DAY)),
+  maxOpenDuration: opt(Duration.between(500, DAY)),
+  decayInterval: opt(Duration.between(100, DAY)),
+  maxHalfOpenDuration: opt(Duration.between(100, DAY))
 }).annotations({ identifier: "BreakerOptions", ...strict })
 
 /**
@@ -160,18 +163,18 @@ export type BreakerOverrides = typeof BreakerOverrides.Type
  * @category schemas
  */
 export const EjectionOverrides = Schema.Struct({
-  consecutiveFailures: Schema.optional(int("consecutiveFailures", 1, 1_000_000)),
-  failureRatio: Schema.optional(ratio("failureRatio")),
-  minRequests: Schema.optional(int("minRequests", 1, 1_000_000)),
-  baseEjectionTime: Schema.optional(Duration.between(100, DAY)),
-  maxEjectionTime: Schema.optional(Duration.between(100, DAY)),
-  interval: Schema.optional(Duration.between(100, DAY)),
-  maxEjectionPercent: Schema.optional(
+  consecutiveFailures: opt(int("consecutiveFailures", 1, 1_000_000)),
+  failureRatio: opt(ratio("failureRatio")),
+  minRequests: opt(int("minRequests", 1, 1_000_000)),
+  baseEjectionTime: opt(Duration.between(100, DAY)),
+  maxEjectionTime: opt(Duration.between(100, DAY)),
+  interval: opt(Duration.between(100, DAY)),
+  maxEjectionPercent: opt(
     Schema.Number.pipe(
       Schema.filter((n) => n >= 0 && n <= 100 ? undefined : `maxEjectionPercent must be in [0, 100], got ${n}`)
     )
   ),
-  panicThreshold: Schema.optional(
+  panicThreshold: opt(
     Schema.Number.pipe(
       Schema.filter((n) => n >= 0 && n <= 1 ? undefined : `panicThreshold must be in [0, 1], got ${n}`)
     )
@@ -191,9 +194,9 @@ export type EjectionOverrides = typeof EjectionOverrides.Type
  * @category schemas
  */
 export const Section = Schema.Struct({
-  default: Schema.optional(BreakerOverrides),
-  targets: Schema.optional(Schema.Record({ key: Schema.String, value: BreakerOverrides })),
-  ejection: Schema.optional(EjectionOverrides)
+  default: opt(BreakerOverrides),
+  targets: opt(Schema.Record({ key: Schema.String, value: BreakerOverrides })),
+  ejection: opt(EjectionOverrides)
 }).annotations({ identifier: "CircuitSection", ...strict })
 
 /**
