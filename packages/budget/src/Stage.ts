@@ -249,7 +249,10 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
     return cheapest === Infinity ? 0 : cheapest
   }
 
-  // Requests that a downgrade budget refused (route to take) and requests already downgraded.
+  // Requests inside aroundRequest, those a downgrade budget refused (route to take) and those already
+  // downgraded. Only requests inside aroundRequest are tracked, so nothing is left behind by callers
+  // (streams) that the router does not wrap.
+  const active = new Set<string>()
   const pendingDowngrades = new Map<string, string>()
   const downgraded = new Set<string>()
   const enforced = (limit: CompiledLimit, request: Plugin.RequestInfo) =>
@@ -377,7 +380,10 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
             const scope = describeScope(limit.scope, key)
             const final = isTargetIndependent(limit.scope) &&
               !Ledger.fits(used, cheapestEstimate(limit, request), limit.amount)
-            if (limit.downgrade !== undefined && !pendingDowngrades.has(request.requestId)) {
+            if (
+              limit.downgrade !== undefined && active.has(request.requestId) &&
+              !pendingDowngrades.has(request.requestId)
+            ) {
               pendingDowngrades.set(request.requestId, limit.downgrade)
             }
             const detail = `budget ${limit.name} (${scope}, ${Window.describe(limit.window)}): ${
@@ -621,7 +627,10 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
     info: Plugin.RequestInfo,
     run: (route?: string) => Effect.Effect<Model.GenerateResponse, Errors.SwitchyardError>
   ): Effect.Effect<Model.GenerateResponse, Errors.SwitchyardError> =>
-    run().pipe(
+    Effect.suspend(() => {
+      active.add(info.requestId)
+      return run()
+    }).pipe(
       Effect.catchAll((error) => {
         const route = pendingDowngrades.get(info.requestId)
         if (route === undefined || route === info.route.name) return Effect.fail(error)
@@ -633,6 +642,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
         )
       }),
       Effect.ensuring(Effect.sync(() => {
+        active.delete(info.requestId)
         pendingDowngrades.delete(info.requestId)
         downgraded.delete(info.requestId)
       }))

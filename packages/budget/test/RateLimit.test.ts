@@ -273,3 +273,36 @@ describe("Retry-After", () => {
       expect(h.sink.events.filter((event) => event.type === "plugin" && event.name === "retry-after")).toHaveLength(1)
     }))
 })
+
+describe("explain notes", () => {
+  it.effect("show rate-limit headroom, and block when a spilling limit is reached", () =>
+    Effect.gen(function*() {
+      const h = harness({
+        rateLimits: [{ name: "lab", scope: { provider: "lab" }, requestsPerMinute: 2, concurrency: 1 }]
+      })
+      const request = requestOf({ route: "lab" })
+      const target = attemptOf(request, LAB).target
+      expect(yield* h.stage.inspect!(target, request)).toEqual([
+        {
+          blocking: false,
+          reason: "rate-limit",
+          detail: "rate limit lab (provider:lab): 2 of 2 requests/min available"
+        },
+        {
+          blocking: false,
+          reason: "concurrency",
+          detail: "rate limit lab (provider:lab): 0 of 1 concurrent calls in flight"
+        }
+      ])
+      const ticket = expectTicket(yield* h.admit(attemptOf(request, LAB)))
+      const notes = yield* h.stage.inspect!(target, request)
+      expect(notes.map((note) => [note.blocking, note.reason])).toEqual([[false, "rate-limit"], [true, "rate-limited"]])
+      yield* ticket.end(ok)
+      yield* expectTicket(yield* h.admit(attemptOf(request, LAB))).end(ok)
+      const spent = yield* h.stage.inspect!(target, request)
+      expect(spent[0]).toMatchObject({ blocking: true, reason: "rate-limited" })
+      expect(spent[0]!.detail).toContain("next admission in 30000ms")
+      // Other providers are not limited.
+      expect(yield* h.stage.inspect!(attemptOf(requestOf(), "openai/gpt-4o").target, requestOf())).toEqual([])
+    }))
+})
