@@ -1,0 +1,261 @@
+/**
+ * The Google adapter: Switchyard's {@link Provider.LanguageModel} over Gemini's `generateContent` and
+ * `streamGenerateContent` (`alt=sse`), through `@google/generative-ai` (which has no retries of its
+ * own), with the fiber's interruption wired to the HTTP request.
+ *
+ * @since 0.1.0
+ */
+import type { GenerateContentRequest } from "@google/generative-ai"
+import { GoogleGenerativeAI } from "@google/generative-ai"
+import * as Errors from "@switchyard/core/Errors"
+import type * as Model from "@switchyard/core/Model"
+import * as Provider from "@switchyard/core/Provider"
+import type * as StreamPart from "@switchyard/core/StreamPart"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { GeminiResponse } from "./internal/convert.js"
+import { fromGeminiResponse, toGeminiRequest } from "./internal/convert.js"
+import { toProviderError } from "./internal/errors.js"
+import { StreamState } from "./internal/stream.js"
+
+/**
+ * The Gemini API's address when the configuration names none.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+
+/**
+ * The API version when the configuration names none.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_API_VERSION = "v1beta"
+
+/**
+ * Adapter-specific settings, read from a policy provider's `options`:
+ * - `apiVersion`: the API version in the URL (default `v1beta`);
+ * - `stallTimeoutMs`: fail a stream with `Timeout` (scope `stall`) when no chunk arrives for this long.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const AdapterOptions = Schema.Struct({
+  apiVersion: Schema.optional(Schema.NonEmptyString),
+  stallTimeoutMs: Schema.optional(Schema.Number.pipe(Schema.positive()))
+})
+/** @since 0.1.0 @category models */
+export type AdapterOptions = typeof AdapterOptions.Type
+
+const decodeOptions = Schema.decodeUnknownEither(AdapterOptions, { onExcessProperty: "error", errors: "all" })
+
+type Call<A> = (signal: AbortSignal) => Promise<A>
+
+/**
+ * Builds a language model for one configured Google (Gemini) provider.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  config: Provider.ProviderConfig
+): Effect.Effect<Provider.LanguageModel, Provider.AdapterConfigError> =>
+  Effect.gen(function*() {
+    if (config.apiKey === undefined) {
+      return yield* Effect.fail(
+        new Provider.AdapterConfigError(config.name, `provider \`${config.name}\` needs an apiKey`)
+      )
+    }
+    const decoded = decodeOptions(config.options ?? {})
+    if (Either.isLeft(decoded)) {
+      return yield* Effect.fail(
+        new Provider.AdapterConfigError(
+          config.name,
+          `invalid options for provider \`${config.name}\`: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+        )
+      )
+    }
+    const options = decoded.right
+    const client = new GoogleGenerativeAI(Redacted.value(config.apiKey))
+    const requestOptions = {
+      baseUrl: config.baseUrl ?? DEFAULT_BASE_URL,
+      apiVersion: options.apiVersion ?? DEFAULT_API_VERSION,
+      ...(config.headers !== undefined ? { customHeaders: { ...config.headers } } : {})
+    }
+    const modelFor = (model: string) => client.getGenerativeModel({ model }, requestOptions)
+    const provider = config.name
+
+    // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure.
+    const call = <A>(model: string, f: Call<A>): Effect.Effect<A, Errors.ProviderError> =>
+      Effect.tryPromise({ try: f, catch: (error) => toProviderError(error, { provider, model }) })
+
+    const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
+      Effect.gen(function*() {
+        const body = toGeminiRequest(request) as unknown as GenerateContentRequest
+        const result = yield* call(
+          callOptions.model,
+          (signal) => modelFor(callOptions.model).generateContent(body, { signal })
+        )
+        return yield* settle(fromGeminiResponse(result.response as GeminiResponse, provider, callOptions.model))
+      })
+
+    const stream = (
+      request: Model.GenerateRequest,
+      callOptions: Provider.CallOptions
+    ): Stream.Stream<StreamPart.StreamPart, Errors.ProviderError> =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const body = toGeminiRequest(request) as unknown as GenerateContentRequest
+        const state = new StreamState(provider, callOptions.model)
+        // Closing the scope (completion, failure or interruption) aborts the HTTP request.
+        const controller = yield* Effect.acquireRelease(
+          Effect.sync(() => new AbortController()),
+          (controller) => Effect.sync(() => controller.abort())
+        )
+        const events = yield* call(
+          callOptions.model,
+          (signal) =>
+            modelFor(callOptions.model).generateContentStream(body, {
+              signal: AbortSignal.any([signal, controller.signal])
+            }).then((result) => {
+              // The SDK also aggregates the chunks into a promise we do not use: keep its failure
+              // (on a cut or an abort) from becoming an unhandled rejection.
+              result.response.catch(() => undefined)
+              return result.stream as AsyncIterable<GeminiResponse>
+            })
+        )
+        // A cut connection or a chunk the SDK cannot parse breaks the stream.
+        const source = fromAsyncIterable(
+          events,
+          (error) => state.interrupted(error instanceof Error ? error.message : String(error))
+        )
+        return withStall(source, options.stallTimeoutMs, provider, callOptions.model).pipe(
+          Stream.mapEffect((chunk) => settle(state.onChunk(chunk))),
+          Stream.flattenIterables,
+          Stream.concat(Stream.suspend(() => Stream.fromIterableEffect(settle(state.onEnd())))),
+          // Stop reading at the finish: closing the scope aborts what is left of the response.
+          Stream.takeUntil((part) => part.type === "finish")
+        )
+      }))
+
+    // The SDK has no call that lists models, so there is no free health check: `ping` is absent.
+    return { provider, generate, stream } satisfies Provider.LanguageModel
+  })
+
+/**
+ * Like `Stream.fromAsyncIterable`, but never calls the iterator's `return()`: on interruption that
+ * would wait for the pending read of a stalled connection. The scope's abort ends the request instead.
+ */
+const fromAsyncIterable = <A, E>(iterable: AsyncIterable<A>, onError: (error: unknown) => E): Stream.Stream<A, E> =>
+  Stream.suspend(() => {
+    const iterator = iterable[Symbol.asyncIterator]()
+    return Stream.repeatEffectOption(
+      Effect.tryPromise({ try: () => iterator.next(), catch: (error) => Option.some(onError(error)) }).pipe(
+        Effect.flatMap((result) => result.done === true ? Effect.fail(Option.none()) : Effect.succeed(result.value))
+      )
+    )
+  })
+
+const settle = <A>(result: A | Errors.ProviderError): Effect.Effect<A, Errors.ProviderError> =>
+  Errors.isSwitchyardError(result) ? Effect.fail(result as Errors.ProviderError) : Effect.succeed(result as A)
+
+const withStall = <A>(
+  source: Stream.Stream<A, Errors.ProviderError>,
+  stallTimeoutMs: number | undefined,
+  provider: string,
+  model: string
+): Stream.Stream<A, Errors.ProviderError> =>
+  stallTimeoutMs === undefined ? source : source.pipe(
+    Stream.timeoutFail(
+      () =>
+        new Errors.Timeout({
+          message: `Gemini stream stalled: no event for ${stallTimeoutMs} ms`,
+          provider,
+          model,
+          scope: "stall",
+          afterMs: stallTimeoutMs
+        }),
+      Duration.millis(stallTimeoutMs)
+    )
+  )
+
+/**
+ * The adapter as installed into the policy compiler (`adapter: google` in a policy).
+ *
+ * @since 0.1.0
+ * @category adapters
+ */
+export const adapter: Provider.Adapter = {
+  names: ["google"],
+  packageName: "@switchyard/google",
+  make
+}
+
+/**
+ * Options of {@link layer}: the credentials and endpoint of one Google (Gemini) provider.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export interface Options extends AdapterOptions {
+  readonly apiKey: Redacted.Redacted<string>
+  readonly baseUrl?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The provider's name in errors and responses (default `google`). */
+  readonly name?: string | undefined
+}
+
+const toProviderConfig = (options: Options): Provider.ProviderConfig => ({
+  name: options.name ?? "google",
+  adapter: "google",
+  apiKey: options.apiKey,
+  baseUrl: options.baseUrl,
+  headers: options.headers,
+  options: {
+    ...(options.apiVersion !== undefined ? { apiVersion: options.apiVersion } : {}),
+    ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {})
+  }
+})
+
+/**
+ * A layer that provides {@link Provider.LanguageModelService} from explicit options.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError> =>
+  Layer.effect(Provider.LanguageModelService, make(toProviderConfig(options)))
+
+/**
+ * The default configuration: `GEMINI_API_KEY` (or `GOOGLE_API_KEY`), redacted, and an optional
+ * `GEMINI_BASE_URL`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const config: Config.Config<Options> = Config.all({
+  apiKey: Config.redacted("GEMINI_API_KEY").pipe(Config.orElse(() => Config.redacted("GOOGLE_API_KEY"))),
+  baseUrl: Config.string("GEMINI_BASE_URL").pipe(Config.option, Config.map(Option.getOrUndefined))
+})
+
+/**
+ * A layer that provides {@link Provider.LanguageModelService} from Effect `Config` (by default
+ * {@link config}, read from the environment).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config<Options> = config
+): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError | ConfigError.ConfigError> =>
+  Layer.effect(Provider.LanguageModelService, Effect.flatMap(options, (options) => make(toProviderConfig(options))))
