@@ -409,3 +409,65 @@ export const start = async (wire: Wire): Promise<FakeServer> => {
       })
   }
 }
+
+/**
+ * A fixture response: a recorded vendor body (JSON, or SSE chunks as a `*.chunks.txt` file) served
+ * as is.
+ *
+ * @since 0.1.0
+ * @category server
+ */
+export interface Fixture {
+  readonly status?: number | undefined
+  readonly contentType?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly body: string
+}
+
+/**
+ * A server that answers every request with the same recorded fixture, for tests of an adapter's
+ * parsing of real vendor payloads. Returns its URL, the requests it saw, and how to close it.
+ *
+ * @since 0.1.0
+ * @category server
+ */
+export const serveFixture = async (fixture: Fixture): Promise<{
+  readonly url: string
+  readonly requests: ReadonlyArray<RecordedRequest>
+  readonly close: () => Promise<void>
+}> => {
+  const requests: Array<RecordedRequest> = []
+  const server = Http.createServer((req, res) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8")
+      let body: unknown = text
+      try {
+        body = text === "" ? undefined : JSON.parse(text)
+      } catch {
+        // keep the raw text
+      }
+      requests.push({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, body })
+      res.writeHead(fixture.status ?? 200, {
+        "content-type": fixture.contentType ??
+          (fixture.body.trimStart().startsWith("data:") || fixture.body.trimStart().startsWith("event:")
+            ? "text/event-stream"
+            : "application/json"),
+        ...fixture.headers
+      })
+      res.end(fixture.body)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}

@@ -1,0 +1,234 @@
+import { assert, describe, it } from "@effect/vitest"
+import { LanguageModelService } from "@switchyard/core/Provider"
+import type { StreamPart } from "@switchyard/core/StreamPart"
+import { FakeServer, OpenAiWire } from "@switchyard/core/testing"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { readFileSync } from "node:fs"
+import { adapter, layerConfig, make } from "../src/OpenAi.js"
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")
+
+/** Runs `use` against a server started for the test and always closes it. */
+const withServer = <A, E>(use: (server: FakeServer.FakeServer) => Effect.Effect<A, E>) =>
+  Effect.acquireUseRelease(
+    Effect.promise(() => FakeServer.start(OpenAiWire.make())),
+    use,
+    (server) => Effect.promise(() => server.close())
+  )
+
+const withFixture = <A, E>(fixture: FakeServer.Fixture, use: (url: string) => Effect.Effect<A, E>) =>
+  Effect.acquireUseRelease(
+    Effect.promise(() => FakeServer.serveFixture(fixture)),
+    (server) => use(server.url),
+    (server) => Effect.promise(() => server.close())
+  )
+
+const reply: FakeServer.Scenario = {
+  _tag: "Reply",
+  text: ["ok"],
+  finishReason: "stop",
+  usage: { inputTokens: 1, outputTokens: 1 }
+}
+const hello = { messages: [{ role: "user" as const, content: "Hi" }], maxOutputTokens: 32 }
+const key = Redacted.make("sk-test")
+
+describe("openai adapter", () => {
+  it("answers to both names, from its package", () => {
+    assert.deepStrictEqual(adapter.names, ["openai", "openai-compatible"])
+    assert.strictEqual(adapter.packageName, "@switchyard/openai")
+  })
+
+  it.effect("rejects configurations that cannot work", () =>
+    Effect.gen(function*() {
+      const failure = (config: Parameters<typeof make>[0]) =>
+        make(config).pipe(Effect.flip, Effect.map((error) => error.message))
+      assert.match(yield* failure({ name: "o", adapter: "openai" }), /API key/)
+      assert.match(yield* failure({ name: "c", adapter: "openai-compatible" }), /base URL/)
+      assert.match(
+        yield* failure({ name: "o", adapter: "openai", apiKey: key, options: { organisation: "x" } }),
+        /unknown option `organisation`/
+      )
+      assert.match(yield* failure({ name: "o", adapter: "anthropic", apiKey: key }), /not served/)
+      assert.match(
+        yield* failure({ name: "o", adapter: "openai", apiKey: key, options: { maxTokensParam: "max" } }),
+        /maxTokensParam/
+      )
+    }))
+
+  it.live("openai sends max_completion_tokens, the key and custom headers; compatible sends max_tokens and no key", () =>
+    withServer((server) =>
+      Effect.gen(function*() {
+        const openai = yield* make({
+          name: "openai",
+          adapter: "openai",
+          baseUrl: `${server.url}/v1`,
+          apiKey: key,
+          headers: { "x-team": "search" },
+          options: { organization: "org-1" }
+        })
+        server.script(reply)
+        yield* openai.generate(hello, { model: "gpt-4.1" })
+        const sent = server.lastRequest()
+        assert.strictEqual(sent.url, "/v1/chat/completions")
+        assert.strictEqual(sent.body.max_completion_tokens, 32)
+        assert.strictEqual(sent.body.max_tokens, undefined)
+        assert.strictEqual(sent.headers.authorization, "Bearer sk-test")
+        assert.strictEqual(sent.headers["x-team"], "search")
+        assert.strictEqual(sent.headers["openai-organization"], "org-1")
+
+        const local = yield* make({ name: "ollama", adapter: "openai-compatible", baseUrl: `${server.url}/v1` })
+        server.script(reply)
+        yield* local.generate({ ...hello, topK: 20 }, { model: "llama3.2" })
+        const sentLocal = server.lastRequest()
+        assert.strictEqual(sentLocal.body.max_tokens, 32)
+        assert.strictEqual(sentLocal.body.max_completion_tokens, undefined)
+        assert.strictEqual(sentLocal.body.top_k, 20)
+        assert.strictEqual(sentLocal.headers.authorization, undefined)
+        assert.strictEqual(sentLocal.body.model, "llama3.2")
+      })
+    ))
+
+  it.live("providerOptions of the adapter (and of the provider's name) are merged into the body", () =>
+    withServer((server) =>
+      Effect.gen(function*() {
+        const openai = yield* make({ name: "main", adapter: "openai", baseUrl: server.url, apiKey: key })
+        server.script(reply)
+        yield* openai.generate({
+          ...hello,
+          temperature: 0.2,
+          providerOptions: {
+            openai: { logprobs: true, reasoning_effort: "low" },
+            main: { service_tier: "flex" },
+            anthropic: { ignored: true }
+          }
+        }, { model: "o4-mini" })
+        const body = server.lastRequest().body
+        assert.strictEqual(body.logprobs, true)
+        assert.strictEqual(body.reasoning_effort, "low")
+        assert.strictEqual(body.service_tier, "flex")
+        assert.strictEqual(body.ignored, undefined)
+        assert.strictEqual(body.temperature, 0.2)
+      })
+    ))
+
+  it.live("streams ask for usage in the last chunk", () =>
+    withServer((server) =>
+      Effect.gen(function*() {
+        const openai = yield* make({ name: "openai", adapter: "openai", baseUrl: server.url, apiKey: key })
+        server.script(reply)
+        yield* Stream.runDrain(openai.stream(hello, { model: "gpt-4.1" }))
+        const body = server.lastRequest().body
+        assert.strictEqual(body.stream, true)
+        assert.deepStrictEqual(body.stream_options, { include_usage: true })
+      })
+    ))
+
+  it.live("a deadline becomes the SDK timeout and ends in Timeout", () =>
+    withServer((server) =>
+      Effect.gen(function*() {
+        const openai = yield* make({ name: "openai", adapter: "openai", baseUrl: server.url, apiKey: key })
+        server.script({ _tag: "Hang" })
+        const now = yield* Clock.currentTimeMillis
+        const error = yield* Effect.flip(openai.generate(hello, { model: "gpt-4.1", deadline: now + 300 }))
+        assert.strictEqual(error._tag, "Timeout")
+        const exchange = yield* Effect.promise(() => server.waitForRequest(1))
+        yield* Effect.promise(() => exchange.clientClosed)
+      })
+    ))
+
+  it.live("recorded completion: text, cached and reasoning usage, id and served model", () =>
+    withFixture({ body: fixture("chat-text.json") }, (url) =>
+      Effect.gen(function*() {
+        const openai = yield* make({ name: "openai", adapter: "openai", baseUrl: url, apiKey: key })
+        const response = yield* openai.generate(hello, { model: "gpt-4.1" })
+        assert.deepStrictEqual(response, {
+          id: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+          model: "gpt-4.1-2025-04-14",
+          text: "Hello! How can I assist you today?",
+          toolCalls: [],
+          finishReason: "stop",
+          usage: { inputTokens: 2006, outputTokens: 10, totalTokens: 2016, cachedInputTokens: 1920, reasoningTokens: 0 }
+        })
+      })))
+
+  it.live("recorded refusal is reported as content-filter", () =>
+    withFixture({ body: fixture("chat-refusal.json") }, (url) =>
+      Effect.gen(function*() {
+        const openai = yield* make({ name: "openai", adapter: "openai", baseUrl: url, apiKey: key })
+        const response = yield* openai.generate(hello, { model: "gpt-4o" })
+        assert.strictEqual(response.finishReason, "content-filter")
+        assert.strictEqual(response.text, "")
+      })))
+
+  it.live("recorded stream with parallel tool calls", () =>
+    withFixture({ body: fixture("chat-parallel-tools.chunks.txt") }, (url) =>
+      Effect.gen(function*() {
+        const openai = yield* make({ name: "openai", adapter: "openai", baseUrl: url, apiKey: key })
+        const parts = Chunk.toReadonlyArray(yield* Stream.runCollect(openai.stream(hello, { model: "gpt-4.1" })))
+        const calls = parts.filter((part): part is Extract<StreamPart, { type: "tool-call" }> =>
+          part.type === "tool-call"
+        )
+        assert.deepStrictEqual(calls, [
+          { type: "tool-call", id: "call_paris", name: "get_weather", arguments: "{\"city\": \"Paris\"}" },
+          { type: "tool-call", id: "call_rome", name: "get_weather", arguments: "{\"city\": \"Rome\"}" }
+        ])
+        const deltas = parts.filter((part) => part.type === "tool-call-delta")
+        assert.deepStrictEqual(deltas.map((d) => d.index), [0, 0, 0, 1, 1])
+        assert.deepStrictEqual(parts[parts.length - 1], {
+          type: "finish",
+          finishReason: "tool-calls",
+          usage: { inputTokens: 80, outputTokens: 40, totalTokens: 120, cachedInputTokens: 0, reasoningTokens: 0 }
+        })
+      })))
+
+  it.live("recorded context-length error", () =>
+    withFixture({ status: 400, body: fixture("error-context-length.json") }, (url) =>
+      Effect.gen(function*() {
+        const openai = yield* make({ name: "openai", adapter: "openai", baseUrl: url, apiKey: key })
+        const error = yield* Effect.flip(openai.generate(hello, { model: "gpt-4.1" }))
+        assert.strictEqual(error._tag, "ContextLengthExceeded")
+        assert.match(error.message, /maximum context length is 128000 tokens/)
+        assert.strictEqual(error.model, "gpt-4.1")
+      })))
+
+  it.live("layerConfig reads the key and base URL through Config", () =>
+    withServer((server) =>
+      Effect.gen(function*() {
+        server.script(reply)
+        const response = yield* Effect.flatMap(LanguageModelService, (model) =>
+          model.generate(hello, { model: "gpt-4.1" })).pipe(
+            Effect.provide(
+              layerConfig({ apiKey: Config.redacted("OPENAI_API_KEY"), baseUrl: Config.string("OPENAI_BASE_URL") })
+                .pipe(
+                  Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
+                    new Map([["OPENAI_API_KEY", "sk-from-config"], ["OPENAI_BASE_URL", server.url]])
+                  )))
+                )
+            )
+          )
+        assert.strictEqual(response.text, "ok")
+        assert.strictEqual(server.lastRequest().headers.authorization, "Bearer sk-from-config")
+      })
+    ))
+
+  it.live("layerConfig fails with a ConfigError when the key is missing", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        Effect.provide(
+          LanguageModelService,
+          layerConfig({ apiKey: Config.redacted("OPENAI_API_KEY") }).pipe(
+            Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
+          )
+        )
+      )
+      assert.isTrue(Exit.isFailure(exit))
+    }))
+})
