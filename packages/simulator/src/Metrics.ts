@@ -157,7 +157,7 @@ export class EventAggregator implements EventSink {
  */
 export const isOpening = (change: StateChange): boolean => {
   const text = `${change.name} ${change.to ?? ""}`.toLowerCase()
-  return /open|eject|isolat/.test(text) && !/half/.test(change.to ?? "") && !/clos/.test(change.to ?? "")
+  return !/half/.test(text) && /open|eject|isolat/.test(text)
 }
 
 /**
@@ -167,7 +167,8 @@ export const isOpening = (change: StateChange): boolean => {
  * @category predicates
  */
 export const isTransition = (change: StateChange): boolean =>
-  change.to !== undefined || /open|close|half|eject|transition|state/.test(change.name.toLowerCase())
+  change.plugin === "circuit" && /^(opened|closed|half-opened|isolated)$/.test(change.name) ||
+  /transition|state-changed/.test(change.name.toLowerCase())
 
 /**
  * The numbers of one run of one policy under one scenario. Times are virtual milliseconds;
@@ -201,6 +202,8 @@ export interface RunMetrics {
   readonly cost: number
   /** Cost relative to sending every request once to the primary. */
   readonly costRelative: number
+  /** Cost relative to an oracle that knows the fault schedule (cheapest healthy provider within its quota). */
+  readonly costVsOracle: number
   readonly wastedCostShare: number
   /** Sum of `response.cost` (dollars) when the policy prices calls. */
   readonly reportedCost: number | undefined
@@ -209,6 +212,8 @@ export interface RunMetrics {
   readonly rateLimitedCalls: number
   readonly breakerTransitions: number
   readonly hedges: number
+  /** Hedged attempts per request. */
+  readonly hedgeRate: number
   readonly retriesDeniedByBudget: number
   readonly streamDuplicates: number
   readonly truncatedSuccesses: number

@@ -312,6 +312,10 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
     ttrMs: detection.ttrMs,
     cost,
     costRelative: requests === 0 ? 0 : cost / (requests * primaryCost),
+    costVsOracle: (() => {
+      const oracle = oracleCost(models, requestsPerBucket, bucketMs)
+      return oracle === 0 ? 0 : cost / oracle
+    })(),
     wastedCostShare: cost === 0 ? 0 : wasted / cost,
     reportedCost,
     budgetOvershoot: scenario.budget === undefined ? undefined : Math.max(0, cost - scenario.budget) / scenario.budget,
@@ -319,6 +323,7 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
     rateLimitedCalls: models.reduce((sum, m) => sum + m.stats.rateLimited, 0),
     breakerTransitions: aggregator.stateChanges.filter(isTransition).length,
     hedges: aggregator.hedges,
+    hedgeRate: requests === 0 ? 0 : aggregator.hedges / requests,
     retriesDeniedByBudget: aggregator.retriesDeniedByBudget,
     streamDuplicates,
     truncatedSuccesses: truncated,
@@ -441,6 +446,39 @@ const detect = (
   }
   const mean = (xs: Array<number>) => xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length
   return { ttdMs: mean(ttd), ttrMs: mean(ttr) }
+}
+
+/**
+ * What an oracle that knows the fault schedule would spend: in each bucket, the requests fill the
+ * cheapest providers that are not fully down, each up to its rate limit.
+ */
+const oracleCost = (
+  models: ReadonlyArray<SimulatedModel>,
+  requestsPerBucket: ReadonlyArray<number>,
+  bucketMs: number
+): number => {
+  const sorted = [...models].sort((a, b) => a.stats.relativeCost - b.stats.relativeCost)
+  let total = 0
+  requestsPerBucket.forEach((demand, i) => {
+    const t = (i + 0.5) * bucketMs
+    let left = demand
+    for (const m of sorted) {
+      if (left <= 0) break
+      let rps = m.behaviour.rateLimit?.rps ?? Infinity
+      let down = false
+      for (const w of m.windows) {
+        if (t < w.from || t >= w.to) continue
+        if (w.rateLimit !== undefined) rps = w.rateLimit.rps
+        const failing = Object.values(w.errors ?? {}).reduce((a: number, b) => a + (b ?? 0), 0)
+        if (failing >= 1) down = true
+      }
+      if (down) continue
+      const take = Math.min(left, rps * bucketMs / 1000)
+      total += take * m.stats.relativeCost
+      left -= take
+    }
+  })
+  return total
 }
 
 /**

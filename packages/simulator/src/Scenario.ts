@@ -241,6 +241,7 @@ export const barMetrics = [
   "ttdMs",
   "ttrMs",
   "costRelative",
+  "costVsOracle",
   "budgetOvershoot",
   "wastedCostShare",
   "callsBeforeRetryAfter",
@@ -248,7 +249,10 @@ export const barMetrics = [
   "breakerTransitions",
   "streamDuplicates",
   "truncatedSuccesses",
-  "hungRequests"
+  "hungRequests",
+  "retriesDeniedByBudget",
+  "hedgeRate",
+  "inFlightAtEnd"
 ] as const
 /** @since 0.1.0 @category models */
 export type BarMetric = typeof barMetrics[number]

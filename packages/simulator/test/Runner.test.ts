@@ -38,6 +38,15 @@ describe("SimClock", () => {
     expect(clock.pendingTimers).toBe(0)
   })
 
+  it("unsafeSchedule works taken off the clock (as the router's Deadline uses it)", () => {
+    const clock = new SimClock.SimClock(5)
+    const { unsafeSchedule } = clock
+    let fired = -1
+    unsafeSchedule(() => (fired = clock.unsafeCurrentTimeMillis()), 10)
+    clock.unsafeFireNext()
+    expect(fired).toBe(15)
+  })
+
   it("runs Effect sleeps in virtual time without touching the event loop", () => {
     const clock = new SimClock.SimClock()
     const scheduler = new SimClock.SimScheduler()

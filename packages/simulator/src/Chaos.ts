@@ -1,0 +1,168 @@
+/**
+ * Fault injection for users' own tests, like Polly's chaos strategies (resilience.md §1.8): wrap any
+ * real {@link LanguageModel} (or a layer of `LanguageModelService`) so that a seeded share of calls
+ * fail with a chosen error class, wait longer, or have their stream cut. It is meant to sit
+ * innermost, around the adapter, so that the router's retry, breakers and fallback see the faults.
+ *
+ * Rates compose in order, as in Polly: the fault draw first (a faulted call does not wait for the
+ * latency), then latency, then the stream cut. Randomness comes from a generator seeded by Effect's
+ * `Random` when the wrapper is made; time from the Clock.
+ *
+ * @since 0.1.0
+ */
+import type * as Errors from "@switchyard/core/Errors"
+import * as Errs from "@switchyard/core/Errors"
+import type { GenerateRequest } from "@switchyard/core/Model"
+import type { Adapter, CallOptions, LanguageModel } from "@switchyard/core/Provider"
+import { LanguageModelService } from "@switchyard/core/Provider"
+import type { StreamPart } from "@switchyard/core/StreamPart"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
+import { PCGRandom } from "effect/Utils"
+import type { ErrorClass } from "./Scenario.js"
+
+/**
+ * What to inject. `faults` maps an error class to the share of calls that fail with it (`timeout`
+ * never answers); `latency` delays a share of calls by `ms`; `streamCut` breaks a share of streams
+ * after `afterParts` parts. `enabled` turns it all off without unwrapping.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChaosOptions {
+  readonly faults?: Partial<Record<ErrorClass, number>> | undefined
+  readonly latency?: { readonly rate: number; readonly ms: number } | undefined
+  readonly streamCut?: { readonly rate: number; readonly afterParts: number } | undefined
+  readonly enabled?: boolean | undefined
+  /** Called for each injection, for assertions and logs (Polly's `OnFault`, `OnLatency`...). */
+  readonly onInject?:
+    | ((event: { readonly kind: "fault" | "latency" | "stream-cut"; readonly detail: string }) => void)
+    | undefined
+}
+
+const clamp = (p: number | undefined) => p === undefined || !(p > 0) ? 0 : Math.min(1, p)
+
+const errorFor = (provider: string, cls: ErrorClass): Errors.ProviderError => {
+  const fields = { provider, message: `injected ${cls}` }
+  switch (cls) {
+    case "503":
+      return new Errs.Unavailable({ ...fields, status: 503 })
+    case "500":
+      return new Errs.Unavailable({ ...fields, status: 500 })
+    case "529":
+      return new Errs.Overloaded({ ...fields, status: 529 })
+    case "429":
+      return new Errs.RateLimited({ ...fields, status: 429, retryAfterMs: 1000, source: "provider" })
+    case "400":
+      return new Errs.InvalidRequest({ ...fields, status: 400 })
+    case "401":
+      return new Errs.AuthenticationFailed({ ...fields, status: 401 })
+    case "403":
+      return new Errs.PermissionDenied({ ...fields, status: 403 })
+    case "context-length":
+      return new Errs.ContextLengthExceeded({ ...fields, status: 400 })
+    case "content-filter":
+      return new Errs.ContentFiltered({ ...fields, status: 400 })
+    case "network":
+    case "timeout":
+      return new Errs.NetworkError(fields)
+  }
+}
+
+/**
+ * Wraps a model with seeded faults.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const wrap = (model: LanguageModel, options: ChaosOptions): Effect.Effect<LanguageModel> =>
+  Effect.map(Random.nextIntBetween(0, 2 ** 31 - 1), (seed) => {
+    const rng = new PCGRandom(seed)
+    const faults = Object.entries(options.faults ?? {}).map(([cls, p]) => [cls as ErrorClass, clamp(p)] as const)
+      .filter(([, p]) => p > 0)
+    const latencyRate = clamp(options.latency?.rate)
+    const cutRate = clamp(options.streamCut?.rate)
+    const on = options.onInject ?? (() => {})
+    const enabled = options.enabled !== false
+
+    /** The fault to inject for this call, if any (one draw across the classes, in order). */
+    const drawFault = (): ErrorClass | undefined => {
+      if (!enabled || faults.length === 0) return undefined
+      let u = rng.number()
+      for (const [cls, p] of faults) {
+        if (u < p) return cls
+        u -= p
+      }
+      return undefined
+    }
+    const inject = <A>(self: Effect.Effect<A, Errors.ProviderError>): Effect.Effect<A, Errors.ProviderError> =>
+      Effect.suspend(() => {
+        const fault = drawFault()
+        if (fault !== undefined) {
+          on({ kind: "fault", detail: fault })
+          return fault === "timeout" ? Effect.never : Effect.fail(errorFor(model.provider, fault))
+        }
+        if (enabled && latencyRate > 0 && rng.number() < latencyRate && options.latency !== undefined) {
+          on({ kind: "latency", detail: `${options.latency.ms} ms` })
+          return Effect.zipRight(Effect.sleep(Duration.millis(options.latency.ms)), self)
+        }
+        return self
+      })
+
+    const stream = (request: GenerateRequest, call: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
+      Stream.unwrap(
+        inject(Effect.sync(() => {
+          const inner = model.stream(request, call)
+          if (!enabled || cutRate === 0 || options.streamCut === undefined || rng.number() >= cutRate) return inner
+          const after = options.streamCut.afterParts
+          on({ kind: "stream-cut", detail: `after ${after} parts` })
+          return Stream.concat(
+            Stream.take(Stream.filter(inner, (part) => part.type !== "finish"), after),
+            Stream.fail(
+              new Errs.StreamInterrupted({
+                provider: model.provider,
+                message: "injected stream cut",
+                partsReceived: after
+              })
+            )
+          )
+        }))
+      )
+
+    const wrapped: LanguageModel = {
+      provider: model.provider,
+      generate: (request, call) => inject(model.generate(request, call)),
+      stream,
+      ping: model.ping
+    }
+    return wrapped
+  })
+
+/**
+ * Wraps the `LanguageModelService` of a layer with seeded faults.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <E, R>(
+  inner: Layer.Layer<LanguageModelService, E, R>,
+  options: ChaosOptions
+): Layer.Layer<LanguageModelService, E, R> =>
+  Layer.effect(LanguageModelService, Effect.flatMap(LanguageModelService, (model) => wrap(model, options))).pipe(
+    Layer.provide(inner)
+  )
+
+/**
+ * Wraps an adapter, so that every provider a policy builds with it gets the faults (innermost, under
+ * the router's retry, breakers and fallback).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const wrapAdapter = (adapter: Adapter, options: ChaosOptions): Adapter => ({
+  ...adapter,
+  make: (config) => Effect.flatMap(adapter.make(config), (model) => wrap(model, options))
+})

@@ -1,0 +1,96 @@
+import { describe, expect, it } from "@effect/vitest"
+import type { LanguageModel } from "@switchyard/core/Provider"
+import { LanguageModelService } from "@switchyard/core/Provider"
+import type { StreamPart } from "@switchyard/core/StreamPart"
+import * as Chaos from "@switchyard/simulator/Chaos"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+
+const request = { messages: [{ role: "user" as const, content: "hi" }] }
+const call = { model: "m" }
+
+/** A real (if trivial) model: answers at once, streams three deltas and a finish. */
+const echo: LanguageModel = {
+  provider: "echo",
+  generate: () =>
+    Effect.succeed({
+      model: "m",
+      text: "ok",
+      toolCalls: [],
+      finishReason: "stop",
+      usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }
+    }),
+  stream: () =>
+    Stream.fromIterable<StreamPart>([
+      { type: "text-delta", delta: "a" },
+      { type: "text-delta", delta: "b" },
+      { type: "text-delta", delta: "c" },
+      { type: "finish", finishReason: "stop", usage: { inputTokens: 1, outputTokens: 3, totalTokens: 4 } }
+    ])
+}
+
+const outcomes = (model: LanguageModel, n: number) =>
+  Effect.forEach(Array.from({ length: n }), () => Effect.either(model.generate(request, call)))
+
+describe("Chaos", () => {
+  it.effect("injects each fault class at its rate, seeded", () =>
+    Effect.gen(function*() {
+      const model = yield* Chaos.wrap(echo, { faults: { "503": 0.2, "429": 0.1 } })
+      const results = yield* outcomes(model, 4000)
+      const count = (tag: string) => results.filter((r) => Either.isLeft(r) && r.left._tag === tag).length
+      expect(count("Unavailable") / 4000).toBeGreaterThan(0.17)
+      expect(count("Unavailable") / 4000).toBeLessThan(0.23)
+      expect(count("RateLimited") / 4000).toBeGreaterThan(0.08)
+      expect(count("RateLimited") / 4000).toBeLessThan(0.12)
+    }))
+
+  it.effect("the same seed injects the same faults; another seed others", () =>
+    Effect.gen(function*() {
+      const run = (seed: number) =>
+        Effect.flatMap(Chaos.wrap(echo, { faults: { "500": 0.5 } }), (m) => outcomes(m, 64)).pipe(
+          Effect.map((rs) => rs.map(Either.isLeft)),
+          Effect.withRandom(Random.make(seed))
+        )
+      expect(yield* run(1)).toEqual(yield* run(1))
+      expect(yield* run(1)).not.toEqual(yield* run(2))
+    }))
+
+  it.effect("adds latency on the Clock, then calls through", () =>
+    Effect.gen(function*() {
+      const model = yield* Chaos.wrap(echo, { latency: { rate: 1, ms: 700 } })
+      const fiber = yield* Effect.fork(Effect.zipRight(model.generate(request, call), TestClock.currentTimeMillis))
+      yield* TestClock.adjust("699 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Fiber.join(fiber)).toBe(700)
+    }))
+
+  it.effect("cuts streams after k parts with StreamInterrupted, never a short success", () =>
+    Effect.gen(function*() {
+      const model = yield* Chaos.wrap(echo, { streamCut: { rate: 1, afterParts: 2 } })
+      const parts: Array<string> = []
+      const result = yield* Effect.either(
+        Stream.runForEach(model.stream(request, call), (p) => Effect.sync(() => parts.push(p.type)))
+      )
+      expect(parts).toEqual(["text-delta", "text-delta"])
+      expect(Either.isLeft(result) && result.left._tag).toBe("StreamInterrupted")
+    }))
+
+  it.effect("wraps a layer of LanguageModelService; disabled means untouched", () =>
+    Effect.gen(function*() {
+      const base = Layer.succeed(LanguageModelService, echo)
+      const faulty = yield* Effect.flatMap(LanguageModelService, (m) => outcomes(m, 10)).pipe(
+        Effect.provide(Chaos.layer(base, { faults: { "401": 1 } }))
+      )
+      expect(faulty.every((r) => Either.isLeft(r) && r.left._tag === "AuthenticationFailed")).toBe(true)
+      const off = yield* Effect.flatMap(LanguageModelService, (m) => outcomes(m, 10)).pipe(
+        Effect.provide(Chaos.layer(base, { faults: { "401": 1 }, enabled: false }))
+      )
+      expect(off.every(Either.isRight)).toBe(true)
+    }))
+})
