@@ -55,7 +55,9 @@ const parseArguments = (args: ReadonlyArray<string>): unknown => {
 const viewParts = (parts: unknown): Array<FakeServer.ViewPart> =>
   (Array.isArray(parts) ? parts : []).flatMap((part: any): Array<FakeServer.ViewPart> => {
     if (typeof part?.text === "string") return [{ type: "text", text: part.text }]
-    if (part?.inlineData) return [{ type: "image", url: `data:${part.inlineData.mimeType};base64,${part.inlineData.data}` }]
+    if (part?.inlineData) {
+      return [{ type: "image", url: `data:${part.inlineData.mimeType};base64,${part.inlineData.data}` }]
+    }
     if (part?.fileData) return [{ type: "image", url: part.fileData.fileUri }]
     if (part?.functionCall) {
       return [{
@@ -188,7 +190,10 @@ export const make = (): FakeServer.Wire => ({
         ...(reply.text ?? []).map((text) => chunk({ content: { role: "model", parts: [{ text }] } })),
         ...(reply.toolCalls ?? []).map((call) =>
           chunk({
-            content: { role: "model", parts: [{ functionCall: { name: call.name, args: parseArguments(call.arguments) } }] }
+            content: {
+              role: "model",
+              parts: [{ functionCall: { name: call.name, args: parseArguments(call.arguments) } }]
+            }
           })
         )
       ],

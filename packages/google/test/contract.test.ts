@@ -7,7 +7,8 @@ AdapterContract.run({
   name: "google",
   harness: {
     wire: GeminiWire.make(),
-    make: (url) => Google.make({ name: "google", adapter: "google", apiKey: Redacted.make("gemini-test"), baseUrl: url }),
+    make: (url) =>
+      Google.make({ name: "google", adapter: "google", apiKey: Redacted.make("gemini-test"), baseUrl: url }),
     model: "gemini-test",
     features: {
       cachedInputTokens: true,

@@ -217,7 +217,11 @@ export const filtered = (provider: string, model: string, reason: string): Error
   new Errors.ContentFiltered({ message: `Gemini blocked the content (${reason})`, provider, model })
 
 /** A blocked prompt (`promptFeedback.blockReason`) as an error, if the response has one. */
-export const blocked = (response: GeminiResponse, provider: string, model: string): Errors.ContentFiltered | undefined => {
+export const blocked = (
+  response: GeminiResponse,
+  provider: string,
+  model: string
+): Errors.ContentFiltered | undefined => {
   const reason = response.promptFeedback?.blockReason
   return reason !== undefined && reason !== "BLOCK_REASON_UNSPECIFIED"
     ? filtered(provider, model, `prompt: ${reason}`)
