@@ -269,9 +269,11 @@ export const make = (
       : outcome.error.countsAsFailure
       ? "failure"
       : "ignored"
+    // Window statistics are only needed to judge an outlier: skip them on the hot path otherwise.
+    const judge = verdict === "failure" && ejection !== undefined && pool !== undefined
     const recorded = step(target, (state, opts, now) => {
       const [next, transitions] = Breaker.record(state, opts, now, ticket, verdict, outcome.latencyMs)
-      return [Breaker.snapshot(next, opts, now), next, transitions]
+      return [judge ? Breaker.snapshot(next, opts, now) : undefined, next, transitions]
     })
     const health = verdict === "success" || verdict === "failure"
       ? store.modify<Health.HealthState, void>(
@@ -282,9 +284,8 @@ export const make = (
     return Effect.flatMap(recorded, (snapshot) =>
       Effect.zipRight(
         health,
-        verdict === "failure" && ejection !== undefined && pool !== undefined &&
-          snapshot.state !== "disabled" && Ejection.isOutlier(ejection, snapshot)
-          ? ejectOutlier(target, pool, ejection)
+        snapshot !== undefined && snapshot.state !== "disabled" && Ejection.isOutlier(ejection!, snapshot)
+          ? ejectOutlier(target, pool!, ejection!)
           : Effect.void
       ))
   }
