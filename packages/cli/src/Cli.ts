@@ -7,6 +7,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Simulate from "@switchyard/simulator/Simulate"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Commands from "./Commands.js"
@@ -61,13 +62,51 @@ const schema = Command.make(
   () => Effect.flatMap(Install.load, (installed) => Effect.flatMap(Commands.schema(installed), emit))
 ).pipe(Command.withDescription("print the JSON Schema of the policy language"))
 
+const simulate = Command.make(
+  "simulate",
+  {
+    policy: Args.text({ name: "policy" }),
+    scenario: Options.text("scenario").pipe(Options.withDescription("scenario YAML file")),
+    compare: Options.text("compare").pipe(
+      Options.repeated,
+      Options.withDescription("another policy file (or `naive`, `retry-only`) to run side by side")
+    ),
+    seed: Options.integer("seed").pipe(Options.withDefault(1), Options.withDescription("random seed")),
+    report: Options.text("report").pipe(Options.optional, Options.withDescription("write an HTML report here")),
+    format: Options.choice("format", ["table", "json"]).pipe(Options.withDefault("table" as const))
+  },
+  ({ compare, format, policy, report, scenario, seed }) =>
+    Effect.flatMap(Install.load, (installed) =>
+      Effect.tryPromise(() =>
+        Simulate.simulate({
+          policy,
+          scenario,
+          compare: compare.length > 0 ? [...compare, "naive", "retry-only"] : undefined,
+          seed,
+          report: Option.getOrUndefined(report),
+          format,
+          plugins: installed.plugins
+        })
+      ).pipe(
+        Effect.match({
+          onFailure: (error) => ({
+            stdout: "",
+            stderr: `${error.cause instanceof Error ? error.cause.message : String(error.cause)}\n`,
+            exitCode: 1
+          }),
+          onSuccess: (result) => ({ stdout: result.output, stderr: "", exitCode: 0 })
+        }),
+        Effect.flatMap(emit)
+      ))
+).pipe(Command.withDescription("run policies against a chaos scenario on a virtual clock and compare them"))
+
 /**
- * The subcommands; `simulate` is added here when the simulator's command lands.
+ * The subcommands.
  *
  * @since 0.1.0
  * @category commands
  */
-export const subcommands = [check, explain, schema] as const
+export const subcommands = [check, explain, schema, simulate] as const
 
 /**
  * The root command.
