@@ -2,9 +2,9 @@
  * A runnable example of @switchyard/core on its own: a fallback route over two scripted providers,
  * the first of which is down. Run: npx tsx examples/core/fallback.ts
  */
-import { Effect } from "effect"
 import { Errors, Router, State } from "@switchyard/core"
 import { Plans, ScriptedProvider } from "@switchyard/core/testing"
+import { Effect } from "effect"
 
 const primary = ScriptedProvider.make("primary", () => ({
   _tag: "fail",
