@@ -1,0 +1,264 @@
+import { describe, expect, it } from "@effect/vitest"
+import type { Plan } from "@switchyard/core"
+import { Errors, Model, Router } from "@switchyard/core"
+import { Plans } from "@switchyard/core/testing"
+import * as Testing from "@switchyard/testing"
+import { Effect, FastCheck as fc, Fiber, Schedule } from "effect"
+
+const plan = Plans.route({
+  providers: ["openai", "anthropic", "google"],
+  capabilities: { vision: true, tools: true, jsonOutput: true, contextWindow: 128_000 },
+  retry: { maxAttempts: 3, backoff: { kind: "decorrelated", baseMs: 100, maxDelayMs: 2_000 }, retryAfterMaxMs: 5_000 },
+  timeout: { totalMs: 20_000, attemptMs: 8_000 }
+})
+
+/** Runs the check and returns the violation it must find. */
+const violation = (effect: Effect.Effect<Testing.Laws.Report, Testing.LawViolation>) => Effect.flip(effect)
+
+/** A router built by `make` from a plan changed by `change`: a compiler or wiring bug. */
+const miswired = (change: (plan: Plan.PolicyPlan) => Plan.PolicyPlan) => (options: Router.RouterOptions) =>
+  Router.make({ ...options, plan: change(options.plan) })
+
+describe("checkLaws on correct policies", () => {
+  it.effect("a fallback policy over three vendors obeys every law", () =>
+    Effect.gen(function*() {
+      const report = yield* Testing.checkLaws(plan, { numRuns: 60, seed: 1 })
+      expect(report.runs).toBe(60)
+      expect(report.laws).toEqual(Testing.Laws.allLaws)
+      expect(report.hangs).toBe(true)
+      // The generated requests really reached the providers.
+      expect(report.calls).toBeGreaterThan(report.requests)
+    }))
+
+  it.effect("a policy without any deadline is checked without calls that never answer", () =>
+    Effect.gen(function*() {
+      const report = yield* Testing.checkLaws(Plans.route({ providers: ["a", "b"] }), { numRuns: 20, seed: 2 })
+      expect(report.hangs).toBe(false)
+    }))
+
+  it.effect("every generated policy (strategies, hedging, rules, plans with flat routes) obeys every law", () =>
+    Effect.sync(() =>
+      fc.assert(
+        fc.property(Testing.Arbitraries.policy({ nesting: false }), fc.integer(), (policy, seed) => {
+          const result = Effect.runSync(Effect.either(Testing.checkLaws(policy, { numRuns: 8, seed })))
+          if (result._tag === "Left") throw new Error(result.left.message)
+        }),
+        { numRuns: 30, seed: 3 }
+      )
+    ))
+
+  // L3 is left out with nested routes until the core bug below is fixed.
+  it.effect("every generated policy with nested routes obeys the other laws", () =>
+    Effect.sync(() =>
+      fc.assert(
+        fc.property(Testing.Arbitraries.policy(), fc.integer(), (policy, seed) => {
+          const laws = Testing.Laws.allLaws.filter((law) => law !== "L3")
+          const result = Effect.runSync(Effect.either(Testing.checkLaws(policy, { numRuns: 8, seed, laws })))
+          if (result._tag === "Left") throw new Error(result.left.message)
+        }),
+        { numRuns: 30, seed: 3 }
+      )
+    ))
+
+  // Found by the property above: when a nested route has no eligible target, core's runSequential
+  // fails it with a synthetic NoEligibleTarget that replaces the last attempt's real error.
+  // Expected to fail until packages/core/src/internal/router.ts keeps `context.lastError` there.
+  it.effect.fails("known core bug: a nested route with no eligible target hides the last error (L3)", () => {
+    const json = { ...Model.defaultCapabilities, jsonOutput: true }
+    const base = Plans.route({ providers: ["openai", "anthropic", "google"], capabilities: [{}, json, {}] })
+    const [main] = base.routes
+    const nested: Plan.PolicyPlan = {
+      ...base,
+      routes: [
+        {
+          ...main,
+          retry: { ...main.retry, maxAttempts: 1 },
+          targets: [
+            main.targets[0],
+            { kind: "route", id: "route:inner", route: "inner", weight: 1, priority: 0 },
+            { kind: "route", id: "route:last", route: "last", weight: 1, priority: 0 }
+          ]
+        },
+        { ...main, name: "inner", retry: { ...main.retry, maxAttempts: 1 }, targets: [main.targets[1]] },
+        { ...main, name: "last", retry: { ...main.retry, maxAttempts: 1 }, targets: [main.targets[2]] }
+      ]
+    }
+    return Testing.checkLaws(nested, {
+      numRuns: 100,
+      seed: 14,
+      laws: ["L3"],
+      requests: fc.constant<Model.GenerateRequest>({
+        messages: [{ role: "user", content: "hi" }],
+        responseFormat: { type: "json" }
+      })
+    })
+  })
+})
+
+describe("checkLaws catches broken wiring", () => {
+  it.effect("a stage that runs the route again after a failure multiplies attempts (L10)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 200,
+        seed: 4,
+        stages: () =>
+          Effect.succeed([{
+            name: "naive-retry",
+            aroundRequest: (_info, run) => Effect.retry(run(), { times: 1 })
+          }])
+      }))
+      expect(error.law).toBe("L10")
+      expect(error.message).toContain("routed 2 times")
+      expect(error.message).toContain("Counterexample")
+      expect(error.message).toContain("what happened")
+    }))
+
+  it.effect("a retry wrapped around the router is caught the same way", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 200,
+        seed: 5,
+        makeRouter: (options) =>
+          Effect.map(Router.make(options), (router) => ({
+            ...router,
+            generate: (request) =>
+              Effect.retry(router.generate(request), {
+                schedule: Schedule.recurs(2),
+                while: (error) => error.retryable
+              })
+          }))
+      }))
+      expect(error.law).toBe("L10")
+    }))
+
+  it.effect("one attempt too many per target (L1)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 200,
+        seed: 6,
+        makeRouter: miswired((p) => ({
+          ...p,
+          routes: p.routes.map((route) => ({
+            ...route,
+            retry: { ...route.retry, maxAttempts: route.retry.maxAttempts + 1 }
+          }))
+        }))
+      }))
+      expect(error.law).toBe("L1")
+    }))
+
+  it.effect("an error replaced on the way to the caller (L2)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 200,
+        seed: 7,
+        laws: ["L2", "L3"],
+        makeRouter: (options) =>
+          Effect.map(Router.make(options), (router) => ({
+            ...router,
+            generate: (request) =>
+              Effect.mapError(router.generate(request), (e) =>
+                new Errors.Unavailable({ message: `wrapped: ${e.message}` }))
+          }))
+      }))
+      expect(["L2", "L3"]).toContain(error.law)
+    }))
+
+  it.effect("a compiler that forgets capabilities calls models that cannot serve the request (L33)", () =>
+    Effect.gen(function*() {
+      const narrow = Plans.route({ providers: ["text-only", "vision"], capabilities: [{}, { vision: true }] })
+      const error = yield* violation(Testing.checkLaws(narrow, {
+        numRuns: 200,
+        seed: 8,
+        makeRouter: miswired((p) => ({
+          ...p,
+          providers: p.providers.map((provider) => ({
+            ...provider,
+            models: provider.models.map((model) => ({
+              ...model,
+              capabilities: { ...model.capabilities, vision: true, tools: true, jsonOutput: true, contextWindow: 1e9 }
+            }))
+          }))
+        }))
+      }))
+      expect(error.law).toBe("L33")
+    }))
+
+  it.effect("a compiler that drops retryAfter honouring (L6)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 300,
+        seed: 9,
+        makeRouter: miswired((p) => ({
+          ...p,
+          routes: p.routes.map((route) => ({ ...route, retry: { ...route.retry, honourRetryAfter: false } }))
+        }))
+      }))
+      expect(error.law).toBe("L6")
+    }))
+
+  it.effect("a wrapper that waits before routing overruns the deadline (L7)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 200,
+        seed: 10,
+        laws: ["L7"],
+        makeRouter: (options) =>
+          Effect.map(Router.make(options), (router) => ({
+            ...router,
+            generate: (request) => Effect.zipRight(Effect.sleep(15_000), router.generate(request)),
+            stream: router.stream
+          }))
+      }))
+      expect(error.law).toBe("L7")
+    }))
+
+  it.effect("a router that cannot be cancelled (L8)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 300,
+        seed: 11,
+        streaming: false,
+        makeRouter: (options) =>
+          Effect.map(Router.make(options), (router) => ({
+            ...router,
+            // The caller's interruption stops waiting, but the work goes on in a detached fiber.
+            generate: (request) => Effect.flatMap(Effect.forkDaemon(router.generate(request)), Fiber.join)
+          }))
+      }))
+      expect(error.law).toBe("L8")
+    }))
+
+  it.effect("state that leaks from one router to the next breaks determinism (L38)", () =>
+    Effect.gen(function*() {
+      let builds = 0
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 200,
+        seed: 12,
+        makeRouter: miswired((p) => {
+          const shift = builds++ % 3
+          const route = p.routes[0]
+          const targets = [...route.targets.slice(shift), ...route.targets.slice(0, shift)]
+          return { ...p, routes: [{ ...route, targets }] }
+        })
+      }))
+      expect(error.law).toBe("L38")
+    }))
+
+  it.effect("a failure replays from the printed seed and path", () =>
+    Effect.gen(function*() {
+      const options = {
+        numRuns: 200,
+        seed: 13,
+        stages: () =>
+          Effect.succeed([{
+            name: "naive-retry",
+            aroundRequest: (_info: unknown, run: () => Effect.Effect<any, any>) => Effect.retry(run(), { times: 1 })
+          }])
+      }
+      const first = yield* violation(Testing.checkLaws(plan, options))
+      const again = yield* violation(Testing.checkLaws(plan, { ...options, seed: first.seed, path: first.path }))
+      expect(again.law).toBe(first.law)
+      expect(again.counterexample).toBe(first.counterexample)
+    }))
+})
