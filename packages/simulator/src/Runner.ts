@@ -247,24 +247,32 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
 
   const started = wallNow()
   let lastProgress = started
+  // Errors are values here, by the hundred thousand: capturing their stack traces would cost more
+  // than the rest of the simulation.
+  const stackTraceLimit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
   const main = Effect.runFork(program, { scheduler })
   main.addObserver(() => {
     finished = true
   })
-  await SimClock.drive({
-    clock,
-    scheduler,
-    done: () => finished,
-    until: scenario.duration + drainMs,
-    sliceEvery: 20_000,
-    slice: options.onProgress === undefined ? undefined : () => {
-      const now = wallNow()
-      if (now - lastProgress < 100) return
-      lastProgress = now
-      options.onProgress?.(clock.unsafeCurrentTimeMillis(), requests)
-      return new Promise<void>((resolve) => setImmediate(resolve))
-    }
-  })
+  try {
+    await SimClock.drive({
+      clock,
+      scheduler,
+      done: () => finished,
+      until: scenario.duration + drainMs,
+      sliceEvery: 20_000,
+      slice: options.onProgress === undefined ? undefined : () => {
+        const now = wallNow()
+        if (now - lastProgress < 100) return
+        lastProgress = now
+        options.onProgress?.(clock.unsafeCurrentTimeMillis(), requests)
+        return new Promise<void>((resolve) => setImmediate(resolve))
+      }
+    })
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit
+  }
   const wallMs = wallNow() - started
   const mainExit = main.unsafePoll()
   if (mainExit !== null && Exit.isFailure(mainExit)) {
