@@ -1,0 +1,78 @@
+/**
+ * Hedging and fallback laws (reference/resilience.md §6 L21, L22, L24) as properties on the TestClock.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Errors } from "@switchyard/core"
+import { Plans } from "@switchyard/core/testing"
+import { Effect, Either, FastCheck as fc } from "effect"
+import { build, request, run } from "./utilities.js"
+
+describe("hedging laws", () => {
+  it.effect.prop(
+    "L21/L22 hedges start only after the delay, the earliest answer wins and the loser is interrupted then",
+    [fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 1, max: 1_500 })],
+    ([primaryMs, hedgeMs, delayMs]) =>
+      Effect.gen(function*() {
+        // An answer at the very instant the hedge timer fires may go either way; not a law.
+        fc.pre(primaryMs !== delayMs)
+        const plan = Plans.route({ providers: ["a", "b"], hedge: { delayMs, maxHedged: 1 } })
+        const { calls, router } = yield* build(plan, {
+          a: () => ({ _tag: "ok", latencyMs: primaryMs }),
+          b: () => ({ _tag: "ok", latencyMs: hedgeMs })
+        })
+        const { latency, result, start } = yield* run(router.generate(request))
+        const log = calls()
+        expect(log.length).toBeLessThanOrEqual(2)
+        if (primaryMs < delayMs) {
+          // Answered before the delay: never hedged.
+          expect(log.map((call) => call.provider)).toEqual(["a"])
+          expect(latency).toBe(primaryMs)
+          return
+        }
+        const [a, b] = log
+        expect(b.startedAt - start).toBe(delayMs)
+        const winner = primaryMs <= delayMs + hedgeMs ? "a" : "b"
+        expect(Either.isRight(result) && result.right.provider).toBe(winner)
+        expect(latency).toBe(Math.min(primaryMs, delayMs + hedgeMs))
+        // The loser is interrupted when the winner answers (or finished in that same instant).
+        const loser = winner === "a" ? b : a
+        expect(loser.endedAt! - start).toBe(latency)
+      })
+  )
+
+  it.effect.prop(
+    "L21 in-flight attempts never exceed 1 + maxHedged, and a failure starts the next target at once",
+    [
+      fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 1_000 })), { minLength: 2, maxLength: 4 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 1, max: 500 })
+    ],
+    ([targets, maxHedged, delayMs]) =>
+      Effect.gen(function*() {
+        const names = targets.map((_, index) => `p${index}`)
+        const plan = Plans.route({ providers: names, hedge: { delayMs, maxHedged }, retry: { maxAttempts: 1 } })
+        const scripts = Object.fromEntries(names.map((name, index) => {
+          const [healthy, latencyMs] = targets[index]
+          return [name, () =>
+            healthy ?
+              { _tag: "ok" as const, latencyMs } :
+              { _tag: "fail" as const, latencyMs, error: new Errors.Unavailable({ message: "503" }) }]
+        }))
+        const { calls, router } = yield* build(plan, scripts)
+        const { result } = yield* run(router.generate(request))
+        const log = calls()
+        // Sweep the timeline: at no instant are more than 1 + maxHedged calls in flight.
+        const points = log.flatMap((call) => [[call.startedAt, 1], [call.endedAt!, -1]] as const)
+          .sort((x, y) => x[0] - y[0] || x[1] - y[1])
+        let inFlight = 0
+        for (const [, delta] of points) {
+          inFlight += delta
+          expect(inFlight).toBeLessThanOrEqual(1 + maxHedged)
+        }
+        // Targets are started in declared order (L24), each at most once.
+        expect(log.map((call) => call.provider)).toEqual(names.slice(0, log.length))
+        if (targets.some(([healthy]) => healthy)) expect(Either.isRight(result)).toBe(true)
+        else expect(Either.isLeft(result) && result.left._tag).toBe("Unavailable")
+      })
+  )
+})
