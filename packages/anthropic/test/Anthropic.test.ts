@@ -155,10 +155,15 @@ describe("request mapping", () => {
       }])
     }))
 
-  it.live("JSON-schema output is a forced tool whose input becomes the text", () =>
+  it.live("JSON-schema output is a forced tool whose input alone becomes the text", () =>
     Effect.gen(function*() {
       server.enqueue(F.message({
-        content: [{ type: "tool_use", id: "toolu_9", name: "person", input: { name: "Ada" } }],
+        content: [{ type: "text", text: "Here you go:" }, {
+          type: "tool_use",
+          id: "toolu_9",
+          name: "person",
+          input: { name: "Ada" }
+        }],
         stop_reason: "tool_use"
       }))
       const response = yield* generate({
@@ -329,13 +334,14 @@ describe("stream", () => {
       ])
     }))
 
-  it.live("JSON output through the forced tool streams as text", () =>
+  it.live("JSON output through the forced tool streams as text, without prose around it", () =>
     Effect.gen(function*() {
       server.enqueue({
         kind: "sse",
         chunks: [
           F.messageStart(),
-          ...F.toolBlock(0, "toolu_j", "json_output", ["{\"a\":", "1}"]),
+          ...F.textBlock(0, ["Sure: "]),
+          ...F.toolBlock(1, "toolu_j", "json_output", ["{\"a\":", "1}"]),
           F.messageDelta("tool_use"),
           F.messageStop
         ]

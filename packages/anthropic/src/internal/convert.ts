@@ -243,11 +243,12 @@ export const fromAnthropicMessage = (
   const finish = toFinishReason(message.stop_reason, prepared.jsonTool)
   if (finish === "refusal") return refused(provider, message.model ?? model)
   let text = ""
+  let json: string | undefined
   const toolCalls: Array<Model.ToolCallPart> = []
   for (const block of message.content) {
     if (block.type === "text") text += block.text ?? ""
     else if (block.type === "tool_use") {
-      if (prepared.jsonTool !== undefined && block.name === prepared.jsonTool) text += JSON.stringify(block.input ?? {})
+      if (prepared.jsonTool !== undefined && block.name === prepared.jsonTool) json = JSON.stringify(block.input ?? {})
       else {
         toolCalls.push({
           type: "tool-call",
@@ -261,7 +262,8 @@ export const fromAnthropicMessage = (
   return {
     ...(message.id !== undefined ? { id: message.id } : {}),
     model: message.model ?? model,
-    text,
+    // In JSON mode the answer is the forced tool's input alone, never mixed with prose around it.
+    text: json ?? text,
     toolCalls,
     finishReason: finish,
     usage: toUsage(message.usage)

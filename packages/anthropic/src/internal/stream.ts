@@ -76,7 +76,7 @@ export class StreamState {
       case "content_block_start": {
         const block = event.content_block
         const index = event.index ?? 0
-        if (block?.type === "text") {
+        if (block?.type === "text" && this.prepared.jsonTool === undefined) {
           this.blocks.set(index, { kind: "text", toolIndex: -1, id: "", name: "", json: "" })
           return block.text ? this.count([{ type: "text-delta", delta: block.text }]) : []
         }
