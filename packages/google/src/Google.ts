@@ -11,6 +11,7 @@ import * as Errors from "@switchyard/core/Errors"
 import type * as Model from "@switchyard/core/Model"
 import * as Provider from "@switchyard/core/Provider"
 import type * as StreamPart from "@switchyard/core/StreamPart"
+import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
@@ -25,6 +26,7 @@ import * as Stream from "effect/Stream"
 import type { GeminiResponse } from "./internal/convert.js"
 import { fromGeminiResponse, toGeminiRequest } from "./internal/convert.js"
 import { toProviderError } from "./internal/errors.js"
+import { listModels, pingError } from "./internal/ping.js"
 import { StreamState } from "./internal/stream.js"
 
 /**
@@ -148,8 +150,19 @@ export const make = (
         )
       }))
 
-    // The SDK has no call that lists models, so there is no free health check: `ping` is absent.
-    return { provider, generate, stream } satisfies Provider.LanguageModel
+    const endpoint = {
+      baseUrl: requestOptions.baseUrl,
+      apiVersion: requestOptions.apiVersion,
+      apiKey: Redacted.value(config.apiKey),
+      headers: { ...config.headers }
+    }
+    const ping = Effect.tryPromise({ try: (signal) => listModels(endpoint, signal), catch: (error) => error }).pipe(
+      Effect.catchAll((error) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(pingError(error, provider, now)))
+      )
+    )
+
+    return { provider, generate, stream, ping } satisfies Provider.LanguageModel
   })
 
 /**

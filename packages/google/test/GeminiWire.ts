@@ -217,5 +217,6 @@ export const make = (): FakeServer.Wire => ({
     }
   }),
   malformed: { data: "{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"LEAKED" },
+  ping: () => ({ models: [{ name: "models/gemini-test", displayName: "Gemini Test" }], nextPageToken: "next" }),
   view
 })

@@ -317,10 +317,31 @@ describe("configuration", () => {
         Google.layer({ apiKey: Redacted.make("k"), baseUrl: server.url, name: "mine" })
       )
       assert.strictEqual(model.provider, "mine")
-      assert.isUndefined(model.ping)
       assert.strictEqual((yield* model.generate(hello, call)).text, "hi")
       assert.deepStrictEqual(Google.adapter.names, ["google"])
       assert.strictEqual((yield* failure(Google.make({ name: "g", adapter: "google" })))._tag, "AdapterConfigError")
       assert.strictEqual((yield* failure(makeModel({ apiVersion: "" })))._tag, "AdapterConfigError")
+    }))
+})
+
+describe("ping", () => {
+  it.live("lists one model with the key and headers, and classifies failures", () =>
+    Effect.gen(function*() {
+      server.enqueue(response({ models: [] }), {
+        kind: "json",
+        status: 429,
+        body: { error: { code: 429, message: "quota", status: "RESOURCE_EXHAUSTED" } },
+        headers: { "retry-after": "4" }
+      })
+      const model = yield* makeModel({}, { "x-team": "search" })
+      yield* model.ping!
+      const request = server.requests[0]!
+      assert.strictEqual(request.method, "GET")
+      assert.strictEqual(request.path, "/v1beta/models?pageSize=1")
+      assert.strictEqual(request.headers["x-goog-api-key"], "gemini-secret")
+      assert.strictEqual(request.headers["x-team"], "search")
+      const error: any = yield* failure(model.ping!)
+      assert.strictEqual(error._tag, "RateLimited")
+      assert.strictEqual(error.retryAfterMs, 4000)
     }))
 })

@@ -15,7 +15,8 @@ AdapterContract.run({
       toolCallIds: false,
       seed: true,
       penalties: true,
-      topK: true
+      topK: true,
+      ping: true
     }
   }
 })
