@@ -1,0 +1,310 @@
+/**
+ * The overhead benchmark (DESIGN.md §6, resilience.md §9): per-call cost of calling a provider that
+ * answers at once, (a) directly, (b) through a compiled Switchyard policy (one route, two targets,
+ * retry 3, total and attempt timeouts, circuit and budget stages), (c) through cockatiel 3.2.1's
+ * retry + breaker + timeout wrap, and, as a reference, Effect's bare `runPromise(Effect.promise(f))`.
+ *
+ *   pnpm bench:overhead            (tsx benchmarks/overhead/run.ts [--rounds N] [--ms M] [--no-sim])
+ *
+ * Method: one process, interleaved rounds (the order rotates every round), each case a timed loop of
+ * sequential awaited calls for about `--ms` ms; ns/call per round; medians, min and IQR across rounds,
+ * and paired ratios computed within each round. No mitata, no forced GC. Then a second figure:
+ * simulated requests per second of wall time with @switchyard/simulator's runner.
+ * Writes benchmarks/overhead/results.md and results.json.
+ */
+import { plugin as budget } from "@switchyard/budget"
+import { plugin as circuit } from "@switchyard/circuit"
+import type { Model, Plugin, Provider } from "@switchyard/core"
+import { Events, Router, State } from "@switchyard/core"
+import { Policy } from "@switchyard/policy"
+import * as Runner from "@switchyard/simulator/Runner"
+import * as Scenario from "@switchyard/simulator/Scenario"
+import * as Simulate from "@switchyard/simulator/Simulate"
+import { circuitBreaker, ConsecutiveBreaker, handleAll, retry, timeout, TimeoutStrategy, wrap } from "cockatiel"
+import { Effect, Exit, Scope } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const args = process.argv.slice(2)
+const option = (name: string, fallback: number) => {
+  const index = args.indexOf(`--${name}`)
+  return index >= 0 ? Number(args[index + 1]) : fallback
+}
+const rounds = option("rounds", 15)
+const roundMs = option("ms", 150)
+const simulate = !args.includes("--no-sim")
+/** `--profile NAME`: run only that case in a loop (for `node --cpu-prof`), then exit. */
+const profile = args.includes("--profile") ? args[args.indexOf("--profile") + 1] : undefined
+
+// ---------------------------------------------------------------------------------------------
+// The provider and the four ways of calling it
+// ---------------------------------------------------------------------------------------------
+
+const response: Model.ModelResponse = {
+  model: "fast",
+  text: "ok",
+  toolCalls: [],
+  finishReason: "stop",
+  usage: { inputTokens: 10, outputTokens: 2, totalTokens: 12 }
+}
+let calls = 0
+const f = async () => {
+  calls++
+  return response
+}
+
+const request: Model.GenerateRequest = { messages: [{ role: "user", content: "hello" }] }
+
+const plugins: ReadonlyArray<Plugin.Plugin> = [circuit, budget]
+const policyFile = path.join(here, "policy.yaml")
+const compiled = await Effect.runPromise(
+  Policy.compile(fs.readFileSync(policyFile, "utf8"), policyFile, { plugins })
+)
+const plan = compiled.plan
+
+// Stages built as the policy compiler does: `plugin.make(section, { plan, store, events })`.
+const store = State.makeMemory()
+const events: Events.EventSink = { enabled: false, emit: () => {} }
+const scope = Effect.runSync(Scope.make())
+const stages: Array<Plugin.Stage> = []
+for (const plugin of plugins) {
+  const section = plan.sections[plugin.section]
+  if (section !== undefined) {
+    stages.push(await Effect.runPromise(Scope.extend(plugin.make(section, { plan, store, events }), scope)))
+  }
+}
+const model = (name: string): Provider.LanguageModel => ({
+  provider: name,
+  generate: () => Effect.promise(f),
+  stream: () => {
+    throw new Error("not used")
+  }
+})
+const router = Effect.runSync(
+  Router.make({
+    plan,
+    providers: new Map(plan.providers.map((provider) => [provider.name, model(provider.name)])),
+    stages
+  }).pipe(Effect.provideService(State.State, store), Effect.provideService(Events.Events, events))
+)
+
+// The same plan without stages: what core's pipeline costs on its own.
+const coreRouter = Effect.runSync(
+  Router.make({
+    plan,
+    providers: new Map(plan.providers.map((provider) => [provider.name, model(provider.name)]))
+  }).pipe(Effect.provideService(State.State, State.makeMemory()), Effect.provideService(Events.Events, events))
+)
+
+const cockatiel = wrap(
+  retry(handleAll, { maxAttempts: 2 }),
+  circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
+  timeout(10_000, TimeoutStrategy.Aggressive)
+)
+
+const bare = Effect.promise(f)
+
+interface Case {
+  readonly name: string
+  readonly label: string
+  readonly call: () => Promise<unknown>
+}
+
+const cases: ReadonlyArray<Case> = [
+  { name: "direct", label: "(a) direct `await f()`", call: f },
+  {
+    name: "switchyard",
+    label: `(b) Switchyard compiled policy (${stages.map((stage) => stage.name).join(" + ")} stages)`,
+    call: () => Effect.runPromise(router.generate(request))
+  },
+  {
+    name: "switchyard-core",
+    label: "(b0) the same policy without stages (core's pipeline alone)",
+    call: () => Effect.runPromise(coreRouter.generate(request))
+  },
+  {
+    name: "cockatiel",
+    label: "(c) cockatiel 3.2.1 retry + breaker + timeout (Aggressive)",
+    call: () => cockatiel.execute(f)
+  },
+  { name: "effect", label: "[ref] Effect `runPromise(Effect.promise(f))`", call: () => Effect.runPromise(bare) }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+// ---------------------------------------------------------------------------------------------
+
+/** Runs `call` sequentially for about `ms` ms; returns ns per call. */
+const timed = async (call: () => Promise<unknown>, ms: number): Promise<number> => {
+  const batch = 64
+  let n = 0
+  const start = performance.now()
+  let elapsed = 0
+  do {
+    for (let i = 0; i < batch; i++) await call()
+    n += batch
+    elapsed = performance.now() - start
+  } while (elapsed < ms)
+  return (elapsed * 1e6) / n
+}
+
+// Every case must really call the provider once per call.
+for (const c of cases) {
+  const before = calls
+  await c.call()
+  if (calls - before !== 1) throw new Error(`${c.name} made ${calls - before} provider calls for one call`)
+}
+
+if (profile !== undefined) {
+  const c = cases.find((candidate) => candidate.name === profile)!
+  console.log(`${profile}: ${(await timed(c.call, roundMs * rounds) / 1000).toFixed(2)} µs/call`)
+  process.exit(0)
+}
+
+// Warm-up: JIT every path before measuring.
+for (const c of cases) await timed(c.call, roundMs)
+
+const samples: Record<string, Array<number>> = Object.fromEntries(cases.map((c) => [c.name, []]))
+for (let round = 0; round < rounds; round++) {
+  const order = cases.map((_, i) => cases[(i + round) % cases.length])
+  for (const c of order) samples[c.name].push(await timed(c.call, roundMs))
+  process.stderr.write(`round ${round + 1}/${rounds}\r`)
+}
+process.stderr.write("\n")
+await Effect.runPromise(Scope.close(scope, Exit.void))
+
+const quantile = (values: ReadonlyArray<number>, q: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const position = (sorted.length - 1) * q
+  const low = Math.floor(position)
+  const high = Math.ceil(position)
+  return sorted[low] + (sorted[high] - sorted[low]) * (position - low)
+}
+const median = (values: ReadonlyArray<number>) => quantile(values, 0.5)
+const paired = (a: string, b: string) => samples[a].map((value, i) => value / samples[b][i])
+
+const stats = cases.map((c) => {
+  const values = samples[c.name]
+  return {
+    name: c.name,
+    label: c.label,
+    medianNs: median(values),
+    minNs: Math.min(...values),
+    iqrNs: [quantile(values, 0.25), quantile(values, 0.75)] as const,
+    vsDirect: median(paired(c.name, "direct"))
+  }
+})
+const switchyardVsCockatiel = paired("switchyard", "cockatiel")
+const ratio = {
+  median: median(switchyardVsCockatiel),
+  min: Math.min(...switchyardVsCockatiel),
+  max: Math.max(...switchyardVsCockatiel)
+}
+const met = ratio.median <= 1
+
+// ---------------------------------------------------------------------------------------------
+// Second figure: simulated requests per second of wall time
+// ---------------------------------------------------------------------------------------------
+
+interface Simulation {
+  readonly scenario: string
+  readonly requests: number
+  readonly wallMs: number
+  readonly requestsPerSecond: number
+}
+
+let simulation: Simulation | undefined
+if (simulate) {
+  const base = Scenario.load(path.join(here, "..", "scenarios", "S1-primary-hard-down.yaml"))
+  const scenario = { ...base, name: `${base.name}, 30 min`, duration: 30 * 60_000 }
+  const policy = await Simulate.fromPolicyFile(path.join(here, "..", "chaos", "default-policy.yaml"), {
+    plugins,
+    name: "default"
+  })
+  const result = await Runner.run({ scenario, policy, seed: 1 })
+  simulation = {
+    scenario: scenario.name,
+    requests: result.metrics.requests,
+    wallMs: result.wall.ms,
+    requestsPerSecond: result.wall.requestsPerSecond
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+const us = (ns: number) => (ns / 1000).toFixed(2)
+const load = os.loadavg().map((l) => l.toFixed(2)).join(", ")
+const stageNames = stages.map((stage) => stage.name)
+const lines = [
+  "# Overhead benchmark results",
+  "",
+  "Generated by `benchmarks/overhead/run.ts` (`pnpm bench:overhead`). A provider that answers at once",
+  "(`async () => response`), called sequentially; no policy ever fires. Interleaved rounds (order rotated",
+  `every round), ${rounds} rounds of about ${roundMs} ms per case, after one warm-up round. Medians, min and`,
+  "IQR across rounds; ratios are paired within each round, then the median is taken.",
+  "",
+  `- Node ${process.version} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, load average ${load}`,
+  `- Switchyard pipeline: \`benchmarks/overhead/policy.yaml\` compiled by @switchyard/policy (one route, two`,
+  `  targets, retry maxAttempts 3, total 30 s and attempt 10 s timeouts); stages present: ${
+    stageNames.length === 0 ? "none" : stageNames.join(", ")
+  } (built with \`plugin.make(section, { plan, store, events })\`); called as`,
+  "  `Effect.runPromise(router.generate(request))`.",
+  "- cockatiel 3.2.1: `wrap(retry(handleAll, { maxAttempts: 2 }), circuitBreaker(handleAll, { halfOpenAfter:",
+  "  10_000, breaker: new ConsecutiveBreaker(5) }), timeout(10_000, TimeoutStrategy.Aggressive))`.",
+  "",
+  "| case | median µs/call | min µs/call | IQR µs/call | paired × direct |",
+  "| --- | ---: | ---: | ---: | ---: |",
+  ...stats.map((s) =>
+    `| ${s.label} | ${us(s.medianNs)} | ${us(s.minNs)} | ${us(s.iqrNs[0])}–${us(s.iqrNs[1])} | ${
+      s.vsDirect.toFixed(0)
+    }× |`
+  ),
+  "",
+  `**Switchyard ÷ cockatiel (paired per round): median ${ratio.median.toFixed(2)}× (range ${ratio.min.toFixed(2)}–${
+    ratio.max.toFixed(2)
+  }).**`,
+  "",
+  `Bar (DESIGN.md §6: the Switchyard pipeline costs no more per call than cockatiel's): **${
+    met ? "met" : "missed"
+  }** in this run.`,
+  "",
+  "## Simulation throughput",
+  "",
+  simulation === undefined ?
+    "Not measured in this run (`--no-sim`)." :
+    `@switchyard/simulator's runner (\`Runner.run\`), scenario "${simulation.scenario}" with` +
+    ` \`benchmarks/chaos/default-policy.yaml\` (circuit + budget), seed 1: ${simulation.requests} simulated` +
+    ` requests in ${(simulation.wallMs / 1000).toFixed(2)} s of wall time = **${
+      Math.round(simulation.requestsPerSecond)
+    } simulated requests per second** (bar: 100,000).`,
+  "",
+  "Absolute numbers depend on the machine and its load (this VM is shared); compare the rows of one run",
+  "with each other."
+]
+const markdown = lines.join("\n") + "\n"
+fs.writeFileSync(path.join(here, "results.md"), markdown)
+fs.writeFileSync(
+  path.join(here, "results.json"),
+  JSON.stringify(
+    {
+      node: process.version,
+      loadAverage: os.loadavg(),
+      rounds,
+      roundMs,
+      stages: stageNames,
+      cases: stats,
+      samplesNs: samples,
+      switchyardVsCockatiel: ratio,
+      barMet: met,
+      simulation
+    },
+    null,
+    2
+  ) + "\n"
+)
+console.log(markdown)
