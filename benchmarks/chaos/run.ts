@@ -63,6 +63,9 @@ for (const file of files) {
   const requests = comparison.runs.reduce((s, r) => s + r.metrics.requests, 0)
   rows.push({ id, comparison, wallMs, requests })
   const missed = comparison.bars.filter((b) => !b.met).length
+  for (const bar of comparison.bars.filter((b) => !b.met)) {
+    console.error(`  MISSED ${bar.metric} ${bar.bound}: ${bar.value}`)
+  }
   console.error(
     `${id}: ${comparison.bars.length - missed}/${comparison.bars.length} bars met (${
       (wallMs / 1000).toFixed(1)
@@ -113,6 +116,8 @@ md.push(
   } simulated requests per wall second (bar: 100,000).`,
   ""
 )
+const analysis = path.join(here, "analysis.md")
+if (fs.existsSync(analysis)) md.push(fs.readFileSync(analysis, "utf8"))
 if (only.length === 0) {
   fs.writeFileSync(path.join(here, "results.md"), md.join("\n"))
   fs.writeFileSync(

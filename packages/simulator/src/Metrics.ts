@@ -102,7 +102,10 @@ export class EventAggregator implements EventSink {
   clientErrorAttempts = 0
   readonly stateChanges: Array<StateChange> = []
   readonly events: Array<EngineEvent> | undefined
+  /** Attempts started after the request had a client-side (4xx-class) answer: law L2 wants none. */
+  attemptsAfterClientError = 0
   private readonly inFlight = new Map<string, number>()
+  private readonly answeredClientError = new Set<string>()
 
   constructor(keep = false) {
     this.events = keep ? [] : undefined
@@ -115,8 +118,12 @@ export class EventAggregator implements EventSink {
         this.attempts++
         if (event.hedge) this.hedges++
         this.inFlight.set(event.requestId, (this.inFlight.get(event.requestId) ?? 0) + 1)
+        if (this.answeredClientError.has(event.requestId)) this.attemptsAfterClientError++
         break
       }
+      case "attempt-ended":
+        if (event.error !== undefined && isClientError(event.error._tag)) this.answeredClientError.add(event.requestId)
+        break
       case "retry-scheduled":
         this.retriesScheduled++
         break
@@ -126,6 +133,7 @@ export class EventAggregator implements EventSink {
       case "request-ended": {
         const attempts = this.inFlight.get(event.requestId) ?? 0
         this.inFlight.delete(event.requestId)
+        this.answeredClientError.delete(event.requestId)
         if (event.error !== undefined && isClientError(event.error._tag)) {
           this.clientErrorRequests++
           this.clientErrorAttempts += attempts
@@ -138,7 +146,7 @@ export class EventAggregator implements EventSink {
           : typeof event.data.state === "string"
           ? event.data.state
           : undefined
-        if (this.stateChanges.length < 100_000) {
+        if (this.stateChanges.length < 100_000 && /open|clos|eject|isolat|state|transition/i.test(event.name)) {
           this.stateChanges.push({ at: event.at, plugin: event.plugin, name: event.name, target: event.target, to })
         }
         break
@@ -193,6 +201,11 @@ export interface RunMetrics {
   /** Provider calls per request (amplification), hedges included. */
   readonly attemptsPerRequest: number
   readonly attemptsByProvider: Readonly<Record<string, number>>
+  /**
+   * Attempts per request of the 4xx class, counted from its first 4xx answer (the answer itself
+   * included): 1.0 when nothing is retried after a non-retryable answer (law L2). Attempts before
+   * it (a 503 on A, then a 400 on B) are the other failures' doing.
+   */
   readonly clientErrorAttemptsPerRequest: number | undefined
   /** Calls sent to providers during their own fault windows. */
   readonly faultyCalls: number

@@ -314,7 +314,7 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
     attemptsByProvider,
     clientErrorAttemptsPerRequest: aggregator.clientErrorRequests === 0
       ? undefined
-      : aggregator.clientErrorAttempts / aggregator.clientErrorRequests,
+      : 1 + aggregator.attemptsAfterClientError / aggregator.clientErrorRequests,
     faultyCalls: models.reduce((sum, m) => sum + m.stats.callsInFault, 0),
     ttdMs: detection.ttdMs,
     ttrMs: detection.ttrMs,

@@ -51,7 +51,7 @@ export interface ProviderStats {
   readonly bucketMs: number
   readonly callsPerBucket: Array<number>
   readonly failuresPerBucket: Array<number>
-  /** Calls that arrived before a Retry-After the provider had advertised had passed. */
+  /** Calls that arrived before a Retry-After the provider had already answered with had passed. */
   callsBeforeRetryAfter: number
 }
 
@@ -210,6 +210,7 @@ const unsafeMake = (
   let tokens = Number.NaN
   let refilledAt = 0
   let blockedUntil = -Infinity
+  let advertisedUntil = -Infinity
   // FIFO of calls waiting for a concurrency slot.
   const waiting: Array<() => void> = []
 
@@ -298,7 +299,11 @@ const unsafeMake = (
   const fail = (t: number, error: Errors.ProviderError): Effect.Effect<never, Errors.ProviderError> => {
     stats.failed++
     bucket(stats.failuresPerBucket, t)
-    return sleep(behaviour.errorLatency).pipe(Effect.zipRight(Effect.fail(error)))
+    return sleep(behaviour.errorLatency).pipe(Effect.zipRight(Effect.suspend(() => {
+      // From the moment the caller reads an advertised Retry-After, calls before it are violations.
+      if (error._tag === "RateLimited" && blockedUntil > advertisedUntil) advertisedUntil = blockedUntil
+      return Effect.fail(error)
+    })))
   }
 
   /** What happens before the answer starts: limits and the error draw. */
@@ -310,7 +315,7 @@ const unsafeMake = (
       stats.calls++
       bucket(stats.callsPerBucket, t)
       if (eff.inFault) stats.callsInFault++
-      if (now < blockedUntil) stats.callsBeforeRetryAfter++
+      if (now < advertisedUntil) stats.callsBeforeRetryAfter++
       const wait = admit(eff.rateLimit, now)
       if (wait !== undefined) {
         stats.rateLimited++
