@@ -74,6 +74,82 @@ describe("routing laws", () => {
       expect(calls()).toHaveLength(0)
     }))
 
+  it.effect("L33 a zero-weight target of a weighted route is drained: never called, explained as skipped", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({
+        providers: ["a", "b"],
+        strategy: "weighted",
+        weights: [0, 1],
+        retry: { maxAttempts: 1 }
+      })
+      const { calls, router } = yield* build(plan, { a: ok(), b: down })
+      for (let i = 0; i < 20; i++) yield* run(router.generate(request))
+      expect(calls().every((call) => call.provider === "b")).toBe(true)
+      const explanation = yield* router.explain(request)
+      expect(explanation.targets.find((target) => target.target === "a/m")?.reason).toBe("zero-weight")
+    }))
+
+  it.effect("L3 a nested route with no eligible target neither hides the last error nor ends the outer route", () =>
+    Effect.gen(function*() {
+      const base = Plans.route({
+        providers: ["a", "b", "c"],
+        capabilities: [{}, { vision: false }, {}],
+        retry: { maxAttempts: 1 }
+      })
+      const main = base.routes[0]
+      const vision = {
+        messages: [{ role: "user" as const, content: [{ type: "image" as const, url: "https://x/y.png" }] }]
+      }
+      const withVision = {
+        ...base,
+        providers: base.providers.map((provider) =>
+          provider.name === "b"
+            ? provider
+            : {
+              ...provider,
+              models: provider.models.map((model) => ({
+                ...model,
+                capabilities: { ...model.capabilities, vision: true }
+              }))
+            }
+        )
+      }
+      const plan = {
+        ...withVision,
+        routes: [
+          {
+            ...main,
+            targets: [main.targets[0], {
+              kind: "route" as const,
+              id: "route:inner",
+              route: "inner",
+              weight: 1,
+              priority: 0
+            }, main.targets[2]]
+          },
+          { ...main, name: "inner", targets: [main.targets[1]] }
+        ]
+      }
+      // a fails (503), the inner route has nothing that sees images, c fails too: the caller gets c's error.
+      const timeout = () => ({
+        _tag: "fail" as const,
+        latencyMs: 5,
+        error: new Errors.Timeout({ message: "408", scope: "provider", afterMs: 0 })
+      })
+      const { calls, router } = yield* build(plan, { a: down, b: ok(), c: timeout })
+      const { result } = yield* run(router.generate(vision))
+      expect(calls().map((call) => call.provider)).toEqual(["a", "c"])
+      expect(Either.isLeft(result) && result.left._tag).toBe("Timeout")
+      // Without c, the caller gets a's 503, not a synthetic NoEligibleTarget.
+      const onlyA = {
+        ...plan,
+        routes: [{ ...plan.routes[0], targets: plan.routes[0].targets.slice(0, 2) }, plan.routes[1]]
+      }
+      const second = yield* build(onlyA, { a: down, b: ok(), c: ok() })
+      const { result: last } = yield* run(second.router.generate(vision))
+      expect(Either.isLeft(last) && last.left._tag).toBe("Unavailable")
+    }))
+
   it.effect.prop(
     "L34 power of two choices never leads with the uniquely most loaded target",
     [fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 2, maxLength: 6 }), fc.integer()],

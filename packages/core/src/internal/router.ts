@@ -49,6 +49,10 @@ type Failure =
 
 const failed = (error: SwitchyardError): Failure => ({ _tag: "Failed", error })
 
+/** Whether a failure came from an attempt (rather than a refusal, or a nested route with no target). */
+const isAttemptFailure = (failure: Failure): boolean =>
+  failure._tag === "Failed" && failure.error._tag !== "NoEligibleTarget"
+
 /** An attempt that answered. For streams it stays open until the stream ends. */
 interface Answered<A> {
   readonly value: A
@@ -278,6 +282,11 @@ class Engine {
     return context.lastError ?? failure.refusal.error ?? context.refusalErrors[0] ?? this.noEligible(context)
   }
 
+  /** A route ran out of targets: the last attempt's error if any (L3), else a refusal's, else NoEligibleTarget. */
+  exhausted(context: RequestContext): Failure {
+    return failed(context.lastError ?? context.refusalErrors[0] ?? this.noEligible(context))
+  }
+
   noEligible(context: RequestContext): NoEligibleTarget {
     const reasons = context.skipped.map((skip) => `${skip.target}: ${skip.reason}`).join("; ")
     return new NoEligibleTarget({
@@ -294,7 +303,10 @@ class Engine {
   // ---------------------------------------------------------------------------------------------
 
   /** Why a target cannot serve this request at all, whatever its state. */
-  incapable(candidate: Candidate, context: RequestContext): SkippedTarget | undefined {
+  incapable(candidate: Candidate, route: RoutePlan, context: RequestContext): SkippedTarget | undefined {
+    if (route.strategy === "weighted" && candidate.plan.weight <= 0) {
+      return { target: candidate.plan.id, reason: "zero-weight", detail: "weight 0: drained" }
+    }
     const info = candidate.info
     if (info === undefined) return undefined
     const capabilities = info.model.capabilities
@@ -343,7 +355,7 @@ class Engine {
     return Effect.suspend(() => {
       const eligible: Array<Candidate> = []
       for (const candidate of this.candidates.get(route.name)!) {
-        const skip = this.incapable(candidate, context)
+        const skip = this.incapable(candidate, route, context)
         if (skip === undefined) eligible.push(candidate)
         else this.skip(context, skip)
       }
@@ -388,6 +400,7 @@ class Engine {
     }
     const error = failure.error
     if (error._tag === "ContextLengthExceeded") return route.failoverOnContextLength
+    if (error._tag === "NoEligibleTarget") return true
     return error.retryable
   }
 
@@ -410,14 +423,14 @@ class Engine {
       last: Failure | undefined
     ): Effect.Effect<Answered<A>, Failure> => {
       if (candidates.length === 0) {
-        return Effect.fail<Failure>(last ?? failed(context.refusalErrors[0] ?? this.noEligible(context)))
+        return Effect.fail<Failure>(last ?? this.exhausted(context))
       }
       const [candidate] = candidates
       return Effect.catchAll(this.runCandidate(candidate, context, spec, false), (failure) => {
         if (!this.continueAfter(failure, route, context)) return Effect.fail(failure)
         const next = this.remaining(candidates, 1, failure, candidate)
         // The last attempt's error is what the caller sees (L3); refusals do not replace it.
-        return loop(next, failure._tag === "Failed" ? failure : last)
+        return loop(next, isAttemptFailure(failure) ? failure : last)
       })
     }
     return loop(ordered, undefined)
@@ -485,11 +498,11 @@ class Engine {
           yield* stopOthers
           return yield* Effect.fail(failure)
         }
-        if (failure._tag === "Failed") last = failure
+        if (isAttemptFailure(failure)) last = failure
         candidates = [...candidates.slice(0, next), ...engine.remaining(candidates, next, failure, candidates[index])]
         if (next < candidates.length) yield* launch(false)
         else if (running.size === 0) {
-          return yield* Effect.fail<Failure>(last ?? failed(context.refusalErrors[0] ?? engine.noEligible(context)))
+          return yield* Effect.fail<Failure>(last ?? engine.exhausted(context))
         }
       }
     })
@@ -1007,7 +1020,7 @@ class Engine {
       for (const candidate of engine.candidates.get(route.name)!) {
         const id = candidate.plan.id
         const notes: Array<TargetNote> = yield* engine.coreNotes(candidate, info)
-        const skip = engine.incapable(candidate, context)
+        const skip = engine.incapable(candidate, route, context)
         if (skip !== undefined) {
           explained.set(id, { target: id, status: "skipped", reason: skip.reason, detail: skip.detail, notes })
           continue
