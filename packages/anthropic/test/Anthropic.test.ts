@@ -3,6 +3,7 @@ import { Anthropic } from "@switchyard/anthropic"
 import type * as Model from "@switchyard/core/Model"
 import * as Provider from "@switchyard/core/Provider"
 import type * as StreamPart from "@switchyard/core/StreamPart"
+import { RawServer } from "@switchyard/core/testing"
 import * as Chunk from "effect/Chunk"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -12,13 +13,11 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { afterAll, beforeAll, beforeEach } from "vitest"
-import type { FakeServer } from "./FakeServer.js"
-import { closedWithin, startFakeServer } from "./FakeServer.js"
 import * as F from "./fixtures.js"
 
-let server: FakeServer
+let server: RawServer.RawServer
 beforeAll(async () => {
-  server = await startFakeServer()
+  server = await RawServer.start()
 })
 afterAll(() => server.close())
 beforeEach(() => server.reset())
@@ -421,7 +420,7 @@ describe("stream", () => {
       const error: any = yield* failure(collect(hello, { stallTimeoutMs: 200 }))
       assert.strictEqual(error._tag, "Timeout")
       assert.strictEqual(error.scope, "stall")
-      assert.isTrue(yield* Effect.promise(() => closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
     }))
 
   it.live("a refusal mid-stream is ContentFiltered", () =>
@@ -449,7 +448,7 @@ describe("cancellation", () => {
       const fiber = yield* Effect.fork(generate(hello))
       yield* Effect.promise(() => waitForRequests(1))
       yield* Fiber.interrupt(fiber)
-      assert.isTrue(yield* Effect.promise(() => closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
     }))
 
   it.live("interrupting a stream mid-way aborts the HTTP request", () =>
@@ -463,7 +462,7 @@ describe("cancellation", () => {
         })))
       while (parts.length === 0) yield* Effect.sleep("10 millis")
       yield* Fiber.interrupt(fiber)
-      assert.isTrue(yield* Effect.promise(() => closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
     }))
 
   it.live("taking only the first part closes the connection", () =>
@@ -472,7 +471,7 @@ describe("cancellation", () => {
       const model = yield* makeModel()
       const first = yield* Stream.runCollect(Stream.take(model.stream(hello, call), 1))
       assert.strictEqual(Chunk.size(first), 1)
-      assert.isTrue(yield* Effect.promise(() => closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
     }))
 })
 

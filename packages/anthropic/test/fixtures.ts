@@ -1,7 +1,7 @@
 /**
  * Anthropic wire fixtures: Messages API JSON bodies and SSE streams, as the API documents them.
  */
-import type { Reply } from "./FakeServer.js"
+import type { RawServer } from "@switchyard/core/testing"
 
 export const event = (type: string, data: Record<string, unknown>): string =>
   `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
@@ -18,7 +18,7 @@ export const message = (options: {
   readonly stop_reason?: string
   readonly usage?: WireUsage
   readonly model?: string
-}): Reply => ({
+}): RawServer.Reply => ({
   kind: "json",
   status: 200,
   body: {
@@ -82,7 +82,12 @@ export const textStream = (deltas: ReadonlyArray<string>, stop = "end_turn"): Ar
 
 export const errorBody = (type: string, message: string) => ({ type: "error", error: { type, message } })
 
-export const errorReply = (status: number, type: string, msg: string, headers?: Record<string, string>): Reply => ({
+export const errorReply = (
+  status: number,
+  type: string,
+  msg: string,
+  headers?: Record<string, string>
+): RawServer.Reply => ({
   kind: "json",
   status,
   body: errorBody(type, msg),

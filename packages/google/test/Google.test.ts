@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type * as Model from "@switchyard/core/Model"
 import * as Provider from "@switchyard/core/Provider"
+import { RawServer } from "@switchyard/core/testing"
 import { Google } from "@switchyard/google"
 import * as Chunk from "effect/Chunk"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -10,12 +11,10 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { afterAll, beforeAll, beforeEach } from "vitest"
-import type { FakeServer, Reply } from "./FakeServer.js"
-import { closedWithin, startFakeServer } from "./FakeServer.js"
 
-let server: FakeServer
+let server: RawServer.RawServer
 beforeAll(async () => {
-  server = await startFakeServer()
+  server = await RawServer.start()
 })
 afterAll(() => server.close())
 beforeEach(() => server.reset())
@@ -48,7 +47,7 @@ const failure = <A, E>(effect: Effect.Effect<A, E>) =>
       ? Effect.succeed(exit.cause.error)
       : Effect.dieMessage(`expected a failure, got ${JSON.stringify(exit)}`))
 
-const response = (body: Record<string, unknown>): Reply => ({ kind: "json", status: 200, body })
+const response = (body: Record<string, unknown>): RawServer.Reply => ({ kind: "json", status: 200, body })
 
 const candidate = (parts: Array<Record<string, unknown>>, finishReason = "STOP") => ({
   content: { role: "model", parts },
@@ -245,7 +244,7 @@ describe("stream", () => {
       const error: any = yield* failure(collect(hello, { stallTimeoutMs: 200 }))
       assert.strictEqual(error._tag, "Timeout")
       assert.strictEqual(error.scope, "stall")
-      assert.isTrue(yield* Effect.promise(() => closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
     }))
 
   it.live("a cut stream reports what was received and the partial usage", () =>

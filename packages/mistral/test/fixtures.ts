@@ -1,7 +1,7 @@
 /**
  * Mistral wire fixtures: chat completion JSON and SSE chunks (OpenAI-like, ending in `data: [DONE]`).
  */
-import type { Reply } from "./FakeServer.js"
+import type { RawServer } from "@switchyard/core/testing"
 
 export interface WireUsage {
   readonly prompt_tokens: number
@@ -27,7 +27,7 @@ export const completion = (options: {
   readonly toolCalls?: ReadonlyArray<WireToolCall>
   readonly finish_reason?: string
   readonly usage?: WireUsage
-}): Reply => ({
+}): RawServer.Reply => ({
   kind: "json",
   status: 200,
   body: {
@@ -87,7 +87,7 @@ export const errorReply = (
   message: string,
   headers?: Record<string, string>,
   type = "invalid_request_error"
-): Reply => ({
+): RawServer.Reply => ({
   kind: "json",
   status,
   body: { object: "error", message, type, param: null, code: String(status) },

@@ -11,6 +11,7 @@
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { FinishReason, ResponseFormat, ToolChoice } from "../Model.js"
+import { readBody } from "./internal/http.js"
 
 /**
  * Token counts a scripted reply reports. The wire renders them so that the adapter's normalised usage
@@ -334,16 +335,7 @@ export const start = async (wire: Wire): Promise<FakeServer> => {
   }
 
   const server = Http.createServer((req, res) => {
-    const chunks: Array<Buffer> = []
-    req.on("data", (chunk: Buffer) => chunks.push(chunk))
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8")
-      let body: unknown = text
-      try {
-        body = text === "" ? undefined : JSON.parse(text)
-      } catch {
-        // keep the raw text
-      }
+    readBody(req, (body) => {
       const request: RecordedRequest = { method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, body }
       let closed = false
       let resolveClosed!: () => void
@@ -438,16 +430,7 @@ export const serveFixture = async (fixture: Fixture): Promise<{
 }> => {
   const requests: Array<RecordedRequest> = []
   const server = Http.createServer((req, res) => {
-    const chunks: Array<Buffer> = []
-    req.on("data", (chunk: Buffer) => chunks.push(chunk))
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8")
-      let body: unknown = text
-      try {
-        body = text === "" ? undefined : JSON.parse(text)
-      } catch {
-        // keep the raw text
-      }
+    readBody(req, (body) => {
       requests.push({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers, body })
       res.writeHead(fixture.status ?? 200, {
         "content-type": fixture.contentType ??

@@ -11,6 +11,8 @@ export * as AdapterContract from "./AdapterContract.js"
 export * as FakeServer from "./FakeServer.js"
 /** @since 0.1.0 */
 export * as OpenAiWire from "./OpenAiWire.js"
+/** @since 0.1.0 */
+export * as RawServer from "./RawServer.js"
 
 /** @since 0.1.0 */
 export * as ScriptedProvider from "./ScriptedProvider.js"
