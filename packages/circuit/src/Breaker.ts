@@ -64,6 +64,8 @@ export interface BreakerState {
   readonly window: Window.Window
   /** Failures in a row while closed (or disabled). */
   readonly consecutive: number
+  /** When the latest failure was recorded while closed; absent before the first. */
+  readonly lastFailureAt?: number | undefined
   /** `k`: the number of consecutive opens of the last open period (before decay). */
   readonly opens: number
   /** When the current closed period began, for decay; null when not closed. */
@@ -100,6 +102,8 @@ export interface Transition {
 export interface Ticket {
   readonly epoch: number
   readonly probe?: number | undefined
+  /** When the attempt was admitted: a success that started before the latest failure proves nothing. */
+  readonly admittedAt?: number | undefined
 }
 
 /**
@@ -255,7 +259,7 @@ export const admit = (
   switch (state.status) {
     case "closed":
     case "disabled":
-      return [{ _tag: "Admitted", ticket: { epoch: state.epoch } }, state, all]
+      return [{ _tag: "Admitted", ticket: { epoch: state.epoch, admittedAt: now } }, state, all]
     case "isolated":
       return [{ _tag: "Refused", retryAfterMs: options.maxOpenDuration, detail: "isolated by an operator" }, state, all]
     case "open": {
@@ -347,8 +351,17 @@ export const record = (
   if (state.status !== "closed" && state.status !== "disabled") return [state, transitions]
   if (verdict === "ignored" || verdict === "interrupted") return [state, transitions]
   const window = Window.add(state.window, options.window, now, { failure, slow })
-  const consecutive = failure ? state.consecutive + 1 : 0
-  const recorded: BreakerState = { ...state, window, consecutive }
+  // A success of an attempt admitted before the latest failure (it was already on its way when the
+  // target went down) does not break a run of failures: otherwise an outage under load opens late.
+  const startedBeforeFailure = ticket.admittedAt !== undefined && state.lastFailureAt !== undefined &&
+    ticket.admittedAt < state.lastFailureAt
+  const consecutive = failure ? state.consecutive + 1 : startedBeforeFailure ? state.consecutive : 0
+  const recorded: BreakerState = {
+    ...state,
+    window,
+    consecutive,
+    ...(failure ? { lastFailureAt: now } : {})
+  }
   if (state.status === "disabled") return [recorded, transitions]
   const cause = trips(recorded, options, now, failure, slow)
   if (cause === undefined) return [recorded, transitions]

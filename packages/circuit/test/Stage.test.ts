@@ -10,6 +10,32 @@ const ratio = {
 }
 
 describe("circuit stage", () => {
+  it.effect("successes of calls already on their way when failures began do not reset a run of failures", () =>
+    Effect.gen(function*() {
+      const h = harness({ default: { mode: "consecutive", consecutiveFailures: 3 } })
+      // Two calls admitted while the target was healthy...
+      const early = [Either.getOrThrow(yield* begin(h)), Either.getOrThrow(yield* begin(h))]
+      yield* TestClock.adjust("100 millis")
+      yield* call(h, failure()) // the target goes down
+      yield* call(h, failure())
+      // ...answer successfully after the failures: they prove nothing about the target now.
+      for (const ticket of early) yield* ticket.end(success())
+      expect(yield* status(h)).toBe("closed")
+      yield* call(h, failure())
+      expect(yield* status(h)).toBe("open")
+    }))
+
+  it.effect("a success admitted after the latest failure does reset the run", () =>
+    Effect.gen(function*() {
+      const h = harness({ default: { mode: "consecutive", consecutiveFailures: 3 } })
+      yield* call(h, failure())
+      yield* call(h, failure())
+      yield* TestClock.adjust("1 millis")
+      yield* call(h, success())
+      yield* call(h, failure())
+      expect(yield* status(h)).toBe("closed")
+    }))
+
   it.effect("opens on the failure that reaches the ratio, then refuses with CircuitOpen", () =>
     Effect.gen(function*() {
       const h = harness(ratio)
