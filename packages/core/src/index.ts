@@ -29,3 +29,5 @@ export * as StreamPart from "./StreamPart.js"
 export * as Backoff from "./Backoff.js"
 /** @since 0.1.0 */
 export * as Deadline from "./Deadline.js"
+/** @since 0.1.0 */
+export * as VirtualClock from "./VirtualClock.js"

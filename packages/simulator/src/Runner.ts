@@ -1,6 +1,6 @@
 /**
  * The runner: drives a compiled policy with an open-loop, seeded Poisson arrival process against the
- * simulated providers of a scenario, on a {@link SimClock}, and measures what happened.
+ * simulated providers of a scenario, on core's `VirtualClock`, and measures what happened.
  *
  * Same scenario, policy and seed → the same event log and the same numbers: every fiber task runs on
  * a synchronous FIFO scheduler, time is virtual, arrivals and providers draw from seeded generators
@@ -19,6 +19,7 @@ import * as RouterModule from "@switchyard/core/Router"
 import type { Router } from "@switchyard/core/Router"
 import * as State from "@switchyard/core/State"
 import type { StreamPart } from "@switchyard/core/StreamPart"
+import * as VirtualClock from "@switchyard/core/VirtualClock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Random from "effect/Random"
@@ -30,7 +31,6 @@ import * as Distribution from "./Distribution.js"
 import type { RunMetrics } from "./Metrics.js"
 import { EventAggregator, Histogram, isClientError, isOpening, isTransition } from "./Metrics.js"
 import type { Scenario } from "./Scenario.js"
-import * as SimClock from "./SimClock.js"
 import type { SimulatedModel } from "./SimulatedProvider.js"
 import { adapter, CurrentScenario } from "./SimulatedProvider.js"
 
@@ -124,8 +124,8 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
   const seed = options.seed ?? scenario.seed ?? 1
   const bucketMs = options.bucketMs ?? 1000
   const drainMs = options.drainMs ?? 60_000
-  const clock = new SimClock.SimClock(0)
-  const scheduler = new SimClock.SimScheduler()
+  const clock = new VirtualClock.VirtualClock(0)
+  const scheduler = new VirtualClock.VirtualScheduler()
   const aggregator = new EventAggregator(options.keepEvents === true)
   const registry = new Map<string, SimulatedModel>()
   const arrivals = new PCGRandom(seed)
@@ -256,7 +256,7 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
     finished = true
   })
   try {
-    await SimClock.drive({
+    await VirtualClock.drive({
       clock,
       scheduler,
       done: () => finished,

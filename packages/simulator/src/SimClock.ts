@@ -1,263 +1,38 @@
 /**
- * A virtual clock and a synchronous scheduler for running Effect programs in simulated time.
- *
- * `TestClock.adjust` walks every sleeper through the fiber machinery and is far too slow for hours of
- * traffic. A {@link SimClock} keeps its timers in a binary heap; a {@link SimScheduler} runs fiber
- * tasks synchronously; {@link drive} alternates between the two: run every ready task, then jump
- * virtual time to the next due timer. Nothing waits on the real clock or the event loop.
+ * The simulator's virtual time: core's `VirtualClock` module under the names the simulator has
+ * always used. The clock, the scheduler and the driver live in `@switchyard/core/VirtualClock`, so
+ * the simulator and the law checks of @switchyard/testing share one implementation.
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
-import type * as Scheduler from "effect/Scheduler"
 
-interface Timer {
-  readonly at: number
-  readonly seq: number
-  task: (() => void) | undefined
-}
-
-/** A binary min-heap of timers ordered by (time, insertion order), so equal times fire FIFO. */
-class TimerHeap {
-  private readonly items: Array<Timer> = []
-
-  get size(): number {
-    return this.items.length
-  }
-
-  peek(): Timer | undefined {
-    return this.items[0]
-  }
-
-  push(timer: Timer): void {
-    const items = this.items
-    items.push(timer)
-    let i = items.length - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (!before(items[i], items[parent])) break
-      const tmp = items[i]
-      items[i] = items[parent]
-      items[parent] = tmp
-      i = parent
-    }
-  }
-
-  pop(): Timer | undefined {
-    const items = this.items
-    const top = items[0]
-    const last = items.pop()
-    if (items.length > 0 && last !== undefined) {
-      items[0] = last
-      let i = 0
-      const n = items.length
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < n && before(items[l], items[m])) m = l
-        if (r < n && before(items[r], items[m])) m = r
-        if (m === i) break
-        const tmp = items[i]
-        items[i] = items[m]
-        items[m] = tmp
-        i = m
-      }
-    }
-    return top
-  }
-}
-
-const before = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq)
-
-/**
- * An Effect `Clock` on virtual time. Sleeps and {@link SimClock.unsafeSchedule} tasks go into a heap
- * and fire when a driver advances time to them.
- *
- * @since 0.1.0
- * @category models
- */
-export class SimClock implements Clock.Clock {
-  readonly [Clock.ClockTypeId]: Clock.ClockTypeId = Clock.ClockTypeId
-  private now: number
-  private seq = 0
-  private live = 0
-  private readonly heap = new TimerHeap()
-
-  constructor(startMillis = 0) {
-    this.now = startMillis
-  }
-
-  /** @since 0.1.0 */
-  unsafeCurrentTimeMillis(): number {
-    return this.now
-  }
-
-  /** @since 0.1.0 */
-  get currentTimeMillis(): Effect.Effect<number> {
-    return Effect.sync(() => this.now)
-  }
-
-  /** @since 0.1.0 */
-  unsafeCurrentTimeNanos(): bigint {
-    return BigInt(Math.round(this.now * 1_000_000))
-  }
-
-  /** @since 0.1.0 */
-  get currentTimeNanos(): Effect.Effect<bigint> {
-    return Effect.sync(() => this.unsafeCurrentTimeNanos())
-  }
-
-  /** @since 0.1.0 */
-  sleep(duration: Duration.DurationInput): Effect.Effect<void> {
-    const millis = Duration.toMillis(duration)
-    return Effect.async<void>((resume) => {
-      const cancel = this.unsafeSchedule(() => resume(Effect.void), millis)
-      return Effect.sync(cancel)
-    })
-  }
-
+export {
   /**
-   * Runs `task` once `millis` of virtual time have passed. Returns a cancel function that answers
-   * whether the task was still pending. The router's deadline uses this instead of forking a timer
-   * fiber when the clock offers it. An arrow property, so that it can be taken off the clock.
+   * Runs a simulation until done or out of work, jumping virtual time from timer to timer.
    *
    * @since 0.1.0
+   * @category driving
    */
-  readonly unsafeSchedule = (task: () => void, millis: number): () => boolean => {
-    const delay = Number.isFinite(millis) && millis > 0 ? millis : 0
-    const timer: Timer = { at: this.now + delay, seq: this.seq++, task }
-    this.heap.push(timer)
-    this.live++
-    return () => {
-      if (timer.task === undefined) return false
-      timer.task = undefined
-      this.live--
-      return true
-    }
-  }
-
-  /** Timers scheduled and neither fired nor cancelled (a leak detector for L39). */
-  get pendingTimers(): number {
-    return this.live
-  }
-
+  drive,
   /**
-   * Advances to the next due timer and runs it. Returns false when no timer is left, or when the
-   * next one is after `limit`.
+   * {@link drive} without ever yielding to the event loop.
    *
    * @since 0.1.0
+   * @category driving
    */
-  unsafeFireNext(limit = Infinity): boolean {
-    for (;;) {
-      const top = this.heap.peek()
-      if (top === undefined || top.at > limit) return false
-      this.heap.pop()
-      const task = top.task
-      if (task === undefined) continue
-      top.task = undefined
-      this.live--
-      if (top.at > this.now) this.now = top.at
-      task()
-      return true
-    }
-  }
-
-  /** The time of the next pending timer, if any. */
-  nextTimerAt(): number | undefined {
-    for (;;) {
-      const top = this.heap.peek()
-      if (top === undefined) return undefined
-      if (top.task !== undefined) return top.at
-      this.heap.pop()
-    }
-  }
-}
-
-/**
- * A scheduler that queues fiber tasks and runs them only when {@link SimScheduler.flush} is called,
- * synchronously and in FIFO order, so a simulation never touches the event loop.
- *
- * @since 0.1.0
- * @category models
- */
-export class SimScheduler implements Scheduler.Scheduler {
-  private queue: Array<Scheduler.Task> = []
-  private next: Array<Scheduler.Task> = []
-
-  /** @since 0.1.0 */
-  scheduleTask(task: Scheduler.Task, _priority: number): void {
-    this.queue.push(task)
-  }
-
-  /** @since 0.1.0 */
-  shouldYield(fiber: Fiber.RuntimeFiber<unknown, unknown>): number | false {
-    return fiber.currentOpCount > 2048 ? 0 : false
-  }
-
-  /** Runs queued tasks (and the tasks they queue) until none is left. */
-  flush(): void {
-    while (this.queue.length > 0) {
-      const tasks = this.queue
-      this.queue = this.next
-      for (let i = 0; i < tasks.length; i++) tasks[i]()
-      tasks.length = 0
-      this.next = tasks
-    }
-  }
-
-  /** Whether tasks are waiting. */
-  get idle(): boolean {
-    return this.queue.length === 0
-  }
-}
-
-/**
- * Runs the simulation until `done()` answers true or no work is left: flush every ready task, then
- * advance virtual time to the next due timer. `slice` (optional) is called every `sliceEvery` timers
- * and may return a promise to yield to the event loop (for a progress bar).
- *
- * @since 0.1.0
- * @category driving
- */
-export const drive = async (options: {
-  readonly clock: SimClock
-  readonly scheduler: SimScheduler
-  readonly done: () => boolean
-  readonly until?: number | undefined
-  readonly slice?: (() => Promise<void> | void) | undefined
-  readonly sliceEvery?: number | undefined
-}): Promise<void> => {
-  const { clock, done, scheduler } = options
-  const every = options.sliceEvery ?? 50_000
-  let count = 0
-  scheduler.flush()
-  while (!done()) {
-    if (!clock.unsafeFireNext(options.until ?? Infinity)) break
-    scheduler.flush()
-    if (options.slice !== undefined && ++count % every === 0) await options.slice()
-  }
-}
-
-/**
- * The same as {@link drive}, without ever yielding to the event loop.
- *
- * @since 0.1.0
- * @category driving
- */
-export const driveSync = (options: {
-  readonly clock: SimClock
-  readonly scheduler: SimScheduler
-  readonly done: () => boolean
-  readonly until?: number | undefined
-}): void => {
-  const { clock, done, scheduler } = options
-  scheduler.flush()
-  while (!done()) {
-    if (!clock.unsafeFireNext(options.until ?? Infinity)) break
-    scheduler.flush()
-  }
-}
+  driveSync,
+  /**
+   * An Effect `Clock` on virtual time (core's `VirtualClock`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  VirtualClock as SimClock,
+  /**
+   * A scheduler that runs fiber tasks only when flushed (core's `VirtualScheduler`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  VirtualScheduler as SimScheduler
+} from "@switchyard/core/VirtualClock"

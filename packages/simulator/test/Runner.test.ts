@@ -1,9 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as VirtualClock from "@switchyard/core/VirtualClock"
 import * as Runner from "@switchyard/simulator/Runner"
 import * as Scenario from "@switchyard/simulator/Scenario"
 import * as SimClock from "@switchyard/simulator/SimClock"
-import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 
 const scenario = Scenario.make({
   name: "small",
@@ -21,44 +20,12 @@ const scenario = Scenario.make({
 })
 
 describe("SimClock", () => {
-  it("fires timers in time order, FIFO at equal times, and cancels", () => {
-    const clock = new SimClock.SimClock()
-    const log: Array<string> = []
-    clock.unsafeSchedule(() => log.push("b"), 20)
-    clock.unsafeSchedule(() => log.push("a"), 10)
-    clock.unsafeSchedule(() => log.push("c"), 20)
-    const cancel = clock.unsafeSchedule(() => log.push("x"), 15)
-    expect(cancel()).toBe(true)
-    expect(cancel()).toBe(false)
-    while (clock.unsafeFireNext()) {
-      // run them all
-    }
-    expect(log).toEqual(["a", "b", "c"])
-    expect(clock.unsafeCurrentTimeMillis()).toBe(20)
-    expect(clock.pendingTimers).toBe(0)
-  })
-
-  it("unsafeSchedule works taken off the clock (as the router's Deadline uses it)", () => {
-    const clock = new SimClock.SimClock(5)
-    const { unsafeSchedule } = clock
-    let fired = -1
-    unsafeSchedule(() => (fired = clock.unsafeCurrentTimeMillis()), 10)
-    clock.unsafeFireNext()
-    expect(fired).toBe(15)
-  })
-
-  it("runs Effect sleeps in virtual time without touching the event loop", () => {
-    const clock = new SimClock.SimClock()
-    const scheduler = new SimClock.SimScheduler()
-    const program = Effect.gen(function*() {
-      const a = yield* Effect.fork(Effect.as(Effect.sleep("3 hours"), "a"))
-      const b = yield* Effect.fork(Effect.as(Effect.sleep("1 hour"), "b"))
-      return [yield* Fiber.join(a), yield* Fiber.join(b), yield* Effect.clockWith((c) => c.currentTimeMillis)]
-    }).pipe(Effect.withClock(clock))
-    const fiber = Effect.runFork(program, { scheduler })
-    SimClock.driveSync({ clock, scheduler, done: () => fiber.unsafePoll() !== null })
-    const exit = fiber.unsafePoll()
-    expect(exit?._tag === "Success" && exit.value).toEqual(["a", "b", 3 * 3_600_000])
+  // The clock itself is core's VirtualClock and is tested in packages/core/test/VirtualClock.test.ts.
+  it("is core's VirtualClock under the simulator's names", () => {
+    expect(SimClock.SimClock).toBe(VirtualClock.VirtualClock)
+    expect(SimClock.SimScheduler).toBe(VirtualClock.VirtualScheduler)
+    expect(SimClock.drive).toBe(VirtualClock.drive)
+    expect(SimClock.driveSync).toBe(VirtualClock.driveSync)
   })
 })
 

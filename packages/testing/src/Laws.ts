@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { Errors, Model, Plan, Plugin, Provider } from "@switchyard/core"
-import { Events, Router, State } from "@switchyard/core"
+import { Events, Router, State, VirtualClock } from "@switchyard/core"
 import { ScriptedProvider } from "@switchyard/core/testing"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -26,7 +26,6 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Arbitraries from "./Arbitraries.js"
 import { incapable, neededCapabilities, selectRoute } from "./internal/features.js"
-import * as VirtualTime from "./internal/virtualTime.js"
 
 /**
  * The laws {@link checkLaws} checks.
@@ -815,7 +814,7 @@ export const checkLaws = (plan: Plan.PolicyPlan, options: Options = {}): Effect.
     const execute = (input: Case): Trace => {
       let exit: Exit.Exit<Trace> | undefined
       try {
-        exit = VirtualTime.run(runCase(analysis, input, options))
+        exit = VirtualClock.run(runCase(analysis, input, options))
       } catch (error) {
         throw new Failed({ law: "setup", message: `the case could not run: ${String(error)}` }, describeCase(input))
       }
