@@ -31,3 +31,5 @@ export * as Backoff from "./Backoff.js"
 export * as Deadline from "./Deadline.js"
 /** @since 0.1.0 */
 export * as VirtualClock from "./VirtualClock.js"
+/** @since 0.1.0 */
+export * as RequestFeatures from "./RequestFeatures.js"

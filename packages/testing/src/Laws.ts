@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { Errors, Model, Plan, Plugin, Provider } from "@switchyard/core"
-import { Events, Router, State, VirtualClock } from "@switchyard/core"
+import { Events, RequestFeatures, Router, State, VirtualClock } from "@switchyard/core"
 import { ScriptedProvider } from "@switchyard/core/testing"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -25,7 +25,7 @@ import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Arbitraries from "./Arbitraries.js"
-import { incapable, neededCapabilities, selectRoute } from "./internal/features.js"
+import { incapable, selectRoute } from "./internal/features.js"
 
 /**
  * The laws {@link checkLaws} checks.
@@ -491,7 +491,7 @@ const checkRequest = (
 
   // L33: no call to a target that cannot serve the request; nothing eligible means no call at all.
   if (enabled.has("L33")) {
-    const needs = neededCapabilities(request.request, request.stream)
+    const needs = RequestFeatures.neededCapabilities(request.request, request.stream)
     for (const call of calls) {
       const leaves = analysis.byKey.get(keyOf(call.provider, call.record.model)) ?? []
       const reasons = leaves.map((leaf) => incapable(leaf.capabilities, needs, request.request))

@@ -1,44 +1,12 @@
 import type { Model, Plan } from "@switchyard/core"
+import { RequestFeatures } from "@switchyard/core"
 
-// These mirror the rules core documents (Plugin.RequestInfo: "a rough count of input tokens
-// (characters / 4)"; capabilities from images, tools and JSON output; rules in order). They are
-// copied rather than imported on purpose: the law checks need an oracle of their own, not the
-// engine's answer about itself.
+// How a request is classified (its token estimate, the capabilities it needs, which capability flag
+// answers a need) is core's RequestFeatures, the router's own rules, pinned by example in core's
+// tests. What the router decides from it (which targets may serve the request, which rule matches)
+// is re-derived here, so that the law checks judge the router's decisions by an oracle of their own.
 
-/** @internal A rough input token count: characters / 4, an image as 1,000 tokens. */
-export const estimateInputTokens = (request: Model.GenerateRequest): number => {
-  let chars = request.system?.length ?? 0
-  for (const message of request.messages) {
-    if (typeof message.content === "string") chars += message.content.length
-    else {
-      for (const part of message.content) {
-        if (part.type === "text") chars += part.text.length
-        else if (part.type === "tool-call") chars += part.name.length + part.arguments.length
-        else if (part.type === "tool-result") chars += part.content.length
-        else chars += 4000
-      }
-    }
-  }
-  for (const tool of request.tools ?? []) chars += tool.name.length + JSON.stringify(tool.parameters).length
-  return Math.ceil(chars / 4)
-}
-
-/** @internal What the request needs of a model. */
-export const neededCapabilities = (
-  request: Model.GenerateRequest,
-  streaming: boolean
-): Array<Plan.NeededCapability> => {
-  const needs: Array<Plan.NeededCapability> = []
-  const hasImage = request.messages.some((message) =>
-    message.role === "user" && typeof message.content !== "string" &&
-    message.content.some((part) => part.type === "image")
-  )
-  if (hasImage) needs.push("vision")
-  if (request.tools !== undefined && request.tools.length > 0 && request.toolChoice !== "none") needs.push("tools")
-  if (request.responseFormat !== undefined && request.responseFormat.type !== "text") needs.push("json")
-  if (streaming) needs.push("streaming")
-  return needs
-}
+const { estimateInputTokens, lacksCapability, neededCapabilities } = RequestFeatures
 
 /** @internal Why a model cannot serve the request, or undefined when it can. */
 export const incapable = (
@@ -47,14 +15,7 @@ export const incapable = (
   request: Model.GenerateRequest
 ): string | undefined => {
   for (const need of needs) {
-    const has = need === "vision" ?
-      capabilities.vision :
-      need === "tools" ?
-      capabilities.tools :
-      need === "json" ?
-      capabilities.jsonOutput :
-      capabilities.streaming
-    if (!has) return `it lacks ${need}`
+    if (lacksCapability(capabilities, need)) return `it lacks ${need}`
   }
   const needed = estimateInputTokens(request) + (request.maxOutputTokens ?? 0)
   if (needed > capabilities.contextWindow) {
