@@ -4,7 +4,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Errors } from "@switchyard/core"
 import { Plans } from "@switchyard/core/testing"
-import { Effect, Either, FastCheck as fc } from "effect"
+import { Effect, Either, FastCheck as fc, Fiber, TestClock } from "effect"
 import { build, request, run } from "./utilities.js"
 
 describe("hedging laws", () => {
@@ -74,5 +74,36 @@ describe("hedging laws", () => {
         if (targets.some(([healthy]) => healthy)) expect(Either.isRight(result)).toBe(true)
         else expect(Either.isLeft(result) && result.left._tag).toBe("Unavailable")
       })
+  )
+
+  it.effect.prop(
+    "L23 hedges and retries together stay within the retry budget over a burst of requests",
+    [
+      fc.integer({ min: 10, max: 120 }),
+      fc.integer({ min: 1, max: 50 }).map((n) => n / 100),
+      fc.integer({ min: 0, max: 3 })
+    ],
+    ([requests, ratio, minPerSecond]) =>
+      Effect.gen(function*() {
+        const ttlMs = 10_000
+        const plan = {
+          ...Plans.route({ providers: ["a", "b"], hedge: { delayMs: 100, maxHedged: 1 }, retry: { maxAttempts: 1 } }),
+          retryBudget: { ratio, minPerSecond, ttlMs }
+        }
+        // The primary is always slow, so every request would like a hedge.
+        const { calls, router } = yield* build(plan, {
+          a: () => ({ _tag: "ok", latencyMs: 1_000 }),
+          b: () => ({ _tag: "ok", latencyMs: 10 })
+        })
+        const fibers = []
+        for (let i = 0; i < requests; i++) fibers.push(yield* Effect.fork(Effect.either(router.generate(request))))
+        yield* TestClock.adjust("1 minute")
+        for (const fiber of fibers) expect(Either.isRight(yield* Fiber.join(fiber))).toBe(true)
+        const hedges = calls().filter((call) => call.provider === "b").length
+        expect(hedges).toBeLessThanOrEqual(ratio * requests + minPerSecond * ttlMs / 1000)
+        // The budget is used, not ignored: with room for one, at least one hedge happens.
+        if (ratio * requests + minPerSecond * ttlMs / 1000 >= 1) expect(hedges).toBeGreaterThan(0)
+      }),
+    { fastCheck: { numRuns: 20 } }
   )
 })

@@ -478,7 +478,10 @@ class Engine {
           yield* Effect.timeoutOption(Queue.take(results), hedge.delayMs) :
           Option.some(yield* Queue.take(results))
         if (Option.isNone(item)) {
-          const provider = candidates[next].info?.provider.name
+          // A hedge is extra load on top of the request stream, so it is paid from the budget of the
+          // provider the request went to first (whose requests fill that budget), as Finagle's backups are.
+          const provider = (ordered.find((candidate) => candidate.info !== undefined) ?? candidates[next]).info
+            ?.provider.name
           if (provider !== undefined && !(yield* engine.withdrawRetry(provider, context, candidates[next].plan.id))) {
             hedges = hedge.maxHedged // out of budget: no more hedges for this request
             continue

@@ -1,0 +1,164 @@
+/**
+ * What every vendor adapter needs and would otherwise write again: checking a provider's
+ * configuration (API key, adapter options), building its layers, calling the SDK with the fiber's
+ * interruption wired to the request, and reading the SDK's stream. Adapters depend on core, never on
+ * each other, so what they share lives here.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type * as Errors from "./Errors.js"
+import type { CallOptions, LanguageModel, ProviderConfig } from "./Provider.js"
+import { AdapterConfigError, LanguageModelService } from "./Provider.js"
+
+/**
+ * The connection settings of one provider built without a policy (the options of an adapter's
+ * `layer`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectionOptions {
+  readonly apiKey: Redacted.Redacted<string>
+  readonly baseUrl?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** The provider's name in errors and responses (default: the adapter name). */
+  readonly name?: string | undefined
+}
+
+/**
+ * The provider's API key, or an `AdapterConfigError` saying it needs one.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const requireApiKey = (config: ProviderConfig): Effect.Effect<Redacted.Redacted<string>, AdapterConfigError> =>
+  config.apiKey === undefined
+    ? Effect.fail(new AdapterConfigError(config.name, `provider \`${config.name}\` needs an apiKey`))
+    : Effect.succeed(config.apiKey)
+
+/**
+ * A decoder of a provider's adapter `options` against the adapter's schema: unknown keys are errors,
+ * and every problem is reported at once in the `AdapterConfigError`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const decodeOptions = <A, I>(
+  schema: Schema.Schema<A, I, never>
+): (config: ProviderConfig) => Effect.Effect<A, AdapterConfigError> => {
+  const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })
+  return (config) => {
+    const decoded = decode(config.options ?? {})
+    return Either.isRight(decoded)
+      ? Effect.succeed(decoded.right)
+      : Effect.fail(
+        new AdapterConfigError(
+          config.name,
+          `invalid options for provider \`${config.name}\`: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+        )
+      )
+  }
+}
+
+/**
+ * The entries of a record whose value is defined: adapter options as a policy would write them,
+ * without the keys a layer's caller left out.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const defined = (entries: Readonly<Record<string, unknown>>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined))
+
+/**
+ * The provider configuration a layer builds from its {@link ConnectionOptions} and adapter options
+ * (left out of the configuration when `undefined`).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const toProviderConfig = (
+  adapter: string,
+  connection: Omit<ConnectionOptions, "apiKey"> & { readonly apiKey?: Redacted.Redacted<string> | undefined },
+  options?: Readonly<Record<string, unknown>>
+): ProviderConfig => ({
+  name: connection.name ?? adapter,
+  adapter,
+  apiKey: connection.apiKey,
+  baseUrl: connection.baseUrl,
+  headers: connection.headers,
+  ...(options !== undefined ? { options: defined(options) } : {})
+})
+
+/**
+ * An optional string read from the environment: `undefined` when the variable is not set.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const optionalString = (name: string): Config.Config<string | undefined> =>
+  Config.string(name).pipe(Config.option, Config.map(Option.getOrUndefined))
+
+/**
+ * The `layer` of an adapter: a layer providing {@link LanguageModelService} built by `make` from
+ * the provider configuration of the options.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <O>(
+  make: (config: ProviderConfig) => Effect.Effect<LanguageModel, AdapterConfigError>,
+  toConfig: (options: O) => ProviderConfig
+) =>
+(options: O): Layer.Layer<LanguageModelService, AdapterConfigError> =>
+  Layer.effect(LanguageModelService, make(toConfig(options)))
+
+/**
+ * The `layerConfig` of an adapter: like {@link layer}, with the options read through Effect `Config`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = <O>(
+  make: (config: ProviderConfig) => Effect.Effect<LanguageModel, AdapterConfigError>,
+  toConfig: (options: O) => ProviderConfig
+) =>
+(config: Config.Config<O>): Layer.Layer<LanguageModelService, AdapterConfigError | ConfigError.ConfigError> =>
+  Layer.effect(LanguageModelService, Effect.flatMap(config, (options) => make(toConfig(options))))
+
+/**
+ * Runs one SDK call with the fiber's interruption wired to its abort signal, and classifies its
+ * failure with the current time (for `Retry-After` dates).
+ *
+ * @since 0.1.0
+ * @category calls
+ */
+export const call = <A>(
+  f: (signal: AbortSignal) => Promise<A>,
+  classify: (error: unknown, now: number) => Errors.ProviderError
+): Effect.Effect<A, Errors.ProviderError> =>
+  Effect.tryPromise({ try: f, catch: (error) => error }).pipe(
+    Effect.catchAll((error) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(classify(error, now))))
+  )
+
+/**
+ * The SDK's timeout for a call, in ms, from the attempt's deadline when the router gives one.
+ *
+ * @since 0.1.0
+ * @category calls
+ */
+export const timeoutFor = (options: CallOptions): Effect.Effect<number | undefined> =>
+  Effect.map(
+    Clock.currentTimeMillis,
+    (now) => options.deadline === undefined ? undefined : Math.max(1, Math.ceil(options.deadline - now))
+  )
