@@ -6,19 +6,18 @@
  * @since 0.1.0
  */
 import AnthropicClient from "@anthropic-ai/sdk"
+import * as AdapterKit from "@switchyard/core/AdapterKit"
 import * as Errors from "@switchyard/core/Errors"
 import type * as Model from "@switchyard/core/Model"
-import * as Provider from "@switchyard/core/Provider"
+import type * as Provider from "@switchyard/core/Provider"
 import type * as StreamPart from "@switchyard/core/StreamPart"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -50,7 +49,7 @@ export const AdapterOptions = Schema.Struct({
 /** @since 0.1.0 @category models */
 export type AdapterOptions = typeof AdapterOptions.Type
 
-const decodeOptions = Schema.decodeUnknownEither(AdapterOptions, { onExcessProperty: "error", errors: "all" })
+const decodeOptions = AdapterKit.decodeOptions(AdapterOptions)
 
 type Call<A> = (signal: AbortSignal) => Promise<A>
 
@@ -64,24 +63,11 @@ export const make = (
   config: Provider.ProviderConfig
 ): Effect.Effect<Provider.LanguageModel, Provider.AdapterConfigError> =>
   Effect.gen(function*() {
-    if (config.apiKey === undefined) {
-      return yield* Effect.fail(
-        new Provider.AdapterConfigError(config.name, `provider \`${config.name}\` needs an apiKey`)
-      )
-    }
-    const decoded = decodeOptions(config.options ?? {})
-    if (Either.isLeft(decoded)) {
-      return yield* Effect.fail(
-        new Provider.AdapterConfigError(
-          config.name,
-          `invalid options for provider \`${config.name}\`: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
-        )
-      )
-    }
-    const options = decoded.right
+    const apiKey = yield* AdapterKit.requireApiKey(config)
+    const options = yield* decodeOptions(config)
     const defaultMaxTokens = options.defaultMaxTokens ?? DEFAULT_MAX_TOKENS
     const client = new AnthropicClient({
-      apiKey: Redacted.value(config.apiKey),
+      apiKey: Redacted.value(apiKey),
       baseURL: config.baseUrl ?? DEFAULT_BASE_URL,
       maxRetries: 0,
       logLevel: "off",
@@ -91,14 +77,7 @@ export const make = (
 
     // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure.
     const call = <A>(model: string, f: Call<A>): Effect.Effect<A, Errors.ProviderError> =>
-      Effect.tryPromise({ try: f, catch: (error) => error }).pipe(
-        Effect.catchAll((error) =>
-          Effect.flatMap(
-            Clock.currentTimeMillis,
-            (now) => Effect.fail(toProviderError(error, { provider, model, now }))
-          )
-        )
-      )
+      AdapterKit.call(f, (error, now) => toProviderError(error, { provider, model, now }))
 
     const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
       Effect.gen(function*() {
@@ -205,25 +184,13 @@ export const adapter: Provider.Adapter = {
  * @since 0.1.0
  * @category layers
  */
-export interface Options extends AdapterOptions {
-  readonly apiKey: Redacted.Redacted<string>
-  readonly baseUrl?: string | undefined
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** The provider's name in errors and responses (default `anthropic`). */
-  readonly name?: string | undefined
-}
+export interface Options extends AdapterOptions, AdapterKit.ConnectionOptions {}
 
-const toProviderConfig = (options: Options): Provider.ProviderConfig => ({
-  name: options.name ?? "anthropic",
-  adapter: "anthropic",
-  apiKey: options.apiKey,
-  baseUrl: options.baseUrl,
-  headers: options.headers,
-  options: {
-    ...(options.defaultMaxTokens !== undefined ? { defaultMaxTokens: options.defaultMaxTokens } : {}),
-    ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {})
-  }
-})
+const toProviderConfig = (options: Options): Provider.ProviderConfig =>
+  AdapterKit.toProviderConfig("anthropic", options, {
+    defaultMaxTokens: options.defaultMaxTokens,
+    stallTimeoutMs: options.stallTimeoutMs
+  })
 
 /**
  * A layer that provides {@link Provider.LanguageModelService} from explicit options.
@@ -231,8 +198,8 @@ const toProviderConfig = (options: Options): Provider.ProviderConfig => ({
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError> =>
-  Layer.effect(Provider.LanguageModelService, make(toProviderConfig(options)))
+export const layer: (options: Options) => Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError> =
+  AdapterKit.layer(make, toProviderConfig)
 
 /**
  * The default configuration: `ANTHROPIC_API_KEY` (redacted) and an optional `ANTHROPIC_BASE_URL`.
@@ -242,7 +209,7 @@ export const layer = (options: Options): Layer.Layer<Provider.LanguageModelServi
  */
 export const config: Config.Config<Options> = Config.all({
   apiKey: Config.redacted("ANTHROPIC_API_KEY"),
-  baseUrl: Config.string("ANTHROPIC_BASE_URL").pipe(Config.option, Config.map(Option.getOrUndefined))
+  baseUrl: AdapterKit.optionalString("ANTHROPIC_BASE_URL")
 })
 
 /**
@@ -255,4 +222,6 @@ export const config: Config.Config<Options> = Config.all({
 export const layerConfig = (
   options: Config.Config<Options> = config
 ): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError | ConfigError.ConfigError> =>
-  Layer.effect(Provider.LanguageModelService, Effect.flatMap(options, (options) => make(toProviderConfig(options))))
+  layerFromConfig(options)
+
+const layerFromConfig = AdapterKit.layerConfig(make, toProviderConfig)

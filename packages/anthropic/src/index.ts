@@ -7,15 +7,5 @@
 /** @since 0.1.0 */
 export * as Anthropic from "./Anthropic.js"
 
-export {
-  /** @since 0.1.0 */
-  adapter,
-  /** @since 0.1.0 */
-  config,
-  /** @since 0.1.0 */
-  layer,
-  /** @since 0.1.0 */
-  layerConfig,
-  /** @since 0.1.0 */
-  make
-} from "./Anthropic.js"
+/** @since 0.1.0 */
+export { adapter, config, layer, layerConfig, make } from "./Anthropic.js"

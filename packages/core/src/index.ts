@@ -33,3 +33,5 @@ export * as Deadline from "./Deadline.js"
 export * as VirtualClock from "./VirtualClock.js"
 /** @since 0.1.0 */
 export * as RequestFeatures from "./RequestFeatures.js"
+/** @since 0.1.0 */
+export * as AdapterKit from "./AdapterKit.js"

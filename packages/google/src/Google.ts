@@ -7,19 +7,17 @@
  */
 import type { GenerateContentRequest } from "@google/generative-ai"
 import { GoogleGenerativeAI } from "@google/generative-ai"
+import * as AdapterKit from "@switchyard/core/AdapterKit"
 import * as Errors from "@switchyard/core/Errors"
 import type * as Model from "@switchyard/core/Model"
-import * as Provider from "@switchyard/core/Provider"
+import type * as Provider from "@switchyard/core/Provider"
 import type * as StreamPart from "@switchyard/core/StreamPart"
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -60,7 +58,7 @@ export const AdapterOptions = Schema.Struct({
 /** @since 0.1.0 @category models */
 export type AdapterOptions = typeof AdapterOptions.Type
 
-const decodeOptions = Schema.decodeUnknownEither(AdapterOptions, { onExcessProperty: "error", errors: "all" })
+const decodeOptions = AdapterKit.decodeOptions(AdapterOptions)
 
 type Call<A> = (signal: AbortSignal) => Promise<A>
 
@@ -74,22 +72,9 @@ export const make = (
   config: Provider.ProviderConfig
 ): Effect.Effect<Provider.LanguageModel, Provider.AdapterConfigError> =>
   Effect.gen(function*() {
-    if (config.apiKey === undefined) {
-      return yield* Effect.fail(
-        new Provider.AdapterConfigError(config.name, `provider \`${config.name}\` needs an apiKey`)
-      )
-    }
-    const decoded = decodeOptions(config.options ?? {})
-    if (Either.isLeft(decoded)) {
-      return yield* Effect.fail(
-        new Provider.AdapterConfigError(
-          config.name,
-          `invalid options for provider \`${config.name}\`: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
-        )
-      )
-    }
-    const options = decoded.right
-    const client = new GoogleGenerativeAI(Redacted.value(config.apiKey))
+    const apiKey = yield* AdapterKit.requireApiKey(config)
+    const options = yield* decodeOptions(config)
+    const client = new GoogleGenerativeAI(Redacted.value(apiKey))
     const requestOptions = {
       baseUrl: config.baseUrl ?? DEFAULT_BASE_URL,
       apiVersion: options.apiVersion ?? DEFAULT_API_VERSION,
@@ -153,14 +138,11 @@ export const make = (
     const endpoint = {
       baseUrl: requestOptions.baseUrl,
       apiVersion: requestOptions.apiVersion,
-      apiKey: Redacted.value(config.apiKey),
+      apiKey: Redacted.value(apiKey),
       headers: { ...config.headers }
     }
-    const ping = Effect.tryPromise({ try: (signal) => listModels(endpoint, signal), catch: (error) => error }).pipe(
-      Effect.catchAll((error) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(pingError(error, provider, now)))
-      )
-    )
+    const ping = AdapterKit.call((signal) => listModels(endpoint, signal), (error, now) =>
+      pingError(error, provider, now))
 
     return { provider, generate, stream, ping } satisfies Provider.LanguageModel
   })
@@ -220,25 +202,13 @@ export const adapter: Provider.Adapter = {
  * @since 0.1.0
  * @category layers
  */
-export interface Options extends AdapterOptions {
-  readonly apiKey: Redacted.Redacted<string>
-  readonly baseUrl?: string | undefined
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** The provider's name in errors and responses (default `google`). */
-  readonly name?: string | undefined
-}
+export interface Options extends AdapterOptions, AdapterKit.ConnectionOptions {}
 
-const toProviderConfig = (options: Options): Provider.ProviderConfig => ({
-  name: options.name ?? "google",
-  adapter: "google",
-  apiKey: options.apiKey,
-  baseUrl: options.baseUrl,
-  headers: options.headers,
-  options: {
-    ...(options.apiVersion !== undefined ? { apiVersion: options.apiVersion } : {}),
-    ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {})
-  }
-})
+const toProviderConfig = (options: Options): Provider.ProviderConfig =>
+  AdapterKit.toProviderConfig("google", options, {
+    apiVersion: options.apiVersion,
+    stallTimeoutMs: options.stallTimeoutMs
+  })
 
 /**
  * A layer that provides {@link Provider.LanguageModelService} from explicit options.
@@ -246,8 +216,8 @@ const toProviderConfig = (options: Options): Provider.ProviderConfig => ({
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError> =>
-  Layer.effect(Provider.LanguageModelService, make(toProviderConfig(options)))
+export const layer: (options: Options) => Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError> =
+  AdapterKit.layer(make, toProviderConfig)
 
 /**
  * The default configuration: `GEMINI_API_KEY` (or `GOOGLE_API_KEY`), redacted, and an optional
@@ -258,7 +228,7 @@ export const layer = (options: Options): Layer.Layer<Provider.LanguageModelServi
  */
 export const config: Config.Config<Options> = Config.all({
   apiKey: Config.redacted("GEMINI_API_KEY").pipe(Config.orElse(() => Config.redacted("GOOGLE_API_KEY"))),
-  baseUrl: Config.string("GEMINI_BASE_URL").pipe(Config.option, Config.map(Option.getOrUndefined))
+  baseUrl: AdapterKit.optionalString("GEMINI_BASE_URL")
 })
 
 /**
@@ -271,4 +241,6 @@ export const config: Config.Config<Options> = Config.all({
 export const layerConfig = (
   options: Config.Config<Options> = config
 ): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError | ConfigError.ConfigError> =>
-  Layer.effect(Provider.LanguageModelService, Effect.flatMap(options, (options) => make(toProviderConfig(options))))
+  layerFromConfig(options)
+
+const layerFromConfig = AdapterKit.layerConfig(make, toProviderConfig)

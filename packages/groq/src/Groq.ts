@@ -5,16 +5,22 @@
  *
  * @since 0.1.0
  */
+import * as AdapterKit from "@switchyard/core/AdapterKit"
 import type * as Errors from "@switchyard/core/Errors"
 import type { GenerateRequest } from "@switchyard/core/Model"
-import type { Adapter, CallOptions, LanguageModel, ProviderConfig } from "@switchyard/core/Provider"
-import { AdapterConfigError, LanguageModelService } from "@switchyard/core/Provider"
+import type {
+  Adapter,
+  CallOptions,
+  LanguageModel,
+  LanguageModelService,
+  ProviderConfig
+} from "@switchyard/core/Provider"
+import { AdapterConfigError } from "@switchyard/core/Provider"
 import type { StreamPart } from "@switchyard/core/StreamPart"
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -69,37 +75,24 @@ export const make = (config: ProviderConfig): Effect.Effect<LanguageModel, Adapt
     return Effect.succeed(fromClient(client, { provider: config.name }))
   })
 
-/** The SDK's timeout for a call, from the attempt's deadline when the router gives one. */
-const timeoutFor = (options: CallOptions) =>
-  Effect.map(
-    Clock.currentTimeMillis,
-    (now) => options.deadline === undefined ? undefined : Math.max(1, Math.ceil(options.deadline - now))
-  )
-
-const classify = (provider: string, model: string, timeoutMs?: number) => (error: unknown) =>
-  Effect.flatMap(
-    Clock.currentTimeMillis,
-    (now) =>
-      Effect.fail(
-        toProviderError(error, { provider, model, now, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
-      )
-  )
+const classify = (provider: string, model: string, timeoutMs?: number) => (error: unknown, now: number) =>
+  toProviderError(error, { provider, model, now, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
 
 const fromClient = (client: Groq, dialect: Dialect): LanguageModel => {
   const provider = dialect.provider
 
   const generate = (request: GenerateRequest, options: CallOptions) =>
     Effect.gen(function*() {
-      const timeout = yield* timeoutFor(options)
+      const timeout = yield* AdapterKit.timeoutFor(options)
       const body = { ...toBody(request, options, dialect), stream: false }
-      const completion = yield* Effect.tryPromise({
-        try: (signal) =>
+      const completion = yield* AdapterKit.call(
+        (signal) =>
           client.chat.completions.create(
             body as unknown as ChatCompletionCreateParamsNonStreaming,
             { signal, ...(timeout !== undefined ? { timeout } : {}) }
           ) as Promise<ChatCompletion>,
-        catch: (error) => error
-      }).pipe(Effect.catchAll(classify(provider, options.model, timeout)))
+        classify(provider, options.model, timeout)
+      )
       return toResponse(completion, options)
     })
 
@@ -108,19 +101,17 @@ const fromClient = (client: Groq, dialect: Dialect): LanguageModel => {
       const state = new StreamState({ provider, model: options.model })
       const body = { ...toBody(request, options, dialect), stream: true }
       const open = Effect.gen(function*() {
-        const timeout = yield* timeoutFor(options)
+        const timeout = yield* AdapterKit.timeoutFor(options)
         return yield* Effect.acquireRelease(
           // Interruptible, so that interrupting before the first byte aborts the request (the signal).
-          Effect.interruptible(
-            Effect.tryPromise({
-              try: (signal) =>
-                client.chat.completions.create(
-                  body as unknown as ChatCompletionCreateParamsStreaming,
-                  { signal, ...(timeout !== undefined ? { timeout } : {}) }
-                ),
-              catch: (error) => error
-            })
-          ).pipe(Effect.catchAll(classify(provider, options.model, timeout))),
+          Effect.interruptible(AdapterKit.call(
+            (signal) =>
+              client.chat.completions.create(
+                body as unknown as ChatCompletionCreateParamsStreaming,
+                { signal, ...(timeout !== undefined ? { timeout } : {}) }
+              ),
+            classify(provider, options.model, timeout)
+          )),
           // Ends the HTTP request whenever the stream stops: finished early, failed or interrupted.
           (chunks) => Effect.sync(() => chunks.controller.abort())
         )
@@ -153,10 +144,9 @@ const fromClient = (client: Groq, dialect: Dialect): LanguageModel => {
       )
     })
 
-  const ping = Effect.tryPromise({
-    try: (signal) => client.models.list({ signal }),
-    catch: (error) => error
-  }).pipe(Effect.catchAll(classify(provider, "models")), Effect.asVoid)
+  const ping = AdapterKit.call((signal) => client.models.list({ signal }), classify(provider, "models")).pipe(
+    Effect.asVoid
+  )
 
   return { provider, generate, stream, ping }
 }
@@ -173,13 +163,7 @@ export const adapter: Adapter = {
   make
 }
 
-const toConfig = (options: LayerOptions): ProviderConfig => ({
-  name: options.name ?? "groq",
-  adapter: "groq",
-  baseUrl: options.baseUrl,
-  apiKey: options.apiKey,
-  headers: options.headers
-})
+const toConfig = (options: LayerOptions): ProviderConfig => AdapterKit.toProviderConfig("groq", options)
 
 /**
  * A layer providing core's `LanguageModelService` for one Groq provider.
@@ -187,8 +171,8 @@ const toConfig = (options: LayerOptions): ProviderConfig => ({
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: LayerOptions): Layer.Layer<LanguageModelService, AdapterConfigError> =>
-  Layer.effect(LanguageModelService, make(toConfig(options)))
+export const layer: (options: LayerOptions) => Layer.Layer<LanguageModelService, AdapterConfigError> = AdapterKit
+  .layer(make, toConfig)
 
 /**
  * Like {@link layer}, with every option read through Effect `Config`:
@@ -200,7 +184,6 @@ export const layer = (options: LayerOptions): Layer.Layer<LanguageModelService, 
 export const layerConfig = (
   config: Config.Config.Wrap<LayerOptions>
 ): Layer.Layer<LanguageModelService, AdapterConfigError | ConfigError.ConfigError> =>
-  Layer.effect(
-    LanguageModelService,
-    Effect.flatMap(Config.unwrap(config), (options) => make(toConfig(options)))
-  )
+  layerFromConfig(Config.unwrap(config))
+
+const layerFromConfig = AdapterKit.layerConfig(make, toConfig)

@@ -6,19 +6,17 @@
  * @since 0.1.0
  */
 import { Mistral as MistralClient } from "@mistralai/mistralai"
+import * as AdapterKit from "@switchyard/core/AdapterKit"
 import * as Errors from "@switchyard/core/Errors"
 import type * as Model from "@switchyard/core/Model"
-import * as Provider from "@switchyard/core/Provider"
+import type * as Provider from "@switchyard/core/Provider"
 import type * as StreamPart from "@switchyard/core/StreamPart"
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -48,7 +46,7 @@ export const AdapterOptions = Schema.Struct({
 /** @since 0.1.0 @category models */
 export type AdapterOptions = typeof AdapterOptions.Type
 
-const decodeOptions = Schema.decodeUnknownEither(AdapterOptions, { onExcessProperty: "error", errors: "all" })
+const decodeOptions = AdapterKit.decodeOptions(AdapterOptions)
 
 type Call<A> = (signal: AbortSignal) => Promise<A>
 
@@ -62,23 +60,10 @@ export const make = (
   config: Provider.ProviderConfig
 ): Effect.Effect<Provider.LanguageModel, Provider.AdapterConfigError> =>
   Effect.gen(function*() {
-    if (config.apiKey === undefined) {
-      return yield* Effect.fail(
-        new Provider.AdapterConfigError(config.name, `provider \`${config.name}\` needs an apiKey`)
-      )
-    }
-    const decoded = decodeOptions(config.options ?? {})
-    if (Either.isLeft(decoded)) {
-      return yield* Effect.fail(
-        new Provider.AdapterConfigError(
-          config.name,
-          `invalid options for provider \`${config.name}\`: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
-        )
-      )
-    }
-    const options = decoded.right
+    const apiKey = yield* AdapterKit.requireApiKey(config)
+    const options = yield* decodeOptions(config)
     const client = new MistralClient({
-      apiKey: Redacted.value(config.apiKey),
+      apiKey: Redacted.value(apiKey),
       serverURL: config.baseUrl ?? DEFAULT_BASE_URL,
       retryConfig: { strategy: "none" }
     })
@@ -87,14 +72,7 @@ export const make = (
 
     // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure.
     const call = <A>(model: string, f: Call<A>): Effect.Effect<A, Errors.ProviderError> =>
-      Effect.tryPromise({ try: f, catch: (error) => error }).pipe(
-        Effect.catchAll((error) =>
-          Effect.flatMap(
-            Clock.currentTimeMillis,
-            (now) => Effect.fail(toProviderError(error, { provider, model, now }))
-          )
-        )
-      )
+      AdapterKit.call(f, (error, now) => toProviderError(error, { provider, model, now }))
 
     const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
       Effect.gen(function*() {
@@ -204,22 +182,10 @@ export const adapter: Provider.Adapter = {
  * @since 0.1.0
  * @category layers
  */
-export interface Options extends AdapterOptions {
-  readonly apiKey: Redacted.Redacted<string>
-  readonly baseUrl?: string | undefined
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** The provider's name in errors and responses (default `mistral`). */
-  readonly name?: string | undefined
-}
+export interface Options extends AdapterOptions, AdapterKit.ConnectionOptions {}
 
-const toProviderConfig = (options: Options): Provider.ProviderConfig => ({
-  name: options.name ?? "mistral",
-  adapter: "mistral",
-  apiKey: options.apiKey,
-  baseUrl: options.baseUrl,
-  headers: options.headers,
-  options: options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}
-})
+const toProviderConfig = (options: Options): Provider.ProviderConfig =>
+  AdapterKit.toProviderConfig("mistral", options, { stallTimeoutMs: options.stallTimeoutMs })
 
 /**
  * A layer that provides {@link Provider.LanguageModelService} from explicit options.
@@ -227,8 +193,8 @@ const toProviderConfig = (options: Options): Provider.ProviderConfig => ({
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError> =>
-  Layer.effect(Provider.LanguageModelService, make(toProviderConfig(options)))
+export const layer: (options: Options) => Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError> =
+  AdapterKit.layer(make, toProviderConfig)
 
 /**
  * The default configuration: `MISTRAL_API_KEY` (redacted) and an optional `MISTRAL_BASE_URL`.
@@ -238,7 +204,7 @@ export const layer = (options: Options): Layer.Layer<Provider.LanguageModelServi
  */
 export const config: Config.Config<Options> = Config.all({
   apiKey: Config.redacted("MISTRAL_API_KEY"),
-  baseUrl: Config.string("MISTRAL_BASE_URL").pipe(Config.option, Config.map(Option.getOrUndefined))
+  baseUrl: AdapterKit.optionalString("MISTRAL_BASE_URL")
 })
 
 /**
@@ -251,4 +217,6 @@ export const config: Config.Config<Options> = Config.all({
 export const layerConfig = (
   options: Config.Config<Options> = config
 ): Layer.Layer<Provider.LanguageModelService, Provider.AdapterConfigError | ConfigError.ConfigError> =>
-  Layer.effect(Provider.LanguageModelService, Effect.flatMap(options, (options) => make(toProviderConfig(options))))
+  layerFromConfig(options)
+
+const layerFromConfig = AdapterKit.layerConfig(make, toProviderConfig)
