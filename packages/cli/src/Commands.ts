@@ -57,18 +57,9 @@ export const check = (
     const all: Array<Diagnostic.Diagnostic> = []
     const sources = new Map<string, string>()
     for (const file of files) {
-      const text = yield* Effect.either(read(file))
+      const text = yield* Effect.either(Policy.readFile(file))
       if (Either.isLeft(text)) {
-        all.push({
-          file,
-          line: 1,
-          column: 1,
-          endLine: 1,
-          endColumn: 1,
-          severity: "error",
-          code: "SY100",
-          message: `cannot read the policy: ${text.left}`
-        })
+        all.push(...text.left.diagnostics)
         continue
       }
       sources.set(file, text.right)

@@ -86,6 +86,24 @@ export const codes = {
 export type Code = keyof typeof codes
 
 /**
+ * An error about a whole file rather than a token in it (the file cannot be read, a provider cannot
+ * be built), placed at 1:1 so that it renders like any other diagnostic.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fileError = (file: string, code: Code, message: string): Diagnostic => ({
+  file,
+  line: 1,
+  column: 1,
+  endLine: 1,
+  endColumn: 1,
+  severity: "error",
+  code,
+  message
+})
+
+/**
  * Whether any diagnostic is an error.
  *
  * @since 0.1.0

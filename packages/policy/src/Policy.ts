@@ -22,7 +22,7 @@ import type * as Scope from "effect/Scope"
 import * as fs from "node:fs/promises"
 import { toPlan } from "./Compile.js"
 import type { Diagnostic, Severity } from "./Diagnostic.js"
-import { format, hasErrors, sort } from "./Diagnostic.js"
+import { fileError, format, formatLine, hasErrors, sort } from "./Diagnostic.js"
 import * as Document from "./Document.js"
 import * as Checks from "./internal/checks.js"
 import * as Decode from "./internal/decode.js"
@@ -404,20 +404,12 @@ export const readFile = (file: string): Effect.Effect<string, PolicyError> =>
   Effect.tryPromise({
     try: () => fs.readFile(file, "utf8"),
     catch: (cause) => {
-      const message = `${file}:1:1: error SY100: cannot read the policy: ${(cause as Error).message ?? String(cause)}`
-      return new PolicyError({
-        message,
-        diagnostics: [{
-          file,
-          line: 1,
-          column: 1,
-          endLine: 1,
-          endColumn: 1,
-          severity: "error",
-          code: "SY100",
-          message: `cannot read the policy: ${(cause as Error).message ?? String(cause)}`
-        }]
-      })
+      const diagnostic = fileError(
+        file,
+        "SY100",
+        `cannot read the policy: ${(cause as Error).message ?? String(cause)}`
+      )
+      return new PolicyError({ message: formatLine(diagnostic), diagnostics: [diagnostic] })
     }
   })
 
@@ -431,19 +423,7 @@ export const load = (file: string, options: Options = {}): Effect.Effect<Compile
   Effect.flatMap(readFile(file), (text) => compile(text, file, options))
 
 const buildError = (file: string, message: string) =>
-  new PolicyError({
-    message: `${file}: error: ${message}`,
-    diagnostics: [{
-      file,
-      line: 1,
-      column: 1,
-      endLine: 1,
-      endColumn: 1,
-      severity: "error",
-      code: "SY207",
-      message
-    }]
-  })
+  new PolicyError({ message: `${file}: error: ${message}`, diagnostics: [fileError(file, "SY207", message)] })
 
 /**
  * Builds a router from a plan: one provider per `adapter.make(config)`, one stage per installed

@@ -162,9 +162,22 @@ describe("compile", () => {
       fs.writeFileSync(file, text)
       const compiled = yield* Policy.load(file, { adapters, env })
       expect(compiled.plan.routes.map((r) => r.name)).toContain("fast")
-      const error = yield* Effect.flip(Policy.load(path.join(dir, "missing.yaml"), { adapters, env }))
+      const missing = path.join(dir, "missing.yaml")
+      const error = yield* Effect.flip(Policy.load(missing, { adapters, env }))
       expect(error._tag).toBe("PolicyError")
       expect(error.message).toContain("cannot read the policy")
+      expect(error.message.startsWith(`${missing}:1:1: error SY100: cannot read the policy: `)).toBe(true)
+      expect(error.diagnostics).toHaveLength(1)
+      expect(error.diagnostics[0]).toMatchObject({
+        file: missing,
+        line: 1,
+        column: 1,
+        endLine: 1,
+        endColumn: 1,
+        severity: "error",
+        code: "SY100"
+      })
+      expect(error.message).toBe(`${missing}:1:1: error SY100: ${error.diagnostics[0].message}`)
     }))
 
   it.effect("build fails with the adapter's error when a provider cannot be built", () =>
@@ -177,6 +190,16 @@ describe("compile", () => {
         Policy.build(plan, { adapters }).pipe(Effect.provideService(State.State, State.makeMemory()), Effect.scoped)
       )
       expect(error.message).toContain("provider `openai`")
+      expect(error.message.startsWith("policy: error: provider `openai`")).toBe(true)
+      expect(error.diagnostics).toHaveLength(1)
+      expect(error.diagnostics[0]).toMatchObject({
+        file: "policy",
+        line: 1,
+        column: 1,
+        severity: "error",
+        code: "SY207"
+      })
+      expect(error.message).toBe(`policy: error: ${error.diagnostics[0].message}`)
     }))
 
   it("parse returns the IR with durations in milliseconds", () => {
