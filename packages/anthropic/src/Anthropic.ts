@@ -14,10 +14,8 @@ import type * as StreamPart from "@switchyard/core/StreamPart"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -98,10 +96,7 @@ export const make = (
         const prepared = toAnthropicBody(request, callOptions.model, defaultMaxTokens)
         const state = new StreamState(prepared, provider, callOptions.model)
         // Closing the scope (completion, failure or interruption) aborts the HTTP request.
-        const controller = yield* Effect.acquireRelease(
-          Effect.sync(() => new AbortController()),
-          (controller) => Effect.sync(() => controller.abort())
-        )
+        const controller = yield* AdapterKit.abortController
         const events = yield* call(
           callOptions.model,
           (signal) =>
@@ -110,15 +105,20 @@ export const make = (
             }) as unknown as Promise<AsyncIterable<AnthropicEvent>>
         )
         const now = yield* Clock.currentTimeMillis
-        const source = fromAsyncIterable(events, (error): Errors.ProviderError =>
+        const source = AdapterKit.fromAsyncIterable(events, (error): Errors.ProviderError =>
           // An `error` event (overloaded_error, api_error...) is typed; anything else broke the stream.
           error instanceof AnthropicClient.APIError && error.type !== null
             ? toProviderError(error, { provider, model: state.model, now })
             : state.interrupted(error instanceof Error ? error.message : String(error)))
-        return withStall(source, options.stallTimeoutMs, provider, callOptions.model).pipe(
-          Stream.mapEffect((event) => settle(state.onEvent(event))),
+        return AdapterKit.withStall(source, {
+          stallTimeoutMs: options.stallTimeoutMs,
+          vendor: "Anthropic",
+          provider,
+          model: callOptions.model
+        }).pipe(
+          Stream.mapEffect((event) => AdapterKit.settle(state.onEvent(event))),
           Stream.flattenIterables,
-          Stream.concat(Stream.suspend(() => Stream.fromIterableEffect(settle(state.onEnd())))),
+          Stream.concat(Stream.suspend(() => Stream.fromIterableEffect(AdapterKit.settle(state.onEnd())))),
           // Stop reading at the finish: closing the scope aborts what is left of the response.
           Stream.takeUntil((part) => part.type === "finish")
         )
@@ -128,43 +128,6 @@ export const make = (
 
     return { provider, generate, stream, ping } satisfies Provider.LanguageModel
   })
-
-/**
- * Like `Stream.fromAsyncIterable`, but never calls the iterator's `return()`: on interruption that
- * would wait for the pending read of a stalled connection. The scope's abort ends the request instead.
- */
-const fromAsyncIterable = <A, E>(iterable: AsyncIterable<A>, onError: (error: unknown) => E): Stream.Stream<A, E> =>
-  Stream.suspend(() => {
-    const iterator = iterable[Symbol.asyncIterator]()
-    return Stream.repeatEffectOption(
-      Effect.tryPromise({ try: () => iterator.next(), catch: (error) => Option.some(onError(error)) }).pipe(
-        Effect.flatMap((result) => result.done === true ? Effect.fail(Option.none()) : Effect.succeed(result.value))
-      )
-    )
-  })
-
-const settle = <A>(result: A | Errors.ProviderError): Effect.Effect<A, Errors.ProviderError> =>
-  Errors.isSwitchyardError(result) ? Effect.fail(result as Errors.ProviderError) : Effect.succeed(result as A)
-
-const withStall = <A>(
-  source: Stream.Stream<A, Errors.ProviderError>,
-  stallTimeoutMs: number | undefined,
-  provider: string,
-  model: string
-): Stream.Stream<A, Errors.ProviderError> =>
-  stallTimeoutMs === undefined ? source : source.pipe(
-    Stream.timeoutFail(
-      () =>
-        new Errors.Timeout({
-          message: `Anthropic stream stalled: no event for ${stallTimeoutMs} ms`,
-          provider,
-          model,
-          scope: "stall",
-          afterMs: stallTimeoutMs
-        }),
-      Duration.millis(stallTimeoutMs)
-    )
-  )
 
 /**
  * The adapter as installed into the policy compiler (`adapter: anthropic` in a policy).

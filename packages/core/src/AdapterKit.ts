@@ -9,6 +9,7 @@
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -16,7 +17,9 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import type * as Errors from "./Errors.js"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Errors from "./Errors.js"
 import type { CallOptions, LanguageModel, ProviderConfig } from "./Provider.js"
 import { AdapterConfigError, LanguageModelService } from "./Provider.js"
 
@@ -162,3 +165,78 @@ export const timeoutFor = (options: CallOptions): Effect.Effect<number | undefin
     Clock.currentTimeMillis,
     (now) => options.deadline === undefined ? undefined : Math.max(1, Math.ceil(options.deadline - now))
   )
+
+/**
+ * Reads an SDK's async iterable as a stream. Like `Stream.fromAsyncIterable`, but never calls the
+ * iterator's `return()`: on interruption that would wait for the pending read of a stalled
+ * connection forever. Aborting the request (the caller's scope) is what ends that read.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
+export const fromAsyncIterable = <A, E>(
+  iterable: AsyncIterable<A>,
+  onError: (error: unknown) => E
+): Stream.Stream<A, E> =>
+  Stream.suspend(() => {
+    const iterator = iterable[Symbol.asyncIterator]()
+    return Stream.repeatEffectOption(
+      Effect.tryPromise({ try: () => iterator.next(), catch: (error) => Option.some(onError(error)) }).pipe(
+        Effect.flatMap((result) => result.done === true ? Effect.fail(Option.none()) : Effect.succeed(result.value))
+      )
+    )
+  })
+
+/**
+ * An abort controller aborted when the scope closes (completion, failure or interruption), so that
+ * closing a stream's scope ends its HTTP request.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
+export const abortController: Effect.Effect<AbortController, never, Scope.Scope> = Effect
+  .acquireRelease(
+    Effect.sync(() => new AbortController()),
+    (controller) => Effect.sync(() => controller.abort())
+  )
+
+/**
+ * A mapping result as an effect: a provider error fails, anything else succeeds.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
+export const settle = <A>(result: A | Errors.ProviderError): Effect.Effect<A, Errors.ProviderError> =>
+  Errors.isSwitchyardError(result) ? Effect.fail(result as Errors.ProviderError) : Effect.succeed(result as A)
+
+/**
+ * Fails a stream with `Timeout` (scope `stall`) when no element arrives for `stallTimeoutMs`; the
+ * stream as is when no limit is set. `vendor` names the stream in the message (`Gemini`...).
+ *
+ * @since 0.1.0
+ * @category streams
+ */
+export const withStall = <A>(
+  source: Stream.Stream<A, Errors.ProviderError>,
+  options: {
+    readonly stallTimeoutMs: number | undefined
+    readonly vendor: string
+    readonly provider: string
+    readonly model: string
+  }
+): Stream.Stream<A, Errors.ProviderError> => {
+  const { model, provider, stallTimeoutMs, vendor } = options
+  return stallTimeoutMs === undefined ? source : source.pipe(
+    Stream.timeoutFail(
+      () =>
+        new Errors.Timeout({
+          message: `${vendor} stream stalled: no event for ${stallTimeoutMs} ms`,
+          provider,
+          model,
+          scope: "stall",
+          afterMs: stallTimeoutMs
+        }),
+      Duration.millis(stallTimeoutMs)
+    )
+  )
+}

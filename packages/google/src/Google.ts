@@ -8,16 +8,14 @@
 import type { GenerateContentRequest } from "@google/generative-ai"
 import { GoogleGenerativeAI } from "@google/generative-ai"
 import * as AdapterKit from "@switchyard/core/AdapterKit"
-import * as Errors from "@switchyard/core/Errors"
+import type * as Errors from "@switchyard/core/Errors"
 import type * as Model from "@switchyard/core/Model"
 import type * as Provider from "@switchyard/core/Provider"
 import type * as StreamPart from "@switchyard/core/StreamPart"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -94,7 +92,9 @@ export const make = (
           callOptions.model,
           (signal) => modelFor(callOptions.model).generateContent(body, { signal })
         )
-        return yield* settle(fromGeminiResponse(result.response as GeminiResponse, provider, callOptions.model))
+        return yield* AdapterKit.settle(
+          fromGeminiResponse(result.response as GeminiResponse, provider, callOptions.model)
+        )
       })
 
     const stream = (
@@ -105,10 +105,7 @@ export const make = (
         const body = toGeminiRequest(request) as unknown as GenerateContentRequest
         const state = new StreamState(provider, callOptions.model)
         // Closing the scope (completion, failure or interruption) aborts the HTTP request.
-        const controller = yield* Effect.acquireRelease(
-          Effect.sync(() => new AbortController()),
-          (controller) => Effect.sync(() => controller.abort())
-        )
+        const controller = yield* AdapterKit.abortController
         const events = yield* call(
           callOptions.model,
           (signal) =>
@@ -122,14 +119,19 @@ export const make = (
             })
         )
         // A cut connection or a chunk the SDK cannot parse breaks the stream.
-        const source = fromAsyncIterable(
+        const source = AdapterKit.fromAsyncIterable(
           events,
           (error) => state.interrupted(error instanceof Error ? error.message : String(error))
         )
-        return withStall(source, options.stallTimeoutMs, provider, callOptions.model).pipe(
-          Stream.mapEffect((chunk) => settle(state.onChunk(chunk))),
+        return AdapterKit.withStall(source, {
+          stallTimeoutMs: options.stallTimeoutMs,
+          vendor: "Gemini",
+          provider,
+          model: callOptions.model
+        }).pipe(
+          Stream.mapEffect((chunk) => AdapterKit.settle(state.onChunk(chunk))),
           Stream.flattenIterables,
-          Stream.concat(Stream.suspend(() => Stream.fromIterableEffect(settle(state.onEnd())))),
+          Stream.concat(Stream.suspend(() => Stream.fromIterableEffect(AdapterKit.settle(state.onEnd())))),
           // Stop reading at the finish: closing the scope aborts what is left of the response.
           Stream.takeUntil((part) => part.type === "finish")
         )
@@ -146,43 +148,6 @@ export const make = (
 
     return { provider, generate, stream, ping } satisfies Provider.LanguageModel
   })
-
-/**
- * Like `Stream.fromAsyncIterable`, but never calls the iterator's `return()`: on interruption that
- * would wait for the pending read of a stalled connection. The scope's abort ends the request instead.
- */
-const fromAsyncIterable = <A, E>(iterable: AsyncIterable<A>, onError: (error: unknown) => E): Stream.Stream<A, E> =>
-  Stream.suspend(() => {
-    const iterator = iterable[Symbol.asyncIterator]()
-    return Stream.repeatEffectOption(
-      Effect.tryPromise({ try: () => iterator.next(), catch: (error) => Option.some(onError(error)) }).pipe(
-        Effect.flatMap((result) => result.done === true ? Effect.fail(Option.none()) : Effect.succeed(result.value))
-      )
-    )
-  })
-
-const settle = <A>(result: A | Errors.ProviderError): Effect.Effect<A, Errors.ProviderError> =>
-  Errors.isSwitchyardError(result) ? Effect.fail(result as Errors.ProviderError) : Effect.succeed(result as A)
-
-const withStall = <A>(
-  source: Stream.Stream<A, Errors.ProviderError>,
-  stallTimeoutMs: number | undefined,
-  provider: string,
-  model: string
-): Stream.Stream<A, Errors.ProviderError> =>
-  stallTimeoutMs === undefined ? source : source.pipe(
-    Stream.timeoutFail(
-      () =>
-        new Errors.Timeout({
-          message: `Gemini stream stalled: no event for ${stallTimeoutMs} ms`,
-          provider,
-          model,
-          scope: "stall",
-          afterMs: stallTimeoutMs
-        }),
-      Duration.millis(stallTimeoutMs)
-    )
-  )
 
 /**
  * The adapter as installed into the policy compiler (`adapter: google` in a policy).

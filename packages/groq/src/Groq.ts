@@ -21,7 +21,6 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import Groq from "groq-sdk"
@@ -116,18 +115,16 @@ const fromClient = (client: Groq, dialect: Dialect): LanguageModel => {
           (chunks) => Effect.sync(() => chunks.controller.abort())
         )
       })
-      // Not Stream.fromAsyncIterable: its finalizer awaits iterator.return(), which waits for the
-      // pending read of a stalled body forever. Aborting the controller is what ends that read.
+      // Aborting the controller (the release above) is what ends a pending read of a stalled body.
       const parts = Stream.unwrapScoped(
-        Effect.map(open, (chunks) => {
-          const iterator = (chunks as AsyncIterable<ChatCompletionChunk>)[Symbol.asyncIterator]()
-          return Stream.repeatEffectOption(
-            Effect.tryPromise({
-              try: () => iterator.next(),
-              catch: (error) => Option.some(state.interrupted(error))
-            }).pipe(Effect.flatMap((next) => next.done ? Effect.fail(Option.none()) : Effect.succeed(next.value)))
-          )
-        })
+        Effect.map(
+          open,
+          (chunks) =>
+            AdapterKit.fromAsyncIterable(
+              chunks as AsyncIterable<ChatCompletionChunk>,
+              (error) => state.interrupted(error)
+            )
+        )
       ).pipe(
         Stream.mapConcatEffect((chunk) => {
           const parts = state.onChunk(chunk)
