@@ -142,21 +142,49 @@ const periodStartWall = (wall: Wall, unit: CalendarUnit, shift: number): number 
 }
 
 /**
+ * A calendar period: `[start, end)` in epoch milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Period {
+  readonly start: number
+  readonly end: number
+}
+
+/**
+ * The last period computed per time zone and unit. Every instant of `[start, end)` has the same period,
+ * so a hit is exactly what a recomputation would return; only the time zone offsets (five
+ * `formatToParts` calls) are saved. Bounded by the zones in use times the five units.
+ */
+const periods = new Map<string, Partial<Record<CalendarUnit, Period>>>()
+
+/**
  * The calendar period of `unit` in `timeZone` that contains the instant `now`: `[start, end)` in
- * epoch milliseconds.
+ * epoch milliseconds. A pure function of its arguments: the last period of each zone and unit is
+ * cached and recomputed only when `now` falls outside it.
  *
  * @since 0.1.0
  * @category windows
  */
-export const calendarPeriod = (
-  now: number,
-  unit: CalendarUnit,
-  timeZone: string
-): { readonly start: number; readonly end: number } => {
+export const calendarPeriod = (now: number, unit: CalendarUnit, timeZone: string): Period => {
+  let byUnit = periods.get(timeZone)
+  const cached = byUnit?.[unit]
+  if (cached !== undefined && cached.start <= now && now < cached.end) return cached
   const wall = wallClock(now, timeZone)
   const start = instantOfWall(periodStartWall(wall, unit, 0), timeZone)
   const end = instantOfWall(periodStartWall(wall, unit, 1), timeZone)
-  // A period start pushed past `now` by a DST gap still contains `now` from the caller's view.
+  if (start <= now && now < end) {
+    const period = { start, end }
+    if (byUnit === undefined) {
+      byUnit = {}
+      periods.set(timeZone, byUnit)
+    }
+    byUnit[unit] = period
+    return period
+  }
+  // A period start pushed past `now` by a DST gap still contains `now` from the caller's view. Such a
+  // clamped period depends on `now` itself, so it is not cached.
   return { start: Math.min(start, now), end: Math.max(end, now + 1) }
 }
 
