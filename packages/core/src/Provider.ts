@@ -46,6 +46,14 @@ export interface LanguageModel {
   readonly generate: (request: GenerateRequest, options: CallOptions) => Effect.Effect<ModelResponse, ProviderError>
   readonly stream: (request: GenerateRequest, options: CallOptions) => Stream.Stream<StreamPart, ProviderError>
   /**
+   * Whether `generate` itself ends by `CallOptions.deadline` (failing with `Timeout`), however the
+   * vendor behaves. When true the router arms no timer of its own for generate calls: in Effect a
+   * timer that can interrupt a call needs a fiber per attempt, which costs more than a whole
+   * cockatiel pipeline (benchmarks/overhead). Declare it only when it holds for a server that hangs
+   * mid-body too; the default, false, keeps the router's own bound (law L20).
+   */
+  readonly enforcesDeadline?: boolean | undefined
+  /**
    * A call that costs nothing billable (listing models, say), used by active health checks.
    * Absent when the vendor has no such endpoint.
    */

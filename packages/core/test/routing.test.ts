@@ -3,8 +3,8 @@
  * streaming failover, capability filtering and explain.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { StreamPart } from "@switchyard/core"
-import { Errors, State } from "@switchyard/core"
+import type { Provider, StreamPart } from "@switchyard/core"
+import { Errors, Router, State } from "@switchyard/core"
 import { Plans } from "@switchyard/core/testing"
 import { Chunk, Clock, Effect, Either, FastCheck as fc, Stream } from "effect"
 import * as Strategy from "../src/internal/strategy.js"
@@ -314,6 +314,37 @@ describe("streaming", () => {
       const { router } = yield* build(plan, { a: () => ({ _tag: "stream", ttftMs: 10, gapMs: 1_000, chunks: 3 }) })
       const { result } = yield* run(collect(router.stream(request)))
       expect(Either.isLeft(result) && result.left._tag).toBe("StreamInterrupted")
+    }))
+})
+
+describe("providers that enforce the deadline themselves", () => {
+  it.effect("are trusted to end by it: their timeouts are retried, the one at the total deadline ends the request", () =>
+    Effect.gen(function*() {
+      const starts: Array<number> = []
+      const selfBounded: Provider.LanguageModel = {
+        provider: "a",
+        enforcesDeadline: true,
+        generate: (_request, options) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            starts.push(now)
+            yield* Effect.sleep(options.deadline! - now)
+            return yield* Effect.fail(new Errors.Timeout({ message: "sdk timeout", scope: "provider", afterMs: 0 }))
+          }),
+        stream: () => Stream.die("unused")
+      }
+      const plan = Plans.route({
+        providers: ["a"],
+        retry: { maxAttempts: 5, backoff: { kind: "exponential", baseMs: 10, maxDelayMs: 1_000 } },
+        timeout: { totalMs: 250, attemptMs: 100 }
+      })
+      const router = yield* Router.make({ plan, providers: new Map([["a", selfBounded]]) }).pipe(
+        Effect.provide(State.layerMemory)
+      )
+      const { latency, result, start } = yield* run(router.generate(request))
+      expect(Either.isLeft(result) && result.left._tag === "Timeout" && result.left.scope).toBe("total")
+      expect(latency).toBe(250)
+      expect(starts.map((at) => at - start)).toEqual([0, 110, 230])
     }))
 })
 

@@ -66,6 +66,8 @@ interface CallSpec<A> {
   readonly call: (target: TargetInfo, options: CallOptions, attemptDeadline: number) => Effect.Effect<A, ProviderError>
   /** The usage when the attempt is complete on return; undefined when it stays open (a live stream). */
   readonly completeUsage: (value: A) => Usage | undefined
+  /** Whether the provider bounds this kind of call by the deadline itself, so no timer is needed. */
+  readonly boundedBy: (provider: LanguageModel) => boolean
 }
 
 /** Everything one request accumulates while it is routed. */
@@ -218,7 +220,8 @@ class Engine {
       }
       const spec: CallSpec<ModelResponse> = {
         call: (target, callOptions) => this.provider(target).generate(info.request, callOptions),
-        completeUsage: (response) => response.usage
+        completeUsage: (response) => response.usage,
+        boundedBy: (provider) => provider.enforcesDeadline === true
       }
       return this.runRoute(info.route, context, spec).pipe(
         Effect.map((answered) => this.response(answered, context)),
@@ -716,8 +719,9 @@ class Engine {
         model: target.model.id,
         deadline: Number.isFinite(attemptDeadline) ? attemptDeadline : undefined
       }
-      const call = Deadline.bound(
-        spec.call(target, options, attemptDeadline),
+      const unbounded = spec.call(target, options, attemptDeadline)
+      const call = spec.boundedBy(engine.provider(target)) ? unbounded : Deadline.bound(
+        unbounded,
         attemptDeadline,
         () =>
           attemptDeadline === context.deadline ?
@@ -735,7 +739,12 @@ class Engine {
       )
       const latencyMs = clock.unsafeCurrentTimeMillis() - start
       if (Either.isLeft(result)) {
-        const error = result.left
+        // A provider that enforces the deadline itself reports a plain Timeout; at the total deadline
+        // it is the request's, which is never retried.
+        const error = result.left._tag === "Timeout" && result.left.scope !== "total" &&
+            clock.unsafeCurrentTimeMillis() >= context.deadline ?
+          engine.totalTimeout(context, target) :
+          result.left
         const usage = error instanceof StreamInterrupted && error.partialUsage !== undefined ?
           {
             inputTokens: error.partialUsage.inputTokens,
@@ -875,6 +884,7 @@ class Engine {
           }
           return parts
         })),
+      boundedBy: () => false,
       completeUsage: (parts) => {
         const finish = parts.find((part) => part.type === "finish")
         return finish?.type === "finish" ? finish.usage : undefined
@@ -918,7 +928,8 @@ class Engine {
           })
           return yield* Effect.onExit(opened, (exit) => Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit))
         }),
-      completeUsage: () => undefined
+      completeUsage: () => undefined,
+      boundedBy: () => false
     }
   }
 
