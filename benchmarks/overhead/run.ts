@@ -99,6 +99,19 @@ const coreRouter = Effect.runSync(
   }).pipe(Effect.provideService(State.State, State.makeMemory()), Effect.provideService(Events.Events, events))
 )
 
+// The same policy and stages, but the provider declares that it ends by the deadline it is given
+// (`enforcesDeadline`, as a simulated provider does and as an SDK with a hard timeout may): the router
+// then arms no timer of its own. Labelled separately: the provider above makes no such promise.
+const selfBoundedRouter = Effect.runSync(
+  Router.make({
+    plan,
+    providers: new Map(
+      plan.providers.map((provider) => [provider.name, { ...model(provider.name), enforcesDeadline: true }])
+    ),
+    stages
+  }).pipe(Effect.provideService(State.State, store), Effect.provideService(Events.Events, events))
+)
+
 const cockatiel = wrap(
   retry(handleAll, { maxAttempts: 2 }),
   circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
@@ -124,6 +137,11 @@ const cases: ReadonlyArray<Case> = [
     name: "switchyard-core",
     label: "(b0) the same policy without stages (core's pipeline alone)",
     call: () => Effect.runPromise(coreRouter.generate(request))
+  },
+  {
+    name: "switchyard-self-bounded",
+    label: "(b1) (b) with a provider that enforces its own deadline (no router timer)",
+    call: () => Effect.runPromise(selfBoundedRouter.generate(request))
   },
   {
     name: "cockatiel",
