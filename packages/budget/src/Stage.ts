@@ -135,6 +135,72 @@ export const isTargetIndependent = (scope: Section.Scope): boolean =>
 
 const describeScope = (scope: Section.Scope, key: string): string => scope === "global" ? "global" : key
 
+const none: ReadonlyArray<never> = []
+
+/**
+ * `scopeKeys` resolved once per scope at `make` time, each key mapped to what the stage needs for it
+ * (its store keys). The result of a call is shared, not rebuilt: constant for a fixed scope, memoised
+ * by provider, target or route for `"*"` (bounded by the plan); only the request's own values (tags,
+ * caller) under `"*"` are mapped per call.
+ */
+const scopeResolver = <E>(
+  scope: Section.Scope,
+  entry: (key: string) => E
+): (request: Plugin.RequestInfo, target: Plugin.TargetInfo) => ReadonlyArray<E> => {
+  if (scope === "global") {
+    const all = [entry("global")]
+    return () => all
+  }
+  const byValue = (kind: string) => {
+    const memo = new Map<string, ReadonlyArray<E>>()
+    return (value: string) => {
+      let entries = memo.get(value)
+      if (entries === undefined) {
+        entries = [entry(`${kind}:${value}`)]
+        memo.set(value, entries)
+      }
+      return entries
+    }
+  }
+  if ("provider" in scope) {
+    if (scope.provider === "*") {
+      const of = byValue("provider")
+      return (_, target) => of(target.provider.name)
+    }
+    const wanted = scope.provider
+    const matched = [entry(`provider:${wanted}`)]
+    return (_, target) => target.provider.name === wanted ? matched : none
+  }
+  if ("model" in scope) {
+    if (scope.model === "*") {
+      const of = byValue("model")
+      return (_, target) => of(target.id)
+    }
+    const wanted = scope.model
+    const matched = [entry(`model:${wanted}`)]
+    return (_, target) => wanted === target.id || wanted === target.model.name ? matched : none
+  }
+  if ("route" in scope) {
+    if (scope.route === "*") {
+      const of = byValue("route")
+      return (request) => of(request.route.name)
+    }
+    const wanted = scope.route
+    const matched = [entry(`route:${wanted}`)]
+    return (request) => request.route.name === wanted ? matched : none
+  }
+  if ("tag" in scope) {
+    if (scope.tag === "*") return (request) => (request.request.tags ?? []).map((tag) => entry(`tag:${tag}`))
+    const wanted = scope.tag
+    const matched = [entry(`tag:${wanted}`)]
+    return (request) => (request.request.tags ?? []).includes(wanted) ? matched : none
+  }
+  if (scope.caller === "*") return (request) => [entry(`caller:${request.request.caller ?? "anonymous"}`)]
+  const wanted = scope.caller
+  const matched = [entry(`caller:${wanted}`)]
+  return (request) => (request.request.caller ?? "anonymous") === wanted ? matched : none
+}
+
 /** What a provider bills for an attempt, as far as is known. */
 const billedUsage = (outcome: Plugin.AttemptOutcome, estimatedInputTokens: number): Model.Usage | undefined => {
   switch (outcome._tag) {
@@ -156,7 +222,7 @@ const formatAmount = (unit: CompiledLimit["unit"], amount: number): string =>
   unit === "usd" ? Pricing.formatUsd(amount) : `${Math.round(amount)} ${unit}`
 
 type Held =
-  | { readonly _tag: "Ledger"; readonly limit: CompiledLimit; readonly key: string; readonly amount: number }
+  | { readonly _tag: "Ledger"; readonly limit: CompiledLimit; readonly state: string; readonly amount: number }
   | {
     readonly _tag: "Bucket"
     readonly key: string
@@ -171,6 +237,20 @@ type Held =
   }
   | { readonly _tag: "Slot"; readonly key: string }
 
+/** A scope key of a budget and the key of its ledger in the store. */
+interface LimitKey {
+  readonly key: string
+  readonly state: string
+}
+
+/** A scope key of a rate limit and the store keys of its buckets and concurrency counter. */
+interface RateKey {
+  readonly key: string
+  readonly rpm: string
+  readonly tpm: string
+  readonly concurrency: string
+}
+
 /** How long a waiter for a concurrency slot sleeps before looking again (releases by other instances). */
 const SLOT_POLL_MS = 100
 
@@ -184,6 +264,26 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
   const { events, plan, store } = context
   const limits = compileLimits(section)
   const rateLimits = compileRateLimits(section)
+
+  // Scopes resolved once: per budget and rate limit, its scope keys with their store keys.
+  const budgets = limits.map((limit) => ({
+    limit,
+    keysOf: scopeResolver(limit.scope, (key): LimitKey => ({ key, state: `budget/limit/${limit.name}/${key}` }))
+  }))
+  const rates = rateLimits.map((rate) => ({
+    rate,
+    keysOf: scopeResolver(rate.scope, (key): RateKey => ({
+      key,
+      rpm: `budget/rpm/${rate.name}/${key}`,
+      tpm: `budget/tpm/${rate.name}/${key}`,
+      concurrency: `budget/concurrency/${rate.name}/${key}`
+    })),
+    // The configured buckets, requests first.
+    buckets: [
+      ...(rate.requests === undefined ? [] : [{ kind: "rpm" as const, config: rate.requests }]),
+      ...(rate.tokens === undefined ? [] : [{ kind: "tpm" as const, config: rate.tokens }])
+    ]
+  }))
 
   // Prices per target id, resolved once.
   const overrides = priceOverrides(section)
@@ -278,15 +378,23 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       return Effect.raceFirst(latch.await, Effect.sleep(ms))
     })
 
-  const emit = (name: string, target: string | undefined, data: Record<string, unknown>) =>
+  // The event's data is only built when someone listens.
+  const emit = (name: string, target: string | undefined, data: () => Record<string, unknown>) =>
     events.enabled
       ? Effect.map(Clock.currentTimeMillis, (at) =>
-        events.emit({ type: "plugin", at, plugin: "budget", name, target, data }))
+        events.emit({ type: "plugin", at, plugin: "budget", name, target, data: data() }))
       : Effect.void
 
-  const ledgerKey = (limit: CompiledLimit, key: string) => `budget/limit/${limit.name}/${key}`
-  const bucketKey = (rate: CompiledRateLimit, kind: string, key: string) => `budget/${kind}/${rate.name}/${key}`
-  const blockKey = (target: Plugin.TargetInfo) => `budget/retry-after/${target.id}`
+  // Target ids come from the plan: memoising their Retry-After keys is bounded.
+  const blockKeys = new Map<string, string>()
+  const blockKey = (target: Plugin.TargetInfo) => {
+    let key = blockKeys.get(target.id)
+    if (key === undefined) {
+      key = `budget/retry-after/${target.id}`
+      blockKeys.set(target.id, key)
+    }
+    return key
+  }
 
   const readBlock = (target: Plugin.TargetInfo) =>
     store.modify<number | undefined, number | undefined>(blockKey(target), (until) => [until, until])
@@ -295,7 +403,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
     switch (held._tag) {
       case "Ledger":
         return store.modify<Ledger.LedgerState, void>(
-          ledgerKey(held.limit, held.key),
+          held.state,
           (state) => [undefined, Ledger.settle(state, held.limit.window, now, held.amount, actual ?? 0)]
         )
       case "Bucket":
@@ -323,11 +431,11 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
 
   const refuse = (info: Plugin.AttemptInfo, refusal: Plugin.Refusal) =>
     Effect.zipRight(
-      emit("refused", info.target.id, {
+      emit("refused", info.target.id, () => ({
         requestId: info.request.requestId,
         reason: refusal.reason,
         detail: refusal.detail
-      }),
+      })),
       Effect.fail(refusal)
     )
 
@@ -362,18 +470,18 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
         }
 
         // 2. Budgets: reserve the attempt's maximal cost (L29).
-        for (const limit of limits) {
-          const keys = scopeKeys(limit.scope, request, target)
+        for (const { keysOf, limit } of budgets) {
+          const keys = keysOf(request, target)
           if (keys.length === 0) continue
           const amount = estimateFor(limit.unit, request, pricing, modelMax)
           const enforce = enforced(limit, request)
-          for (const key of keys) {
+          for (const { key, state: ledger } of keys) {
             const result = yield* store.modify<Ledger.LedgerState, Ledger.Reservation>(
-              ledgerKey(limit, key),
+              ledger,
               (state) => Ledger.reserve(state, limit.window, now, limit.amount, amount, enforce)
             )
             if (result.admitted) {
-              held.push({ _tag: "Ledger", limit, key, amount })
+              held.push({ _tag: "Ledger", limit, state: ledger, amount })
               continue
             }
             const used = result.committed + result.reserved
@@ -407,9 +515,10 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
         }
 
         // 3. Rate limits: buckets (with an optional wait), then the concurrency cap.
-        for (const rate of rateLimits) {
-          const keys = scopeKeys(rate.scope, request, target)
-          for (const key of keys) {
+        for (const { buckets, keysOf, rate } of rates) {
+          const keys = keysOf(request, target)
+          for (const rateKey of keys) {
+            const key = rateKey.key
             const start = yield* Clock.currentTimeMillis
             const deadline = start + rate.maxWaitMs
             const rateRefusal = (what: string, waitMs: number | undefined) => {
@@ -431,13 +540,10 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
               })
             }
             let waitMs = 0
-            const buckets: ReadonlyArray<readonly [string, TokenBucket.BucketConfig | undefined, number, string]> = [
-              ["rpm", rate.requests, 1, "requests per minute"],
-              ["tpm", rate.tokens, tokenEstimate, "tokens per minute"]
-            ]
-            for (const [kind, config, cost, label] of buckets) {
-              if (config === undefined) continue
-              const bucket = bucketKey(rate, kind, key)
+            for (const { config, kind } of buckets) {
+              const cost = kind === "rpm" ? 1 : tokenEstimate
+              const label = kind === "rpm" ? "requests per minute" : "tokens per minute"
+              const bucket = rateKey[kind]
               const taken = yield* store.modify<TokenBucket.BucketState, TokenBucket.Take>(
                 bucket,
                 (state) => TokenBucket.take(state, config, start, cost, rate.maxWaitMs)
@@ -456,7 +562,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
             if (waitMs > 0) yield* restore(Effect.sleep(waitMs))
             if (rate.concurrency !== undefined) {
               const cap = rate.concurrency
-              const slot = bucketKey(rate, "concurrency", key)
+              const slot = rateKey.concurrency
               while (true) {
                 const got = yield* store.modify<number, boolean>(
                   slot,
@@ -475,7 +581,8 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
             }
           }
         }
-        return makeTicket(info, pricing, held.slice())
+        // `held` is not touched after a success (the rollback runs on failure only): no copy needed.
+        return makeTicket(info, pricing, held)
       })
 
       return admit.pipe(
@@ -518,15 +625,15 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
                   blockKey(target),
                   (current) => [undefined, Math.max(current ?? 0, until)]
                 )
-                yield* emit("retry-after", target.id, { until })
+                yield* emit("retry-after", target.id, () => ({ until }))
               }
             }
-            yield* emit("settled", target.id, {
+            yield* emit("settled", target.id, () => ({
               requestId: request.requestId,
               attempt: info.attempt,
               outcome: outcome._tag,
               cost: usd
-            })
+            }))
           })
         }).pipe(Effect.uninterruptible)
     }
@@ -546,11 +653,11 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       }
       const pricing = priceOf(target)
       const modelMax = target.model.capabilities.maxOutputTokens
-      for (const limit of limits) {
+      for (const { keysOf, limit } of budgets) {
         const amount = estimateFor(limit.unit, request, pricing, modelMax)
-        for (const key of scopeKeys(limit.scope, request, target)) {
+        for (const { key, state: stateKey } of keysOf(request, target)) {
           const state = yield* store.modify<Ledger.LedgerState | undefined, Ledger.LedgerState | undefined>(
-            ledgerKey(limit, key),
+            stateKey,
             (s) => [s, s]
           )
           const ledger = Ledger.read(state, limit.window, now)
@@ -577,17 +684,14 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
         }
       }
       const tokenEstimate = request.estimatedInputTokens + outputTokens(request, modelMax)
-      for (const rate of rateLimits) {
-        for (const key of scopeKeys(rate.scope, request, target)) {
-          const label = `rate limit ${rate.name} (${describeScope(rate.scope, key)})`
-          const buckets: ReadonlyArray<readonly [string, TokenBucket.BucketConfig | undefined, number, string]> = [
-            ["rpm", rate.requests, 1, "requests/min"],
-            ["tpm", rate.tokens, tokenEstimate, "tokens/min"]
-          ]
-          for (const [kind, config, cost, unit] of buckets) {
-            if (config === undefined) continue
+      for (const { buckets, keysOf, rate } of rates) {
+        for (const rateKey of keysOf(request, target)) {
+          const label = `rate limit ${rate.name} (${describeScope(rate.scope, rateKey.key)})`
+          for (const { config, kind } of buckets) {
+            const cost = kind === "rpm" ? 1 : tokenEstimate
+            const unit = kind === "rpm" ? "requests/min" : "tokens/min"
             const state = yield* store.modify<TokenBucket.BucketState | undefined, TokenBucket.BucketState | undefined>(
-              bucketKey(rate, kind, key),
+              rateKey[kind],
               (s) => [s, s]
             )
             const bucket = TokenBucket.refill(state, config, now)
@@ -607,7 +711,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
           }
           if (rate.concurrency !== undefined) {
             const inFlight = yield* store.modify<number | undefined, number | undefined>(
-              bucketKey(rate, "concurrency", key),
+              rateKey.concurrency,
               (n) => [n, n]
             )
             const full = (inFlight ?? 0) >= rate.concurrency
@@ -637,7 +741,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
         pendingDowngrades.delete(info.requestId)
         downgraded.add(info.requestId)
         return Effect.zipRight(
-          emit("downgraded", undefined, { requestId: info.requestId, from: info.route.name, to: route }),
+          emit("downgraded", undefined, () => ({ requestId: info.requestId, from: info.route.name, to: route })),
           run(route)
         )
       }),

@@ -13,8 +13,8 @@
 import type { AttemptOutcome, Stage } from "@switchyard/core/Plugin"
 import * as State from "@switchyard/core/State"
 import * as Effect from "effect/Effect"
-import { attemptOf, decodeSection, plan, requestOf, usage } from "../support.js"
 import { make } from "../../src/Stage.js"
+import { attemptOf, decodeSection, plan, requestOf, usage } from "../support.js"
 
 const args = process.argv.slice(2)
 const option = (name: string, fallback: number) => {
@@ -36,7 +36,7 @@ const sections: Record<string, unknown> = {
   }
 }
 
-const outcome: AttemptOutcome = { _tag: "Success", usage: usage(10, 2) }
+const outcome: AttemptOutcome = { _tag: "Success", latencyMs: 1, usage: usage(10, 2) }
 
 const loop = (stage: Stage, n: number) =>
   Effect.gen(function*() {
