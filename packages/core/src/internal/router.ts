@@ -28,6 +28,7 @@ import type { AttemptRecord, GenerateRequest, GenerateResponse, ModelResponse, U
 import type { NeededCapability, RoutePlan } from "../Plan.js"
 import type { AttemptOutcome, AttemptTicket, Refusal, RequestInfo, Stage, TargetInfo, TargetNote } from "../Plugin.js"
 import type { CallOptions, LanguageModel } from "../Provider.js"
+import { lacksCapability } from "../RequestFeatures.js"
 import type { Router, RouterOptions } from "../Router.js"
 import { State, type StateStore } from "../State.js"
 import type { StreamPart } from "../StreamPart.js"
@@ -314,14 +315,9 @@ class Engine {
     if (info === undefined) return undefined
     const capabilities = info.model.capabilities
     for (const need of context.needs) {
-      const has = need === "vision" ?
-        capabilities.vision :
-        need === "tools" ?
-        capabilities.tools :
-        need === "json" ?
-        capabilities.jsonOutput :
-        capabilities.streaming
-      if (!has) return { target: info.id, reason: "missing-capability", detail: `${info.model.id} lacks ${need}` }
+      if (lacksCapability(capabilities, need)) {
+        return { target: info.id, reason: "missing-capability", detail: `${info.model.id} lacks ${need}` }
+      }
     }
     const needed = context.info.estimatedInputTokens + (context.info.request.maxOutputTokens ?? 0)
     if (needed > capabilities.contextWindow) {
