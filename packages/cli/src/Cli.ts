@@ -94,7 +94,11 @@ const simulate = Command.make(
             stderr: `${error.cause instanceof Error ? error.cause.message : String(error.cause)}\n`,
             exitCode: 1
           }),
-          onSuccess: (result) => ({ stdout: result.output, stderr: "", exitCode: 0 })
+          onSuccess: (result) => ({
+            stdout: result.output.endsWith("\n") ? result.output : `${result.output}\n`,
+            stderr: "",
+            exitCode: 0
+          })
         }),
         Effect.flatMap(emit)
       ))
