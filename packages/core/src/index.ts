@@ -35,3 +35,5 @@ export * as VirtualClock from "./VirtualClock.js"
 export * as RequestFeatures from "./RequestFeatures.js"
 /** @since 0.1.0 */
 export * as AdapterKit from "./AdapterKit.js"
+/** @since 0.1.0 */
+export * as ChatCompletions from "./ChatCompletions.js"

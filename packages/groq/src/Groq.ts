@@ -31,7 +31,7 @@ import type {
   ChatCompletionCreateParamsStreaming
 } from "groq-sdk/resources/chat/completions"
 import type { Dialect } from "./internal/chat.js"
-import { StreamState, toBody, toProviderError, toResponse } from "./internal/chat.js"
+import { makeDialect, StreamState, toBody, toProviderError, toResponse } from "./internal/chat.js"
 
 /**
  * Options of {@link layer} and {@link layerConfig}: one Groq provider, without a policy.
@@ -71,7 +71,7 @@ export const make = (config: ProviderConfig): Effect.Effect<LanguageModel, Adapt
       // Switchyard reports failures as typed errors; the SDK must not print stream chunks.
       logLevel: "off"
     })
-    return Effect.succeed(fromClient(client, { provider: config.name }))
+    return Effect.succeed(fromClient(client, makeDialect(config.name)))
   })
 
 const classify = (provider: string, model: string, timeoutMs?: number) => (error: unknown, now: number) =>
@@ -92,12 +92,12 @@ const fromClient = (client: Groq, dialect: Dialect): LanguageModel => {
           ) as Promise<ChatCompletion>,
         classify(provider, options.model, timeout)
       )
-      return toResponse(completion, options)
+      return toResponse(completion, options, dialect)
     })
 
   const stream = (request: GenerateRequest, options: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
     Stream.suspend(() => {
-      const state = new StreamState({ provider, model: options.model })
+      const state = new StreamState({ provider, model: options.model }, dialect)
       const body = { ...toBody(request, options, dialect), stream: true }
       const open = Effect.gen(function*() {
         const timeout = yield* AdapterKit.timeoutFor(options)

@@ -26,7 +26,7 @@ import * as Stream from "effect/Stream"
 import OpenAI from "openai"
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions"
 import type { Dialect } from "./internal/chat.js"
-import { StreamState, toBody, toProviderError, toResponse } from "./internal/chat.js"
+import { makeDialect, StreamState, toBody, toProviderError, toResponse } from "./internal/chat.js"
 
 /**
  * The adapter names: `openai` (api.openai.com, API key required) and `openai-compatible` (any server
@@ -108,12 +108,12 @@ export const make = (config: ProviderConfig): Effect.Effect<LanguageModel, Adapt
       // Switchyard reports failures as typed errors; the SDK must not print stream chunks.
       logLevel: "off"
     })
-    const dialect: Dialect = {
+    const dialect = makeDialect({
       provider: config.name,
       adapterName: config.adapter,
       maxTokensParam,
       sendTopK: compatible
-    }
+    })
     return Effect.succeed(fromClient(client, dialect))
   })
 
@@ -135,12 +135,12 @@ const fromClient = (client: OpenAI, dialect: Dialect): LanguageModel => {
           ) as Promise<ChatCompletion>,
         classify(provider, options.model, timeout)
       )
-      return toResponse(completion, options)
+      return toResponse(completion, options, dialect)
     })
 
   const stream = (request: GenerateRequest, options: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
     Stream.suspend(() => {
-      const state = new StreamState({ provider, model: options.model })
+      const state = new StreamState({ provider, model: options.model }, dialect)
       const body = { ...toBody(request, options, dialect), stream: true, stream_options: { include_usage: true } }
       const open = Effect.gen(function*() {
         const timeout = yield* AdapterKit.timeoutFor(options)
@@ -169,7 +169,10 @@ const fromClient = (client: OpenAI, dialect: Dialect): LanguageModel => {
             )
         )
       ).pipe(
-        Stream.mapConcat((chunk) => state.onChunk(chunk)),
+        Stream.mapConcatEffect((chunk) => {
+          const parts = state.onChunk(chunk)
+          return Array.isArray(parts) ? Effect.succeed(parts) : Effect.fail(parts)
+        }),
         Stream.takeUntil((part) => part.type === "finish")
       )
       return Stream.concat(
