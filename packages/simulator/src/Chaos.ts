@@ -8,6 +8,10 @@
  * latency), then latency, then the stream cut. Randomness comes from a generator seeded by Effect's
  * `Random` when the wrapper is made; time from the Clock.
  *
+ * A wrapped model that enforces its own deadline (`enforcesDeadline`, as simulated providers do) keeps
+ * doing so: injected latency and injected black holes then end at `CallOptions.deadline` with the
+ * Timeout the router's timer would have produced. Other models are left to the router's timer.
+ *
  * @since 0.1.0
  */
 import type * as Errors from "@switchyard/core/Errors"
@@ -41,6 +45,13 @@ export interface ChaosOptions {
   readonly onInject?:
     | ((event: { readonly kind: "fault" | "latency" | "stream-cut"; readonly detail: string }) => void)
     | undefined
+}
+
+/** A call's deadline, its model and when it was made (for the Timeout's `afterMs`). */
+interface Bound {
+  readonly deadline: number
+  readonly model: string
+  readonly calledAt: number
 }
 
 const clamp = (p: number | undefined) => p === undefined || !(p > 0) ? 0 : Math.min(1, p)
@@ -98,19 +109,61 @@ export const wrap = (model: LanguageModel, options: ChaosOptions): Effect.Effect
       }
       return undefined
     }
-    const inject = <A>(self: Effect.Effect<A, Errors.ProviderError>): Effect.Effect<A, Errors.ProviderError> =>
+    const inject = <A>(
+      self: Effect.Effect<A, Errors.ProviderError>,
+      bound?: Bound
+    ): Effect.Effect<A, Errors.ProviderError> =>
       Effect.suspend(() => {
         const fault = drawFault()
         if (fault !== undefined) {
           on({ kind: "fault", detail: fault })
-          return fault === "timeout" ? Effect.never : Effect.fail(errorFor(model.provider, fault))
+          if (fault !== "timeout") return Effect.fail(errorFor(model.provider, fault))
+          return bound === undefined ? Effect.never : timeOut(bound)
         }
         if (enabled && latencyRate > 0 && rng.number() < latencyRate && options.latency !== undefined) {
           on({ kind: "latency", detail: `${options.latency.ms} ms` })
-          return Effect.zipRight(Effect.sleep(Duration.millis(options.latency.ms)), self)
+          const ms = options.latency.ms
+          return Effect.clockWith((clock) =>
+            bound !== undefined && clock.unsafeCurrentTimeMillis() + ms >= bound.deadline
+              ? timeOut(bound)
+              : Effect.zipRight(Effect.sleep(Duration.millis(ms)), self)
+          )
         }
         return self
       })
+
+    const timeoutError = (bound: Bound): Errors.ProviderError =>
+      new Errs.Timeout({
+        provider: model.provider,
+        model: bound.model,
+        message: `injected delay on ${model.provider} passed the deadline`,
+        scope: "attempt",
+        afterMs: bound.deadline - bound.calledAt
+      })
+
+    /** Waits until the deadline, then fails as the router's per-attempt timer would have. */
+    const timeOut = (bound: Bound): Effect.Effect<never, Errors.ProviderError> =>
+      Effect.clockWith((clock) =>
+        Effect.zipRight(
+          Effect.sleep(Duration.millis(Math.max(0, bound.deadline - clock.unsafeCurrentTimeMillis()))),
+          Effect.fail(timeoutError(bound))
+        )
+      )
+
+    /** A generate call, bounded by its deadline when the wrapped model bounds its own. */
+    const generate: LanguageModel["generate"] = (request, call) => {
+      const deadline = call.deadline
+      if (model.enforcesDeadline !== true || deadline === undefined || deadline === Infinity) {
+        return inject(model.generate(request, call))
+      }
+      return Effect.clockWith((clock) => {
+        const calledAt = clock.unsafeCurrentTimeMillis()
+        const bound = { deadline, model: call.model, calledAt }
+        // Already past it: the router's timer would not have started the call (nor drawn a fault).
+        if (calledAt >= deadline) return Effect.fail(timeoutError(bound))
+        return inject(model.generate(request, call), bound)
+      })
+    }
 
     const stream = (request: GenerateRequest, call: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
       Stream.unwrap(
@@ -134,8 +187,9 @@ export const wrap = (model: LanguageModel, options: ChaosOptions): Effect.Effect
 
     const wrapped: LanguageModel = {
       provider: model.provider,
-      generate: (request, call) => inject(model.generate(request, call)),
+      generate,
       stream,
+      ...(model.enforcesDeadline === true ? { enforcesDeadline: true } : {}),
       ping: model.ping
     }
     return wrapped

@@ -7,8 +7,12 @@
  * The adapter is named `simulated`: a policy declares `adapter: simulated` with
  * `options: { behaviour: A }` (a provider of the scenario in force) or the behaviour inline.
  *
+ * `generate` ends by `CallOptions.deadline` on its own (`enforcesDeadline`), exactly when the router's
+ * per-attempt timer would have interrupted it, so the router arms no timer fiber per simulated call.
+ *
  * @since 0.1.0
  */
+import type { ScheduledClock } from "@switchyard/core/Deadline"
 import * as Errors from "@switchyard/core/Errors"
 import type { GenerateRequest, ModelResponse, Usage } from "@switchyard/core/Model"
 import type { Adapter, CallOptions, LanguageModel, ProviderConfig } from "@switchyard/core/Provider"
@@ -93,6 +97,16 @@ interface Effective {
   readonly stall: Behaviour["stall"]
   readonly inFault: boolean
 }
+
+/** A call's deadline and when it was made (for the Timeout's `afterMs`). */
+interface Bound {
+  readonly deadline: number
+  readonly calledAt: number
+  readonly model: string
+}
+
+const isScheduledClock = (clock: Clock.Clock): clock is ScheduledClock =>
+  typeof (clock as Partial<ScheduledClock>).unsafeSchedule === "function"
 
 const toDistribution = (latency: Behaviour["latency"]): Distribution.Distribution =>
   "p50" in latency ? Distribution.lognormal(latency.p50, latency.p99) : Distribution.empirical(latency.samples)
@@ -204,6 +218,8 @@ const unsafeMake = (
     callsBeforeRetryAfter: 0
   }
   const sleep = (ms: number) => clock.sleep(Duration.millis(ms))
+  // Deadline wake-ups as clock callbacks when the clock offers them (SimClock), as the router's are.
+  const schedule = isScheduledClock(clock) ? clock.unsafeSchedule : undefined
   const uniform: Distribution.Uniform = { number: () => rng.number() }
 
   // Token bucket for the rate limit in force.
@@ -274,31 +290,90 @@ const unsafeMake = (
     if (next !== undefined) next()
   }
 
-  /** Waits for a concurrency slot (FIFO); interruption leaves the queue. */
-  const acquire = (limit: number | undefined): Effect.Effect<void> => {
+  const leaveQueue = (wake: () => void) => {
+    const i = waiting.indexOf(wake)
+    if (i >= 0) waiting.splice(i, 1)
+  }
+
+  /**
+   * Waits for a concurrency slot (FIFO); interruption leaves the queue. With a bound, the wait ends
+   * at the deadline with a Timeout: one clock callback when the clock can schedule one (SimClock),
+   * else a race on the Clock (TestClock).
+   */
+  const acquire = (limit: number | undefined, bound: Bound | undefined): Effect.Effect<void, Errors.Timeout> => {
     if (limit === undefined || stats.inFlight < limit) {
       stats.inFlight++
       if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight
       return Effect.void
     }
     stats.queued++
-    return Effect.async<void>((resume) => {
+    const queued = Effect.async<void, Errors.Timeout>((resume) => {
+      let cancel: (() => boolean) | undefined
       const wake = () => {
+        cancel?.()
         stats.inFlight++
         if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight
         resume(Effect.void)
       }
       waiting.push(wake)
+      if (bound !== undefined && schedule !== undefined) {
+        cancel = schedule(() => {
+          leaveQueue(wake)
+          resume(Effect.fail(timeout(bound)))
+        }, bound.deadline - clock.unsafeCurrentTimeMillis())
+      }
       return Effect.sync(() => {
-        const i = waiting.indexOf(wake)
-        if (i >= 0) waiting.splice(i, 1)
+        cancel?.()
+        leaveQueue(wake)
       })
+    })
+    if (bound === undefined || schedule !== undefined) return queued
+    return Effect.timeoutFail(queued, {
+      duration: Duration.millis(bound.deadline - clock.unsafeCurrentTimeMillis()),
+      onTimeout: () => timeout(bound)
     })
   }
 
-  const fail = (t: number, error: Errors.ProviderError): Effect.Effect<never, Errors.ProviderError> => {
+  /** The Timeout the router's timer would have produced, at the deadline. */
+  const timeout = (bound: Bound): Errors.Timeout =>
+    new Errors.Timeout({
+      provider: name,
+      model: bound.model,
+      message: `simulated call on ${name} passed its deadline`,
+      scope: "attempt",
+      afterMs: bound.deadline - bound.calledAt
+    })
+
+  /**
+   * Sleeps until the deadline, then times out (what the router's timer did to a slower call). On a
+   * clock that schedules callbacks the wake-up is one, on the same unrounded time as the router's
+   * timer (a Clock sleep rounds fractions of a millisecond to nanoseconds).
+   */
+  const timeOut = (bound: Bound): Effect.Effect<never, Errors.Timeout> => {
+    const ms = Math.max(0, bound.deadline - clock.unsafeCurrentTimeMillis())
+    const wait = schedule === undefined ? sleep(ms) : Effect.async<void>((resume) => {
+      const cancel = schedule(() => resume(Effect.void), ms)
+      return Effect.sync(cancel)
+    })
+    return Effect.zipRight(wait, Effect.fail(timeout(bound)))
+  }
+
+  /**
+   * Whether something taking `ms` from now ends at or after the deadline. On a tie the router's timer
+   * (armed before the call started) fired first, so a tie is a timeout.
+   */
+  const passes = (bound: Bound | undefined, ms: number): bound is Bound =>
+    bound !== undefined && clock.unsafeCurrentTimeMillis() + ms >= bound.deadline
+
+  const fail = (
+    t: number,
+    error: Errors.ProviderError,
+    bound: Bound | undefined
+  ): Effect.Effect<never, Errors.ProviderError> => {
     stats.failed++
     bucket(stats.failuresPerBucket, t)
+    // The answer would come after the deadline: the caller sees only the Timeout.
+    if (passes(bound, behaviour.errorLatency)) return timeOut(bound)
     return sleep(behaviour.errorLatency).pipe(Effect.zipRight(Effect.suspend(() => {
       // From the moment the caller reads an advertised Retry-After, calls before it are violations.
       if (error._tag === "RateLimited" && blockedUntil > advertisedUntil) advertisedUntil = blockedUntil
@@ -307,7 +382,7 @@ const unsafeMake = (
   }
 
   /** What happens before the answer starts: limits and the error draw. */
-  const start = (request: GenerateRequest): Effect.Effect<Effective, Errors.ProviderError> =>
+  const start = (request: GenerateRequest, bound: Bound | undefined): Effect.Effect<Effective, Errors.ProviderError> =>
     Effect.suspend(() => {
       const now = clock.unsafeCurrentTimeMillis()
       const t = now - startedAt
@@ -319,10 +394,10 @@ const unsafeMake = (
       const wait = admit(eff.rateLimit, now)
       if (wait !== undefined) {
         stats.rateLimited++
-        return fail(t, errorFor(name, "429", wait))
+        return fail(t, errorFor(name, "429", wait), bound)
       }
       if (behaviour.contextWindow !== undefined && estimateTokens(request) > behaviour.contextWindow) {
-        return fail(t, errorFor(name, "context-length", undefined))
+        return fail(t, errorFor(name, "context-length", undefined), bound)
       }
       if (eff.errors.length > 0) {
         let u = rng.number()
@@ -331,14 +406,15 @@ const unsafeMake = (
             if (cls === "timeout") {
               stats.failed++
               bucket(stats.failuresPerBucket, t)
-              return Effect.never
+              // A black hole: nothing ever comes back, so only the deadline ends the call.
+              return bound === undefined ? Effect.never : timeOut(bound)
             }
-            return fail(t, errorFor(name, cls, undefined))
+            return fail(t, errorFor(name, cls, undefined), bound)
           }
           u -= p
         }
       }
-      return Effect.as(acquire(behaviour.concurrency), eff)
+      return Effect.as(acquire(behaviour.concurrency, bound), eff)
     })
 
   const outputTokens = (request: GenerateRequest) =>
@@ -355,15 +431,36 @@ const unsafeMake = (
     void t
   }
 
+  /**
+   * One answer. With `options.deadline` it ends by the deadline on its own, with the Timeout the
+   * router's per-attempt timer would have produced at the same moment (and the same statistics).
+   */
   const generate = (
     request: GenerateRequest,
     options: CallOptions
+  ): Effect.Effect<ModelResponse, Errors.ProviderError> => {
+    const deadline = options.deadline
+    if (deadline === undefined || deadline === Infinity) return answer(request, options, undefined)
+    return Effect.suspend(() => {
+      const calledAt = clock.unsafeCurrentTimeMillis()
+      const bound: Bound = { deadline, calledAt, model: options.model }
+      // Past the deadline already: the router's timer would not have started the call at all.
+      if (calledAt >= deadline) return Effect.fail(timeout(bound))
+      return answer(request, options, bound)
+    })
+  }
+
+  const answer = (
+    request: GenerateRequest,
+    options: CallOptions,
+    bound: Bound | undefined
   ): Effect.Effect<ModelResponse, Errors.ProviderError> =>
-    Effect.flatMap(start(request), (eff) => {
+    Effect.flatMap(start(request, bound), (eff) => {
       const begin = clock.unsafeCurrentTimeMillis()
       const latency = Distribution.sample(eff.latency, uniform, eff.scale)
       let finished = false
-      return sleep(latency).pipe(
+      const wait: Effect.Effect<void, Errors.Timeout> = passes(bound, latency) ? timeOut(bound) : sleep(latency)
+      return wait.pipe(
         Effect.map((): ModelResponse => {
           finished = true
           succeed(begin - startedAt)
@@ -393,7 +490,8 @@ const unsafeMake = (
   const CHUNK = 5
 
   const stream = (request: GenerateRequest, options: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
-    Stream.unwrap(Effect.map(start(request), (eff) => {
+    // Streams are bounded by the router (time to first token, stalls, the attempt deadline).
+    Stream.unwrap(Effect.map(start(request, undefined), (eff) => {
       const begin = clock.unsafeCurrentTimeMillis()
       const total = outputTokens(request)
       const first = Distribution.sample(ttft ?? eff.latency, uniform, eff.scale)
@@ -464,6 +562,7 @@ const unsafeMake = (
     windows,
     startedAt,
     generate,
+    enforcesDeadline: true,
     stream,
     ping: Effect.suspend(() => {
       const eff = effective(clock.unsafeCurrentTimeMillis() - startedAt)

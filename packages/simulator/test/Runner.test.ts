@@ -1,8 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
+import type * as Events from "@switchyard/core/Events"
+import type { PolicyPlan } from "@switchyard/core/Plan"
+import type { LanguageModel } from "@switchyard/core/Provider"
+import * as Router from "@switchyard/core/Router"
 import * as VirtualClock from "@switchyard/core/VirtualClock"
 import * as Runner from "@switchyard/simulator/Runner"
 import * as Scenario from "@switchyard/simulator/Scenario"
 import * as SimClock from "@switchyard/simulator/SimClock"
+import * as SimulatedProvider from "@switchyard/simulator/SimulatedProvider"
+import * as Effect from "effect/Effect"
 
 const scenario = Scenario.make({
   name: "small",
@@ -79,5 +85,70 @@ describe("Runner", () => {
     expect(result.metrics.attemptsPerRequest).toBeGreaterThan(1.2)
     expect(result.metrics.attemptsPerRequest).toBeLessThanOrEqual(3)
     expect(Object.keys(result.metrics.attemptsByProvider)).toEqual(["A"])
+  })
+})
+
+describe("Runner with providers that enforce their own deadline", () => {
+  // Black holes, slow tails past the attempt timeout and a queue: every way a call can hit its deadline.
+  const blackHoles = Scenario.make({
+    name: "black holes",
+    duration: "60s",
+    arrivals: { rate: 25 },
+    providers: {
+      A: {
+        latency: { p50: "300ms", p99: "4s" },
+        errors: { timeout: 0.15, "503": 0.05 },
+        concurrency: 6,
+        faults: [{ from: "20s", to: "30s", errors: { timeout: 1 } }]
+      },
+      B: { latency: { p50: "400ms", p99: "2s" }, cost: 1.5 }
+    }
+  })
+  const base = Runner.baselinePlan(blackHoles, "retry-only")
+  const plan: PolicyPlan = {
+    ...base,
+    providers: [...base.providers, {
+      ...base.providers[0],
+      name: "B",
+      config: { name: "B", adapter: "simulated" }
+    }],
+    routes: base.routes.map((route) => ({
+      ...route,
+      targets: [...route.targets, { ...route.targets[0], id: "B/default", provider: "B", priority: 1 }],
+      timeout: { attemptMs: 1500, totalMs: 4000 }
+    }))
+  }
+  /** The plan's router, its providers made by the `simulated` adapter, optionally hiding their flag. */
+  const policy = (routerTimer: boolean): Runner.PolicyUnderTest => ({
+    name: routerTimer ? "router timer" : "self-enforced",
+    build: Effect.gen(function*() {
+      const providers = new Map<string, LanguageModel>()
+      for (const provider of plan.providers) {
+        const model = yield* SimulatedProvider.adapter.make(provider.config)
+        expect(model.enforcesDeadline).toBe(true)
+        providers.set(provider.name, routerTimer ? { ...model, enforcesDeadline: false } : model)
+      }
+      return yield* Router.make({ plan, providers })
+    })
+  })
+  /** Timeouts made by the router's timer and by the provider differ only in message and afterMs. */
+  const outcomes = (events: ReadonlyArray<Events.EngineEvent> | undefined) =>
+    JSON.stringify(events, (key, value) => key === "message" || key === "afterMs" ? undefined : value)
+
+  it("gives the same successes, timeouts and event log as the router's own timer", async () => {
+    const timer = await Runner.run({ scenario: blackHoles, policy: policy(true), seed: 3, keepEvents: true })
+    const self = await Runner.run({ scenario: blackHoles, policy: policy(false), seed: 3, keepEvents: true })
+    // The scenario does hit deadlines, at both scopes.
+    expect(timer.metrics.errors.Timeout ?? 0).toBeGreaterThan(0)
+    const scopes = new Set(
+      (timer.events ?? []).flatMap((e) =>
+        e.type === "attempt-ended" && e.error?._tag === "Timeout" ? [e.error.scope] : []
+      )
+    )
+    expect([...scopes].sort()).toEqual(["attempt", "total"])
+    expect(self.metrics.succeeded).toBe(timer.metrics.succeeded)
+    expect(self.metrics.errors).toEqual(timer.metrics.errors)
+    expect(self.metrics).toEqual(timer.metrics)
+    expect(outcomes(self.events)).toBe(outcomes(timer.events))
   })
 })

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
+import type * as Errors from "@switchyard/core/Errors"
+import * as VirtualClock from "@switchyard/core/VirtualClock"
 import * as Distribution from "@switchyard/simulator/Distribution"
 import * as Scenario from "@switchyard/simulator/Scenario"
 import * as SimulatedProvider from "@switchyard/simulator/SimulatedProvider"
@@ -164,6 +166,144 @@ describe("SimulatedProvider", () => {
       yield* TestClock.adjust("10 seconds")
       expect((yield* Fiber.join(fiber)) - start).toBeCloseTo(600)
     }))
+})
+
+/** A call with a deadline: its outcome and the Clock time it ended at. */
+const timed = (model: SimulatedProvider.SimulatedModel, deadline?: number) =>
+  Effect.fork(
+    Effect.zip(
+      Effect.either(model.generate(request, { ...options, deadline })),
+      Effect.clockWith((clock) => clock.currentTimeMillis)
+    )
+  )
+
+const timeoutOf = (result: Either.Either<unknown, Errors.ProviderError>) =>
+  Either.isLeft(result) && result.left._tag === "Timeout"
+    ? { scope: result.left.scope, afterMs: result.left.afterMs }
+    : undefined
+
+describe("SimulatedProvider with a deadline", () => {
+  it("declares that it enforces the deadline of generate calls", () => {
+    const model = Effect.runSync(SimulatedProvider.make("A", Scenario.behaviour({})))
+    expect(model.enforcesDeadline).toBe(true)
+  })
+
+  it.effect("an answer slower than the deadline times out at the deadline, the generated part billed", () =>
+    Effect.gen(function*() {
+      const model = yield* SimulatedProvider.make("A", Scenario.behaviour({ latency: constant(1000), cost: 2 }))
+      yield* TestClock.adjust("10 millis")
+      const late = yield* timed(model, 310)
+      // A tie goes to the deadline, as the router's timer (armed before the call) fired first.
+      const tie = yield* timed(model, 1010)
+      const inTime = yield* timed(model, 1011)
+      yield* TestClock.adjust("1 minute")
+      const [lateResult, lateAt] = yield* Fiber.join(late)
+      expect(timeoutOf(lateResult)).toEqual({ scope: "attempt", afterMs: 300 })
+      expect(lateAt).toBe(310)
+      const [tieResult, tieAt] = yield* Fiber.join(tie)
+      expect(timeoutOf(tieResult)).toEqual({ scope: "attempt", afterMs: 1000 })
+      expect(tieAt).toBe(1010)
+      const [inTimeResult, inTimeAt] = yield* Fiber.join(inTime)
+      expect(Either.isRight(inTimeResult)).toBe(true)
+      expect(inTimeAt).toBe(1010)
+      // Abandoned answers bill what was generated: 30% and 100% of 2, then one whole answer.
+      expect(model.stats.wastedCost).toBeCloseTo(0.6 + 2)
+      expect(model.stats.cost).toBeCloseTo(0.6 + 2 + 2)
+      expect(model.stats.succeeded).toBe(1)
+      expect(model.stats.inFlight).toBe(0)
+    }))
+
+  it.effect("an error slower than the deadline times out at the deadline instead", () =>
+    Effect.gen(function*() {
+      const model = yield* SimulatedProvider.make("A", Scenario.behaviour({ errors: { "503": 1 }, errorLatency: 500 }))
+      const late = yield* timed(model, 200)
+      const inTime = yield* timed(model, 501)
+      yield* TestClock.adjust("1 minute")
+      const [lateResult, lateAt] = yield* Fiber.join(late)
+      expect(timeoutOf(lateResult)).toEqual({ scope: "attempt", afterMs: 200 })
+      expect(lateAt).toBe(200)
+      const [inTimeResult, inTimeAt] = yield* Fiber.join(inTime)
+      expect(Either.isLeft(inTimeResult) && inTimeResult.left._tag).toBe("Unavailable")
+      expect(inTimeAt).toBe(500)
+      expect(model.stats.failed).toBe(2)
+    }))
+
+  it.effect("a black hole times out at the deadline, and never answers without one", () =>
+    Effect.gen(function*() {
+      const model = yield* SimulatedProvider.make("A", Scenario.behaviour({ errors: { timeout: 1 } }))
+      const bounded = yield* timed(model, 2500)
+      const unbounded = yield* timed(model)
+      yield* TestClock.adjust("1 hour")
+      expect(bounded.unsafePoll()).not.toBeNull()
+      const [result, at] = yield* Fiber.join(bounded)
+      expect(timeoutOf(result)).toEqual({ scope: "attempt", afterMs: 2500 })
+      expect(at).toBe(2500)
+      expect(unbounded.unsafePoll()).toBeNull()
+      yield* Fiber.interrupt(unbounded)
+      expect(model.stats.failed).toBe(2)
+      expect(model.stats.inFlight).toBe(0)
+    }))
+
+  it.effect("a call already past its deadline fails at once, uncounted (the router would not have made it)", () =>
+    Effect.gen(function*() {
+      const model = yield* SimulatedProvider.make("A", Scenario.behaviour({ latency: constant(10) }))
+      yield* TestClock.adjust("1 second")
+      const fiber = yield* timed(model, 1000)
+      yield* TestClock.adjust("0 millis")
+      const [result, at] = yield* Fiber.join(fiber)
+      expect(timeoutOf(result)).toEqual({ scope: "attempt", afterMs: 0 })
+      expect(at).toBe(1000)
+      expect(model.stats.calls).toBe(0)
+    }))
+
+  it.effect("waiting in the concurrency queue ends at the deadline (TestClock: a race on the Clock)", () =>
+    Effect.gen(function*() {
+      const model = yield* SimulatedProvider.make("A", Scenario.behaviour({ latency: constant(1000), concurrency: 1 }))
+      const first = yield* timed(model)
+      const queued = yield* timed(model, 400)
+      const next = yield* timed(model)
+      yield* TestClock.adjust("1 minute")
+      const [queuedResult, queuedAt] = yield* Fiber.join(queued)
+      expect(timeoutOf(queuedResult)).toEqual({ scope: "attempt", afterMs: 400 })
+      expect(queuedAt).toBe(400)
+      // The timed-out call left the queue: the next one gets the slot when the first ends.
+      expect((yield* Fiber.join(first))[1]).toBe(1000)
+      expect((yield* Fiber.join(next))[1]).toBe(2000)
+      expect(model.stats.queued).toBe(2)
+      expect(model.stats.inFlight).toBe(0)
+      expect(model.stats.cost).toBeCloseTo(2)
+    }))
+
+  it("waiting in the concurrency queue ends at the deadline (VirtualClock: one clock callback, none left)", () => {
+    const clock = new VirtualClock.VirtualClock()
+    const scheduler = new VirtualClock.VirtualScheduler()
+    const program = Effect.gen(function*() {
+      const model = yield* SimulatedProvider.make("A", Scenario.behaviour({ latency: constant(1000), concurrency: 1 }))
+      const first = yield* timed(model)
+      const queued = yield* timed(model, 400)
+      const woken = yield* timed(model, 5000)
+      return {
+        queued: yield* Fiber.join(queued),
+        first: yield* Fiber.join(first),
+        woken: yield* Fiber.join(woken),
+        stats: model.stats
+      }
+    }).pipe(Effect.withClock(clock))
+    const fiber = Effect.runFork(program, { scheduler })
+    VirtualClock.driveSync({ clock, scheduler, done: () => fiber.unsafePoll() !== null })
+    const exit = fiber.unsafePoll()
+    expect(exit !== null && Exit.isSuccess(exit)).toBe(true)
+    if (exit === null || !Exit.isSuccess(exit)) return
+    const { first, queued, stats, woken } = exit.value
+    expect(timeoutOf(queued[0])).toEqual({ scope: "attempt", afterMs: 400 })
+    expect(queued[1]).toBe(400)
+    expect(first[1]).toBe(1000)
+    // Woken from the queue before its deadline: its queue timer was cancelled.
+    expect(Either.isRight(woken[0])).toBe(true)
+    expect(woken[1]).toBe(2000)
+    expect(stats.inFlight).toBe(0)
+    expect(clock.pendingTimers).toBe(0)
+  })
 })
 
 describe("Scenario diagnostics", () => {
