@@ -70,6 +70,36 @@ describe("Chaos", () => {
       expect(yield* Fiber.join(fiber)).toBe(700)
     }))
 
+  it.effect("keeps a wrapped model's own deadline: injected latency and black holes end at it", () =>
+    Effect.gen(function*() {
+      // echo answers at once, so it trivially ends by any deadline.
+      const bounded: LanguageModel = { ...echo, enforcesDeadline: true }
+      const slow = yield* Chaos.wrap(bounded, { latency: { rate: 1, ms: 700 } })
+      const hole = yield* Chaos.wrap(bounded, { faults: { timeout: 1 } })
+      expect(slow.enforcesDeadline).toBe(true)
+      expect((yield* Chaos.wrap(echo, { faults: { timeout: 1 } })).enforcesDeadline).toBeUndefined()
+      const timed = (model: LanguageModel, deadline?: number) =>
+        Effect.fork(
+          Effect.zip(Effect.either(model.generate(request, { ...call, deadline })), TestClock.currentTimeMillis)
+        )
+      const late = yield* timed(slow, 300)
+      const inTime = yield* timed(slow, 701)
+      const holed = yield* timed(hole, 450)
+      const forever = yield* timed(hole)
+      yield* TestClock.adjust("1 hour")
+      const [lateResult, lateAt] = yield* Fiber.join(late)
+      expect(Either.isLeft(lateResult) && lateResult.left._tag === "Timeout" && lateResult.left.afterMs).toBe(300)
+      expect(lateAt).toBe(300)
+      const [inTimeResult, inTimeAt] = yield* Fiber.join(inTime)
+      expect(Either.isRight(inTimeResult)).toBe(true)
+      expect(inTimeAt).toBe(700)
+      const [holeResult, holeAt] = yield* Fiber.join(holed)
+      expect(Either.isLeft(holeResult) && holeResult.left._tag === "Timeout" && holeResult.left.scope).toBe("attempt")
+      expect(holeAt).toBe(450)
+      expect(forever.unsafePoll()).toBeNull()
+      yield* Fiber.interrupt(forever)
+    }))
+
   it.effect("cuts streams after k parts with StreamInterrupted, never a short success", () =>
     Effect.gen(function*() {
       const model = yield* Chaos.wrap(echo, { streamCut: { rate: 1, afterParts: 2 } })
