@@ -64,8 +64,13 @@ export interface BreakerState {
   readonly window: Window.Window
   /** Failures in a row while closed (or disabled). */
   readonly consecutive: number
-  /** When the latest failure was recorded while closed; absent before the first. */
-  readonly lastFailureAt?: number | undefined
+  /**
+   * Admission times of the failures of the current run (at most `consecutiveFailures` of them). The run
+   * is counted in admission order: a success ends only the failures admitted before it.
+   */
+  readonly runAdmissions?: ReadonlyArray<number> | undefined
+  /** The latest admission time of a successful attempt; absent before the first. */
+  readonly lastSuccessAdmittedAt?: number | undefined
   /** `k`: the number of consecutive opens of the last open period (before decay). */
   readonly opens: number
   /** When the current closed period began, for decay; null when not closed. */
@@ -351,16 +356,29 @@ export const record = (
   if (state.status !== "closed" && state.status !== "disabled") return [state, transitions]
   if (verdict === "ignored" || verdict === "interrupted") return [state, transitions]
   const window = Window.add(state.window, options.window, now, { failure, slow })
-  // A success of an attempt admitted before the latest failure (it was already on its way when the
-  // target went down) does not break a run of failures: otherwise an outage under load opens late.
-  const startedBeforeFailure = ticket.admittedAt !== undefined && state.lastFailureAt !== undefined &&
-    ticket.admittedAt < state.lastFailureAt
-  const consecutive = failure ? state.consecutive + 1 : startedBeforeFailure ? state.consecutive : 0
+  // Failures in a row are counted in admission order. Under concurrency, calls already on their way
+  // when a target went down still answer afterwards: their successes must not end the run of
+  // failures of later calls (an outage would open late), while in a brownout every success ends the
+  // failures admitted before it (so the breaker does not flap).
+  const admittedAt = ticket.admittedAt ?? now
+  const previousRun = state.consecutive === 0 ? [] : state.runAdmissions ?? []
+  const lastSuccess = state.lastSuccessAdmittedAt
+  let run: ReadonlyArray<number>
+  let lastSuccessAdmittedAt = lastSuccess
+  if (failure) {
+    run = lastSuccess === undefined || admittedAt >= lastSuccess ?
+      [...previousRun, admittedAt].slice(-Math.max(1, options.consecutiveFailures)) :
+      previousRun
+  } else {
+    lastSuccessAdmittedAt = lastSuccess === undefined ? admittedAt : Math.max(lastSuccess, admittedAt)
+    run = previousRun.filter((at) => at > lastSuccessAdmittedAt!)
+  }
   const recorded: BreakerState = {
     ...state,
     window,
-    consecutive,
-    ...(failure ? { lastFailureAt: now } : {})
+    consecutive: run.length,
+    runAdmissions: run,
+    ...(lastSuccessAdmittedAt !== undefined ? { lastSuccessAdmittedAt } : {})
   }
   if (state.status === "disabled") return [recorded, transitions]
   const cause = trips(recorded, options, now, failure, slow)

@@ -25,6 +25,26 @@ describe("circuit stage", () => {
       expect(yield* status(h)).toBe("open")
     }))
 
+  it.effect("in a brownout a success ends the failures admitted before it, so the breaker does not flap", () =>
+    Effect.gen(function*() {
+      const h = harness({ default: { mode: "consecutive", consecutiveFailures: 3 } })
+      const tickets = []
+      for (let i = 0; i < 4; i++) {
+        tickets.push(Either.getOrThrow(yield* begin(h)))
+        yield* TestClock.adjust("10 millis")
+      }
+      const [a, b, c, d] = tickets
+      yield* b.end(failure())
+      yield* c.end(failure())
+      yield* a.end(success()) // admitted before b and c: their run goes on
+      yield* d.end(success()) // admitted after them: the run is over
+      yield* call(h, failure())
+      yield* call(h, failure())
+      expect(yield* status(h)).toBe("closed")
+      yield* call(h, failure())
+      expect(yield* status(h)).toBe("open")
+    }))
+
   it.effect("a success admitted after the latest failure does reset the run", () =>
     Effect.gen(function*() {
       const h = harness({ default: { mode: "consecutive", consecutiveFailures: 3 } })
