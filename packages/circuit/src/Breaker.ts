@@ -15,6 +15,13 @@
  * from an older epoch is late: it never moves the breaker (so it cannot extend an open period or
  * fire a second `opened`, nor re-trip a freshly closed window).
  *
+ * Failures in a row are counted in admission order: every attempt admitted while closed gets a
+ * sequence number, and a run is a stretch of consecutive sequence numbers whose attempts all ended
+ * without a success (errors that do not count and interrupted attempts neither break nor extend
+ * it). An attempt still in flight is a gap: it may yet succeed. So under concurrency neither the
+ * successes of calls sent before an outage (they answer late) nor fast errors overtaking slow
+ * successes in a brownout (they answer early) make a run out of calls that were not in a row.
+ *
  * @since 0.1.0
  */
 import type { BreakerOptions } from "./Config.js"
@@ -62,15 +69,18 @@ export interface BreakerState {
   readonly status: Status
   readonly epoch: number
   readonly window: Window.Window
-  /** Failures in a row while closed (or disabled). */
+  /** The longest run of failures in admission order not yet ended by a success (closed or disabled). */
   readonly consecutive: number
+  /** Attempts admitted while closed or disabled so far: the sequence number of the next one. */
+  readonly admissions?: number | undefined
+  /** The first sequence number a run may start at: one past the latest success, or past the last transition. */
+  readonly runFrom?: number | undefined
   /**
-   * Admission times of the failures of the current run (at most `consecutiveFailures` of them). The run
-   * is counted in admission order: a success ends only the failures admitted before it.
+   * The attempts from `runFrom` on that ended without a success, in sequence order, as
+   * `[sequence, 1]` for a counted failure and `[sequence, 0]` for an outcome that says nothing
+   * (bounded: see {@link maxEnded}).
    */
-  readonly runAdmissions?: ReadonlyArray<number> | undefined
-  /** The latest admission time of a successful attempt; absent before the first. */
-  readonly lastSuccessAdmittedAt?: number | undefined
+  readonly ended?: ReadonlyArray<readonly [number, 0 | 1]> | undefined
   /** `k`: the number of consecutive opens of the last open period (before decay). */
   readonly opens: number
   /** When the current closed period began, for decay; null when not closed. */
@@ -107,8 +117,8 @@ export interface Transition {
 export interface Ticket {
   readonly epoch: number
   readonly probe?: number | undefined
-  /** When the attempt was admitted: a success that started before the latest failure proves nothing. */
-  readonly admittedAt?: number | undefined
+  /** The admission sequence number of an attempt admitted while closed or disabled. */
+  readonly seq?: number | undefined
 }
 
 /**
@@ -172,6 +182,15 @@ export const decayedOpens = (state: BreakerState, options: BreakerOptions, now: 
     ? Math.max(0, state.opens - Math.floor(Math.max(0, now - state.closedAt) / options.decayInterval))
     : state.opens
 
+/**
+ * No run: attempts admitted before a transition are late, so a run starts with the next admission.
+ */
+const freshRun = (state: BreakerState) => ({
+  consecutive: 0,
+  runFrom: state.admissions ?? 0,
+  ended: []
+})
+
 const open = (
   state: BreakerState,
   options: BreakerOptions,
@@ -184,7 +203,7 @@ const open = (
     ...state,
     status: "open",
     epoch: state.epoch + 1,
-    consecutive: 0,
+    ...freshRun(state),
     opens: k,
     closedAt: null,
     openedAt: at,
@@ -213,7 +232,7 @@ const close = (
     status: "closed",
     epoch: state.epoch + 1,
     window: Window.empty(options.window),
-    consecutive: 0,
+    ...freshRun(state),
     closedAt: at,
     probes: [],
     probesAdmitted: 0,
@@ -263,8 +282,10 @@ export const admit = (
   const all = [...transitions]
   switch (state.status) {
     case "closed":
-    case "disabled":
-      return [{ _tag: "Admitted", ticket: { epoch: state.epoch, admittedAt: now } }, state, all]
+    case "disabled": {
+      const seq = state.admissions ?? 0
+      return [{ _tag: "Admitted", ticket: { epoch: state.epoch, seq } }, { ...state, admissions: seq + 1 }, all]
+    }
     case "isolated":
       return [{ _tag: "Refused", retryAfterMs: options.maxOpenDuration, detail: "isolated by an operator" }, state, all]
     case "open": {
@@ -354,37 +375,74 @@ export const record = (
     return [{ ...state, probes: remaining, probesSucceeded: succeeded }, transitions]
   }
   if (state.status !== "closed" && state.status !== "disabled") return [state, transitions]
-  if (verdict === "ignored" || verdict === "interrupted") return [state, transitions]
+  // An outcome that says nothing about the target fills its place in admission order and nothing else.
+  if (verdict === "ignored" || verdict === "interrupted") {
+    return [{ ...state, ...countRun(state, options, ticket, verdict) }, transitions]
+  }
   const window = Window.add(state.window, options.window, now, { failure, slow })
-  // Failures in a row are counted in admission order. Under concurrency, calls already on their way
-  // when a target went down still answer afterwards: their successes must not end the run of
-  // failures of later calls (an outage would open late), while in a brownout every success ends the
-  // failures admitted before it (so the breaker does not flap).
-  const admittedAt = ticket.admittedAt ?? now
-  const previousRun = state.consecutive === 0 ? [] : state.runAdmissions ?? []
-  const lastSuccess = state.lastSuccessAdmittedAt
-  let run: ReadonlyArray<number>
-  let lastSuccessAdmittedAt = lastSuccess
-  if (failure) {
-    run = lastSuccess === undefined || admittedAt >= lastSuccess ?
-      [...previousRun, admittedAt].slice(-Math.max(1, options.consecutiveFailures)) :
-      previousRun
-  } else {
-    lastSuccessAdmittedAt = lastSuccess === undefined ? admittedAt : Math.max(lastSuccess, admittedAt)
-    run = previousRun.filter((at) => at > lastSuccessAdmittedAt!)
-  }
-  const recorded: BreakerState = {
-    ...state,
-    window,
-    consecutive: run.length,
-    runAdmissions: run,
-    ...(lastSuccessAdmittedAt !== undefined ? { lastSuccessAdmittedAt } : {})
-  }
+  const recorded: BreakerState = { ...state, window, ...countRun(state, options, ticket, verdict) }
   if (state.status === "disabled") return [recorded, transitions]
   const cause = trips(recorded, options, now, failure, slow)
   if (cause === undefined) return [recorded, transitions]
   const [next, transition] = open(recorded, options, now, decayedOpens(state, options, now) + 1, cause)
   return [next, [...transitions, transition]]
+}
+
+/**
+ * The most attempts that ended without a success a breaker remembers beyond the latest success:
+ * enough to find a run of `consecutiveFailures` among gaps left by slow calls, bounded so that a
+ * breaker's state stays small. Past it the oldest are forgotten.
+ *
+ * @since 0.1.0
+ * @category math
+ */
+export const maxEnded = (options: BreakerOptions): number => Math.max(64, 4 * options.consecutiveFailures)
+
+/**
+ * The run bookkeeping after an attempt of the current epoch ended while closed or disabled.
+ */
+const countRun = (
+  state: BreakerState,
+  options: BreakerOptions,
+  ticket: Ticket,
+  verdict: Verdict
+): Pick<BreakerState, "consecutive" | "runFrom" | "ended" | "admissions"> => {
+  // A ticket without a sequence number (from before sequence numbers) counts as the latest admission.
+  const admissions = state.admissions ?? 0
+  const seq = ticket.seq ?? Math.max(0, admissions - 1)
+  let runFrom = state.runFrom ?? 0
+  let ended = state.ended ?? []
+  if (seq >= runFrom) {
+    if (verdict === "success") {
+      // A success ends every run of attempts admitted before it.
+      runFrom = seq + 1
+      ended = ended.filter(([s]) => s > seq)
+    } else {
+      const entry: readonly [number, 0 | 1] = [seq, verdict === "failure" ? 1 : 0]
+      let i = ended.length
+      while (i > 0 && ended[i - 1][0] > seq) i--
+      ended = [...ended.slice(0, i), entry, ...ended.slice(i)]
+      const excess = ended.length - maxEnded(options)
+      if (excess > 0) {
+        ended = ended.slice(excess)
+        runFrom = ended[0][0]
+      }
+    }
+  }
+  return { consecutive: longestRun(ended), runFrom, ended, admissions: Math.max(admissions, seq + 1) }
+}
+
+/** The most failures in a stretch of consecutive sequence numbers that all ended without a success. */
+const longestRun = (ended: ReadonlyArray<readonly [number, 0 | 1]>): number => {
+  let best = 0
+  let current = 0
+  let previous = Number.NaN
+  for (const [seq, failed] of ended) {
+    current = seq === previous + 1 ? current + failed : failed
+    previous = seq
+    if (current > best) best = current
+  }
+  return best
 }
 
 /**
@@ -420,7 +478,15 @@ export const isolate = (state: BreakerState, now: number): readonly [BreakerStat
   state.status === "isolated"
     ? [state, []]
     : [
-      { ...state, status: "isolated", epoch: state.epoch + 1, closedAt: null, probes: [], probesAdmitted: 0 },
+      {
+        ...state,
+        ...freshRun(state),
+        status: "isolated",
+        epoch: state.epoch + 1,
+        closedAt: null,
+        probes: [],
+        probesAdmitted: 0
+      },
       [{ from: state.status, to: "isolated", at: now, data: { manual: true } }]
     ]
 
@@ -434,7 +500,15 @@ export const disable = (state: BreakerState, now: number): readonly [BreakerStat
   state.status === "disabled"
     ? [state, []]
     : [
-      { ...state, status: "disabled", epoch: state.epoch + 1, closedAt: null, probes: [], probesAdmitted: 0 },
+      {
+        ...state,
+        ...freshRun(state),
+        status: "disabled",
+        epoch: state.epoch + 1,
+        closedAt: null,
+        probes: [],
+        probesAdmitted: 0
+      },
       [{ from: state.status, to: "disabled", at: now, data: { manual: true } }]
     ]
 
@@ -465,7 +539,13 @@ export const reset = (
   options: BreakerOptions,
   now: number
 ): readonly [BreakerState, ReadonlyArray<Transition>] => [
-  { ...initial(options), epoch: state.epoch + 1, nextProbe: state.nextProbe },
+  {
+    ...initial(options),
+    epoch: state.epoch + 1,
+    nextProbe: state.nextProbe,
+    admissions: state.admissions ?? 0,
+    runFrom: state.admissions ?? 0
+  },
   state.status === "closed" ? [] : [{ from: state.status, to: "closed", at: now, data: { manual: true, reset: true } }]
 ]
 

@@ -56,6 +56,45 @@ describe("circuit stage", () => {
       expect(yield* status(h)).toBe("closed")
     }))
 
+  it.effect("in a brownout fast errors that overtake slow successes are not a run", () =>
+    Effect.gen(function*() {
+      const h = harness({ default: { mode: "consecutive", consecutiveFailures: 3 } })
+      // Six calls at once, every other one fails: the errors come back first (a 503 is fast).
+      const tickets = []
+      for (let i = 0; i < 6; i++) tickets.push(Either.getOrThrow(yield* begin(h)))
+      for (const i of [1, 3, 5]) yield* tickets[i].end(failure())
+      expect(yield* status(h)).toBe("closed")
+      expect((yield* h.breakers.state("p/a")).consecutiveFailures).toBe(1)
+      for (const i of [0, 2, 4]) yield* tickets[i].end(success())
+      expect(yield* status(h)).toBe("closed")
+      // only the last call, admitted after the last success, is still a run
+      expect((yield* h.breakers.state("p/a")).consecutiveFailures).toBe(1)
+    }))
+
+  it.effect("a call still in flight inside a run is a gap until it ends", () =>
+    Effect.gen(function*() {
+      const h = harness({ default: { mode: "consecutive", consecutiveFailures: 3 } })
+      const tickets = []
+      for (let i = 0; i < 4; i++) tickets.push(Either.getOrThrow(yield* begin(h)))
+      for (const i of [0, 2, 3]) yield* tickets[i].end(failure())
+      expect(yield* status(h)).toBe("closed") // the second call may yet succeed
+      yield* tickets[1].end(failure()) // it did not: four failures in a row
+      expect(yield* status(h)).toBe("open")
+    }))
+
+  it.effect("an interrupted call or an error that does not count neither breaks nor extends a run", () =>
+    Effect.gen(function*() {
+      const h = harness({ default: { mode: "consecutive", consecutiveFailures: 3 } })
+      yield* call(h, failure())
+      yield* call(h, interrupted())
+      yield* call(h, failure(new ContentFiltered({ message: "filtered" })))
+      yield* call(h, failure())
+      expect(yield* status(h)).toBe("closed")
+      expect((yield* h.breakers.state("p/a")).consecutiveFailures).toBe(2)
+      yield* call(h, failure())
+      expect(yield* status(h)).toBe("open")
+    }))
+
   it.effect("opens on the failure that reaches the ratio, then refuses with CircuitOpen", () =>
     Effect.gen(function*() {
       const h = harness(ratio)
