@@ -22,6 +22,8 @@ import type { StreamPart } from "@switchyard/core/StreamPart"
 import * as VirtualClock from "@switchyard/core/VirtualClock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Random from "effect/Random"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
@@ -161,6 +163,9 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
   let finished = false
   let wake: (() => void) | undefined
   const starts = new Set<{ readonly at: number }>()
+  // The request fibers still running, and whether the run is over (then they are only cleaned up).
+  const fibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+  let closed = false
 
   const bump = (array: Array<number>, i: number) => {
     while (array.length <= i) array.push(0)
@@ -223,7 +228,11 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
         ? consume(router.stream(chosen.request))
         : router.generate(chosen.request)
       const fiber = fork(effect)
-      fiber.addObserver((exit) => record(at, exit, ticket))
+      fibers.add(fiber)
+      fiber.addObserver((exit) => {
+        fibers.delete(fiber)
+        if (!closed) record(at, exit, ticket)
+      })
       const next = Distribution.exponential(arrivals, ratePerMs)
       if (at + next < scenario.duration) clock.unsafeSchedule(arrive, next)
       else {
@@ -340,6 +349,18 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
     pendingTimers: clock.pendingTimers,
     inFlightAtEnd: models.reduce((sum, m) => sum + m.stats.inFlight, 0)
   }
+  // Requests that never ended must not outlive the run: a black hole without a deadline is
+  // `Effect.never`, which holds a real interval handle until it is interrupted,
+  // so one hung request kept the whole benchmark process alive after its results were written.
+  closed = true
+  for (const fiber of fibers) fiber.unsafeInterruptAsFork(FiberId.none)
+  if (main.unsafePoll() === null) main.unsafeInterruptAsFork(FiberId.none)
+  VirtualClock.driveSync({
+    clock,
+    scheduler,
+    done: () => fibers.size === 0 && main.unsafePoll() !== null,
+    until: clock.unsafeCurrentTimeMillis()
+  })
   const callSeries: Record<string, ReadonlyArray<number>> = {}
   for (const m of models) callSeries[m.stats.name] = m.stats.callsPerBucket
   return {
