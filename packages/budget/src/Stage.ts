@@ -14,10 +14,10 @@
  * @since 0.1.0
  */
 import type { Model, Plan, Plugin } from "@switchyard/core"
-import { Errors } from "@switchyard/core"
+import { Errors, State } from "@switchyard/core"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import { identity } from "effect/Function"
 import * as Ledger from "./Ledger.js"
 import * as Pricing from "./Pricing.js"
 import type * as Section from "./Section.js"
@@ -385,6 +385,10 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
         events.emit({ type: "plugin", at, plugin: "budget", name, target, data: data() }))
       : Effect.void
 
+  const emitAt = (at: number, name: string, target: string | undefined, data: () => Record<string, unknown>) => {
+    if (events.enabled) events.emit({ type: "plugin", at, plugin: "budget", name, target, data: data() })
+  }
+
   // Target ids come from the plan: memoising their Retry-After keys is bounded.
   const blockKeys = new Map<string, string>()
   const blockKey = (target: Plugin.TargetInfo) => {
@@ -399,196 +403,245 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
   const readBlock = (target: Plugin.TargetInfo) =>
     store.modify<number | undefined, number | undefined>(blockKey(target), (until) => [until, until])
 
-  const release = (held: Held, now: number, actual: number | undefined): Effect.Effect<void> => {
+  /** Gives back what an attempt held (`actual` undefined: the attempt never ran). */
+  function* release(held: Held, now: number, actual: number | undefined): State.Program<void> {
     switch (held._tag) {
       case "Ledger":
-        return store.modify<Ledger.LedgerState, void>(
+        return yield* State.modifyStep<Ledger.LedgerState, void>(
           held.state,
           (state) => [undefined, Ledger.settle(state, held.limit.window, now, held.amount, actual ?? 0)]
         )
       case "Bucket":
         // Provider request quotas count failed calls too: an admitted request is spent.
-        return actual === undefined
-          ? store.modify<TokenBucket.BucketState, void>(
-            held.key,
-            (state) => [undefined, TokenBucket.giveBack(state, held.config, now, held.amount)]
-          )
-          : Effect.void
+        if (actual !== undefined) return
+        return yield* State.modifyStep<TokenBucket.BucketState, void>(
+          held.key,
+          (state) => [undefined, TokenBucket.giveBack(state, held.config, now, held.amount)]
+        )
       case "TokenBucket":
-        return store.modify<TokenBucket.BucketState, void>(
+        return yield* State.modifyStep<TokenBucket.BucketState, void>(
           held.key,
           (state) => [undefined, TokenBucket.giveBack(state, held.config, now, held.amount - (actual ?? 0))]
         )
       case "Slot":
-        return store.modify<number, void>(held.key, (n) => [undefined, Math.max(0, (n ?? 0) - 1)]).pipe(
-          Effect.zipRight(signalSlot(held.key))
-        )
+        yield* State.modifyStep<number, void>(held.key, (n) => [undefined, Math.max(0, (n ?? 0) - 1)])
+        return yield* State.effectStep(signalSlot(held.key))
     }
   }
 
-  const rollback = (held: ReadonlyArray<Held>) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.forEach(held, (h) => release(h, now, undefined)))
+  function* rollback(held: ReadonlyArray<Held>, now: number): State.Program<void> {
+    for (const h of held) yield* release(h, now, undefined)
+  }
 
-  const refuse = (info: Plugin.AttemptInfo, refusal: Plugin.Refusal) =>
-    Effect.zipRight(
-      emit("refused", info.target.id, () => ({
-        requestId: info.request.requestId,
-        reason: refusal.reason,
-        detail: refusal.detail
-      })),
-      Effect.fail(refusal)
-    )
+  // Whether an admission can wait (a rate limit that waits, or a concurrency cap): only then can it be
+  // interrupted half-way, and only then does it need a guard that gives back what it took.
+  const canWait = rates.some(({ rate }) => rate.onLimit === "wait" || rate.concurrency !== undefined)
+
+  const refused = (info: Plugin.AttemptInfo, clock: Clock.Clock, refusal: Plugin.Refusal) => {
+    if (events.enabled) {
+      events.emit({
+        type: "plugin",
+        at: clock.unsafeCurrentTimeMillis(),
+        plugin: "budget",
+        name: "refused",
+        target: info.target.id,
+        data: { requestId: info.request.requestId, reason: refusal.reason, detail: refusal.detail }
+      })
+    }
+    return Effect.fail(refusal)
+  }
 
   const beforeAttempt = (info: Plugin.AttemptInfo): Effect.Effect<Plugin.AttemptTicket, Plugin.Refusal> =>
-    Effect.uninterruptibleMask((restore) => {
+    Effect.clockWith((clock) => {
       const held: Array<Held> = []
-      const { request, target } = info
-      const pricing = priceOf(target)
-      const modelMax = target.model.capabilities.maxOutputTokens
-      const tokenEstimate = request.estimatedInputTokens + outputTokens(request, modelMax)
-
-      const admit = Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-
-        // 1. A provider's Retry-After (L6, L27).
-        const until = yield* readBlock(target)
-        if (until !== undefined && now < until) {
-          const waitMs = until - now
-          return yield* refuse(info, {
-            _tag: "Refusal",
-            reason: "retry-after",
-            detail: `${target.id} asked to retry after ${Window.formatDuration(waitMs)}`,
-            final: false,
-            error: new Errors.RateLimited({
-              message: `${target.id} is rate limited for another ${waitMs}ms (Retry-After)`,
-              provider: target.provider.name,
-              model: target.model.id,
-              retryAfterMs: waitMs,
-              source: "local"
-            })
-          })
-        }
-
-        // 2. Budgets: reserve the attempt's maximal cost (L29).
-        for (const { keysOf, limit } of budgets) {
-          const keys = keysOf(request, target)
-          if (keys.length === 0) continue
-          const amount = estimateFor(limit.unit, request, pricing, modelMax)
-          const enforce = enforced(limit, request)
-          for (const { key, state: ledger } of keys) {
-            const result = yield* store.modify<Ledger.LedgerState, Ledger.Reservation>(
-              ledger,
-              (state) => Ledger.reserve(state, limit.window, now, limit.amount, amount, enforce)
-            )
-            if (result.admitted) {
-              held.push({ _tag: "Ledger", limit, state: ledger, amount })
-              continue
-            }
-            const used = result.committed + result.reserved
-            const scope = describeScope(limit.scope, key)
-            const final = isTargetIndependent(limit.scope) &&
-              !Ledger.fits(used, cheapestEstimate(limit, request), limit.amount)
-            if (
-              limit.downgrade !== undefined && active.has(request.requestId) &&
-              !pendingDowngrades.has(request.requestId)
-            ) {
-              pendingDowngrades.set(request.requestId, limit.downgrade)
-            }
-            const detail = `budget ${limit.name} (${scope}, ${Window.describe(limit.window)}): ${
-              formatAmount(limit.unit, used)
-            } of ${formatAmount(limit.unit, limit.amount)} used or reserved; this attempt may need ${
-              formatAmount(limit.unit, amount)
-            }${limit.downgrade === undefined ? "" : `; downgrading to route ${limit.downgrade}`}`
-            return yield* refuse(info, {
-              _tag: "Refusal",
-              reason: "over-budget",
-              detail,
-              final,
-              error: new Errors.BudgetExceeded({
-                message: detail,
-                scope: `${limit.name}/${scope}`,
-                limit: limit.amount,
-                unit: limit.unit
-              })
-            })
-          }
-        }
-
-        // 3. Rate limits: buckets (with an optional wait), then the concurrency cap.
-        for (const { buckets, keysOf, rate } of rates) {
-          const keys = keysOf(request, target)
-          for (const rateKey of keys) {
-            const key = rateKey.key
-            const start = yield* Clock.currentTimeMillis
-            const deadline = start + rate.maxWaitMs
-            const rateRefusal = (what: string, waitMs: number | undefined) => {
-              const detail = `rate limit ${rate.name} (${describeScope(rate.scope, key)}): ${what}${
-                waitMs === undefined || !Number.isFinite(waitMs) ? "" : `; next admission in ${Math.ceil(waitMs)}ms`
-              }`
-              return refuse(info, {
-                _tag: "Refusal",
-                reason: "rate-limited",
-                detail,
-                final: rate.onLimit === "reject",
-                error: new Errors.RateLimited({
-                  message: detail,
-                  provider: target.provider.name,
-                  model: target.model.id,
-                  retryAfterMs: waitMs !== undefined && Number.isFinite(waitMs) ? Math.ceil(waitMs) : undefined,
-                  source: "local"
-                })
-              })
-            }
-            let waitMs = 0
-            for (const { config, kind } of buckets) {
-              const cost = kind === "rpm" ? 1 : tokenEstimate
-              const label = kind === "rpm" ? "requests per minute" : "tokens per minute"
-              const bucket = rateKey[kind]
-              const taken = yield* store.modify<TokenBucket.BucketState, TokenBucket.Take>(
-                bucket,
-                (state) => TokenBucket.take(state, config, start, cost, rate.maxWaitMs)
-              )
-              if (!taken.admitted) {
-                return yield* rateRefusal(
-                  cost > config.burst
-                    ? `${label}: this attempt needs ${cost}, more than the burst of ${config.burst}`
-                    : `${label} exhausted`,
-                  taken.waitMs
-                )
-              }
-              held.push({ _tag: kind === "rpm" ? "Bucket" : "TokenBucket", key: bucket, config, amount: cost })
-              waitMs = Math.max(waitMs, taken.waitMs)
-            }
-            if (waitMs > 0) yield* restore(Effect.sleep(waitMs))
-            if (rate.concurrency !== undefined) {
-              const cap = rate.concurrency
-              const slot = rateKey.concurrency
-              while (true) {
-                const got = yield* store.modify<number, boolean>(
-                  slot,
-                  (n) => (n ?? 0) < cap ? [true, (n ?? 0) + 1] : [false, n ?? 0]
-                )
-                if (got) {
-                  held.push({ _tag: "Slot", key: slot })
-                  break
-                }
-                const left = deadline - (yield* Clock.currentTimeMillis)
-                if (rate.onLimit !== "wait" || left <= 0) {
-                  return yield* rateRefusal(`concurrency cap of ${cap} reached`, undefined)
-                }
-                yield* restore(awaitSlot(slot, Math.min(left, SLOT_POLL_MS)))
-              }
-            }
-          }
-        }
-        // `held` is not touched after a success (the rollback runs on failure only): no copy needed.
-        return makeTicket(info, pricing, held)
-      })
-
-      return admit.pipe(
-        Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : rollback(held))
+      const pricing = priceOf(info.target)
+      const decide = (result: Plugin.Refusal | undefined) =>
+        result === undefined ? Effect.succeed(makeTicket(info, pricing, held)) : refused(info, clock, result)
+      if (!canWait) {
+        return Effect.flatMap(State.steps(store, () => admission(info, clock, pricing, held, identity)), decide)
+      }
+      let settled = false
+      return Effect.uninterruptibleMask((restore) =>
+        State.steps(store, () => admission(info, clock, pricing, held, restore)).pipe(
+          Effect.tap(() => {
+            settled = true
+          }),
+          // Interrupted while waiting: give back what was taken.
+          Effect.onInterrupt(() =>
+            settled ? Effect.void : State.steps(store, () => rollback(held, clock.unsafeCurrentTimeMillis()))
+          ),
+          Effect.flatMap(decide)
+        )
       )
     })
+
+  /**
+   * The admission of an attempt as a program of store steps: undefined when admitted (what it took is
+   * in `held`), else the refusal, after giving back what it took. `restore` makes its waits interruptible.
+   */
+  function* admission(
+    info: Plugin.AttemptInfo,
+    clock: Clock.Clock,
+    pricing: Pricing.Pricing | undefined,
+    held: Array<Held>,
+    restore: <A>(effect: Effect.Effect<A>) => Effect.Effect<A>
+  ): State.Program<Plugin.Refusal | undefined> {
+    const refusal = yield* reserveAll(info, clock, pricing, held, restore)
+    if (refusal !== undefined) {
+      yield* rollback(held, clock.unsafeCurrentTimeMillis())
+      held.length = 0
+    }
+    return refusal
+  }
+
+  function* reserveAll(
+    info: Plugin.AttemptInfo,
+    clock: Clock.Clock,
+    pricing: Pricing.Pricing | undefined,
+    held: Array<Held>,
+    restore: <A>(effect: Effect.Effect<A>) => Effect.Effect<A>
+  ): State.Program<Plugin.Refusal | undefined> {
+    const { request, target } = info
+    const modelMax = target.model.capabilities.maxOutputTokens
+    const tokenEstimate = request.estimatedInputTokens + outputTokens(request, modelMax)
+    const now = clock.unsafeCurrentTimeMillis()
+
+    // 1. A provider's Retry-After (L6, L27).
+    const until = yield* State.modifyStep<number | undefined, number | undefined>(
+      blockKey(target),
+      (current) => [current, current]
+    )
+    if (until !== undefined && now < until) {
+      const waitMs = until - now
+      return {
+        _tag: "Refusal",
+        reason: "retry-after",
+        detail: `${target.id} asked to retry after ${Window.formatDuration(waitMs)}`,
+        final: false,
+        error: new Errors.RateLimited({
+          message: `${target.id} is rate limited for another ${waitMs}ms (Retry-After)`,
+          provider: target.provider.name,
+          model: target.model.id,
+          retryAfterMs: waitMs,
+          source: "local"
+        })
+      }
+    }
+
+    // 2. Budgets: reserve the attempt's maximal cost (L29).
+    for (const { keysOf, limit } of budgets) {
+      const keys = keysOf(request, target)
+      if (keys.length === 0) continue
+      const amount = estimateFor(limit.unit, request, pricing, modelMax)
+      const enforce = enforced(limit, request)
+      for (const { key, state: ledger } of keys) {
+        const result = yield* State.modifyStep<Ledger.LedgerState, Ledger.Reservation>(
+          ledger,
+          (state) => Ledger.reserve(state, limit.window, now, limit.amount, amount, enforce)
+        )
+        if (result.admitted) {
+          held.push({ _tag: "Ledger", limit, state: ledger, amount })
+          continue
+        }
+        const used = result.committed + result.reserved
+        const scope = describeScope(limit.scope, key)
+        const final = isTargetIndependent(limit.scope) &&
+          !Ledger.fits(used, cheapestEstimate(limit, request), limit.amount)
+        if (
+          limit.downgrade !== undefined && active.has(request.requestId) &&
+          !pendingDowngrades.has(request.requestId)
+        ) {
+          pendingDowngrades.set(request.requestId, limit.downgrade)
+        }
+        const detail = `budget ${limit.name} (${scope}, ${Window.describe(limit.window)}): ${
+          formatAmount(limit.unit, used)
+        } of ${formatAmount(limit.unit, limit.amount)} used or reserved; this attempt may need ${
+          formatAmount(limit.unit, amount)
+        }${limit.downgrade === undefined ? "" : `; downgrading to route ${limit.downgrade}`}`
+        return {
+          _tag: "Refusal",
+          reason: "over-budget",
+          detail,
+          final,
+          error: new Errors.BudgetExceeded({
+            message: detail,
+            scope: `${limit.name}/${scope}`,
+            limit: limit.amount,
+            unit: limit.unit
+          })
+        }
+      }
+    }
+
+    // 3. Rate limits: buckets (with an optional wait), then the concurrency cap.
+    for (const { buckets, keysOf, rate } of rates) {
+      const keys = keysOf(request, target)
+      for (const rateKey of keys) {
+        const key = rateKey.key
+        const start = clock.unsafeCurrentTimeMillis()
+        const deadline = start + rate.maxWaitMs
+        const rateRefusal = (what: string, waitMs: number | undefined): Plugin.Refusal => {
+          const detail = `rate limit ${rate.name} (${describeScope(rate.scope, key)}): ${what}${
+            waitMs === undefined || !Number.isFinite(waitMs) ? "" : `; next admission in ${Math.ceil(waitMs)}ms`
+          }`
+          return {
+            _tag: "Refusal",
+            reason: "rate-limited",
+            detail,
+            final: rate.onLimit === "reject",
+            error: new Errors.RateLimited({
+              message: detail,
+              provider: target.provider.name,
+              model: target.model.id,
+              retryAfterMs: waitMs !== undefined && Number.isFinite(waitMs) ? Math.ceil(waitMs) : undefined,
+              source: "local"
+            })
+          }
+        }
+        let waitMs = 0
+        for (const { config, kind } of buckets) {
+          const cost = kind === "rpm" ? 1 : tokenEstimate
+          const label = kind === "rpm" ? "requests per minute" : "tokens per minute"
+          const bucket = rateKey[kind]
+          const taken = yield* State.modifyStep<TokenBucket.BucketState, TokenBucket.Take>(
+            bucket,
+            (state) => TokenBucket.take(state, config, start, cost, rate.maxWaitMs)
+          )
+          if (!taken.admitted) {
+            return rateRefusal(
+              cost > config.burst
+                ? `${label}: this attempt needs ${cost}, more than the burst of ${config.burst}`
+                : `${label} exhausted`,
+              taken.waitMs
+            )
+          }
+          held.push({ _tag: kind === "rpm" ? "Bucket" : "TokenBucket", key: bucket, config, amount: cost })
+          waitMs = Math.max(waitMs, taken.waitMs)
+        }
+        if (waitMs > 0) yield* State.effectStep(restore(Effect.sleep(waitMs)))
+        if (rate.concurrency !== undefined) {
+          const cap = rate.concurrency
+          const slot = rateKey.concurrency
+          while (true) {
+            const got = yield* State.modifyStep<number, boolean>(
+              slot,
+              (n) => (n ?? 0) < cap ? [true, (n ?? 0) + 1] : [false, n ?? 0]
+            )
+            if (got) {
+              held.push({ _tag: "Slot", key: slot })
+              break
+            }
+            const left = deadline - clock.unsafeCurrentTimeMillis()
+            if (rate.onLimit !== "wait" || left <= 0) {
+              return rateRefusal(`concurrency cap of ${cap} reached`, undefined)
+            }
+            yield* State.effectStep(restore(awaitSlot(slot, Math.min(left, SLOT_POLL_MS))))
+          }
+        }
+      }
+    }
+    return undefined
+  }
 
   const makeTicket = (
     info: Plugin.AttemptInfo,
@@ -597,46 +650,56 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
   ): Plugin.AttemptTicket => {
     let ended = false
     let usd: number | undefined
-    const { request, target } = info
+    const { request } = info
     return {
       cost: () => usd,
       end: (outcome) =>
-        Effect.suspend(() => {
+        Effect.clockWith((clock) => {
           // Exactly once, whatever the router does (L30).
           if (ended) return Effect.void
           ended = true
           const usage = billedUsage(outcome, request.estimatedInputTokens)
           usd = pricing === undefined ? undefined : usage === undefined ? 0 : Pricing.cost(usage, pricing)
-          return Effect.gen(function*() {
-            const now = yield* Clock.currentTimeMillis
-            for (const h of held) {
-              const actual = h._tag === "Ledger"
-                ? actualFor(h.limit.unit, usage, pricing)
-                : h._tag === "TokenBucket"
-                ? (usage === undefined ? 0 : usage.inputTokens + usage.outputTokens)
-                : 0
-              yield* release(h, now, actual)
-            }
-            if (outcome._tag === "Failure" && outcome.error._tag === "RateLimited") {
-              const retryAfter = outcome.error.retryAfterMs
-              if (outcome.error.source !== "local" && retryAfter !== undefined && retryAfter > 0) {
-                const until = now + Math.min(retryAfter, section.maxRetryAfter)
-                yield* store.modify<number | undefined, void>(
-                  blockKey(target),
-                  (current) => [undefined, Math.max(current ?? 0, until)]
-                )
-                yield* emit("retry-after", target.id, () => ({ until }))
-              }
-            }
-            yield* emit("settled", target.id, () => ({
-              requestId: request.requestId,
-              attempt: info.attempt,
-              outcome: outcome._tag,
-              cost: usd
-            }))
-          })
-        }).pipe(Effect.uninterruptible)
+          return State.steps(store, () => settle(info, clock.unsafeCurrentTimeMillis(), held, outcome, usage, pricing))
+        })
     }
+  }
+
+  /** The end of an attempt as a program of store steps: spend committed, what it held given back. */
+  function* settle(
+    info: Plugin.AttemptInfo,
+    now: number,
+    held: ReadonlyArray<Held>,
+    outcome: Plugin.AttemptOutcome,
+    usage: Model.Usage | undefined,
+    pricing: Pricing.Pricing | undefined
+  ): State.Program<void> {
+    const { request, target } = info
+    for (const h of held) {
+      const actual = h._tag === "Ledger"
+        ? actualFor(h.limit.unit, usage, pricing)
+        : h._tag === "TokenBucket"
+        ? (usage === undefined ? 0 : usage.inputTokens + usage.outputTokens)
+        : 0
+      yield* release(h, now, actual)
+    }
+    if (outcome._tag === "Failure" && outcome.error._tag === "RateLimited") {
+      const retryAfter = outcome.error.retryAfterMs
+      if (outcome.error.source !== "local" && retryAfter !== undefined && retryAfter > 0) {
+        const until = now + Math.min(retryAfter, section.maxRetryAfter)
+        yield* State.modifyStep<number | undefined, void>(
+          blockKey(target),
+          (current) => [undefined, Math.max(current ?? 0, until)]
+        )
+        emitAt(now, "retry-after", target.id, () => ({ until }))
+      }
+    }
+    emitAt(now, "settled", target.id, () => ({
+      requestId: request.requestId,
+      attempt: info.attempt,
+      outcome: outcome._tag,
+      cost: pricing === undefined ? undefined : usage === undefined ? 0 : Pricing.cost(usage, pricing)
+    }))
   }
 
   const inspect = (target: Plugin.TargetInfo, request: Plugin.RequestInfo) =>
@@ -752,7 +815,9 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       }))
     )
 
-  return { name: "budget", beforeAttempt, inspect, aroundRequest }
+  // Only a budget that downgrades needs to see whole requests.
+  const downgrades = limits.some((limit) => limit.downgrade !== undefined)
+  return { name: "budget", beforeAttempt, inspect, ...(downgrades ? { aroundRequest } : {}) }
 }
 
 /**

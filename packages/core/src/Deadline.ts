@@ -10,7 +10,8 @@
  *
  * @since 0.1.0
  */
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -32,14 +33,22 @@ const isScheduledClock = (clock: Clock.Clock): clock is ScheduledClock =>
 /** The default live clock instance, to recognise it. */
 const liveClock = Effect.runSync(Effect.clock)
 
+/** Node's timers hold at most 2^31 - 1 ms; a longer delay would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647
+
 /** The one sanctioned real timer: used only when the live clock is in force. */
 const liveSchedule = (task: () => void, millis: number): () => boolean => {
   let pending = true
-  // eslint-disable-next-line no-restricted-globals
-  const handle = setTimeout(() => {
-    pending = false
-    task()
-  }, millis)
+  let handle: ReturnType<typeof setTimeout>
+  const arm = (left: number) => {
+    // eslint-disable-next-line no-restricted-globals
+    handle = setTimeout(() => {
+      if (left > MAX_TIMER_MS) return arm(left - MAX_TIMER_MS)
+      pending = false
+      task()
+    }, Math.min(left, MAX_TIMER_MS))
+  }
+  arm(millis)
   return () => {
     clearTimeout(handle)
     const was = pending
@@ -47,6 +56,76 @@ const liveSchedule = (task: () => void, millis: number): () => boolean => {
     return was
   }
 }
+
+/** The timer of the Clock in force, or undefined when it has none (TestClock: use Clock sleeps). */
+const scheduleOf = (clock: Clock.Clock): ScheduledClock["unsafeSchedule"] | undefined =>
+  clock === liveClock ? liveSchedule : isScheduledClock(clock) ? clock.unsafeSchedule : undefined
+
+/**
+ * Calls a promise-returning function (an SDK call) bounded by `deadline` (Clock milliseconds, or
+ * undefined for none), without a fiber: the promise is raced against one timer, as cockatiel's
+ * timeout does. On timeout, or when the fiber is interrupted, the signal given to `f` is aborted
+ * and the effect ends at once, not waiting for the promise (law L20). A rejection is mapped by
+ * `onError`. Under a Clock with no timer of its own (TestClock) it falls back to {@link bound}.
+ *
+ * A provider whose calls all go through this can declare `enforcesDeadline`, so the router arms no
+ * timer of its own.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const promise = <A, E, E2>(
+  f: (signal: AbortSignal) => Promise<A>,
+  deadline: number | undefined,
+  onError: (error: unknown) => E,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2> =>
+  Effect.withFiberRuntime((fiber) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const remaining = deadline === undefined ? Infinity : deadline - clock.unsafeCurrentTimeMillis()
+    if (remaining <= 0) return Effect.fail(onTimeout())
+    const schedule = remaining === Infinity ? noTimer : scheduleOf(clock)
+    if (schedule === undefined) return bound(Effect.tryPromise({ try: f, catch: onError }), deadline!, onTimeout)
+    return Effect.async<A, E | E2>((resume) => {
+      // Like Effect.tryPromise, no AbortController for a function that takes no signal.
+      const controller = f.length === 0 ? undefined : new AbortController()
+      let settled = false
+      const settle = (result: Effect.Effect<A, E | E2>) => {
+        if (settled) return
+        settled = true
+        cancel()
+        fiber.removeObserver(onFiberExit)
+        resume(result)
+      }
+      // Interruption ends the fiber: abort the call and stop the timer then. An observer instead of a
+      // canceler, because an async canceler costs Effect an uninterruptible region per call (~10 µs).
+      const onFiberExit = () => {
+        if (settled) return
+        settled = true
+        cancel()
+        controller?.abort()
+      }
+      const cancel = schedule(() => {
+        controller?.abort()
+        settle(Effect.fail(onTimeout()))
+      }, remaining)
+      fiber.addObserver(onFiberExit)
+      try {
+        f(controller?.signal ?? neverAborted).then(
+          (value) => settle(Effect.succeed(value)),
+          (error) => settle(Effect.fail(onError(error)))
+        )
+      } catch (error) {
+        settle(Effect.fail(onError(error)))
+      }
+    })
+  })
+
+/** The signal given to functions that declare no parameter (they never read it). */
+const neverAborted = new AbortController().signal
+
+/** No deadline: nothing to schedule. */
+const noTimer: ScheduledClock["unsafeSchedule"] = () => () => false
 
 /**
  * Runs `self`, failing with `onTimeout()` if it has not ended by `deadline` (Clock milliseconds).
@@ -65,7 +144,7 @@ export const bound = <A, E, R, E2>(
   return Effect.clockWith((clock) => {
     const remaining = deadline - clock.unsafeCurrentTimeMillis()
     if (remaining <= 0) return Effect.fail(onTimeout())
-    const schedule = clock === liveClock ? liveSchedule : isScheduledClock(clock) ? clock.unsafeSchedule : undefined
+    const schedule = scheduleOf(clock)
     if (schedule === undefined) {
       return Effect.timeoutFail(self, { duration: remaining, onTimeout })
     }

@@ -31,7 +31,122 @@ export interface StateStore {
   readonly addToWindow: (key: string, amount: number, now: number, windowMs: number) => Effect.Effect<number>
   /** Atomically replaces the value at `key` with the second element of `f(current)` and returns the first. */
   readonly modify: <A, B>(key: string, f: (current: A | undefined) => readonly [B, A]) => Effect.Effect<B>
+  /**
+   * The same operations answered at once, when the store can (the in-memory store can; a networked
+   * store cannot). {@link steps} uses it to run a whole program of operations as one effect step.
+   */
+  readonly sync?: SyncStateStore | undefined
 }
+
+/**
+ * The operations of a {@link StateStore} that answers synchronously.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SyncStateStore {
+  readonly increment: (key: string, delta: number) => number
+  readonly get: (key: string) => number
+  readonly addToWindow: (key: string, amount: number, now: number, windowMs: number) => number
+  readonly modify: <A, B>(key: string, f: (current: A | undefined) => readonly [B, A]) => B
+}
+
+/**
+ * One store operation as a value, for {@link steps} programs: `yield* step` gives its result.
+ * `sync` is absent for an effect that is not a store operation ({@link effectStep}).
+ *
+ * @since 0.1.0
+ * @category steps
+ */
+export class Step<A> {
+  constructor(
+    /** The same operation as an effect, on any store. */
+    readonly effect: (store: StateStore) => Effect.Effect<A>,
+    /** The operation on a synchronous store. */
+    readonly sync?: ((store: SyncStateStore) => A) | undefined
+  ) {}
+
+  /** @since 0.1.0 */
+  *[Symbol.iterator](): Generator<Step<A>, A, unknown> {
+    return (yield this) as A
+  }
+}
+
+/**
+ * A program of store operations (a generator that `yield*`s {@link Step}s).
+ *
+ * @since 0.1.0
+ * @category steps
+ */
+export type Program<A> = Generator<Step<unknown>, A, unknown>
+
+/**
+ * `modify` as a {@link Step}.
+ *
+ * @since 0.1.0
+ * @category steps
+ */
+export const modifyStep = <A, B>(key: string, f: (current: A | undefined) => readonly [B, A]): Step<B> =>
+  new Step((store) => store.modify(key, f), (store) => store.modify(key, f))
+
+/**
+ * An effect that is not a store operation (a sleep, say) as a {@link Step}: the program goes on
+ * effect by effect from there.
+ *
+ * @since 0.1.0
+ * @category steps
+ */
+export const effectStep = <A>(effect: Effect.Effect<A>): Step<A> => new Step(() => effect)
+
+/**
+ * `addToWindow` as a {@link Step}.
+ *
+ * @since 0.1.0
+ * @category steps
+ */
+export const addToWindowStep = (key: string, amount: number, now: number, windowMs: number): Step<number> =>
+  new Step(
+    (store) => store.addToWindow(key, amount, now, windowMs),
+    (store) => store.addToWindow(key, amount, now, windowMs)
+  )
+
+/**
+ * `increment` as a {@link Step}.
+ *
+ * @since 0.1.0
+ * @category steps
+ */
+export const incrementStep = (key: string, delta: number): Step<number> =>
+  new Step((store) => store.increment(key, delta), (store) => store.increment(key, delta))
+
+/**
+ * Runs a program of store operations. On a store that answers synchronously, operations run at once
+ * until the program ends or yields an {@link effectStep}: a program of store operations only is one
+ * effect step, and atomic. Otherwise each operation is its own effect, and what is left of the program
+ * runs uninterruptibly (wrap an effect step in the `restore` of `Effect.uninterruptibleMask` to let it
+ * be interrupted). Programs read time from a Clock they are given, never by effects of their own.
+ * Most of a stage's cost per attempt is effect steps: the in-memory store's bookkeeping costs one.
+ *
+ * @since 0.1.0
+ * @category steps
+ */
+export const steps = <A>(store: StateStore, program: () => Program<A>): Effect.Effect<A> =>
+  Effect.suspend(() => {
+    const iterator = program()
+    const sync = store.sync
+    let done = false
+    const loop = (input: unknown): Effect.Effect<A> => {
+      let next = iterator.next(input)
+      if (sync !== undefined) {
+        while (next.done !== true && next.value.sync !== undefined) next = iterator.next(next.value.sync(sync))
+      }
+      if (next.done !== true) return Effect.flatMap(next.value.effect(store), loop)
+      done = true
+      return Effect.succeed(next.value)
+    }
+    const first = loop(undefined)
+    return done ? first : Effect.uninterruptible(first)
+  })
 
 /**
  * The state store tag.
@@ -61,48 +176,52 @@ export const makeMemory = (): StateStore => {
   const counters = new Map<string, number>()
   const values = new Map<string, unknown>()
   const windows = new Map<string, Window>()
+  const sync: SyncStateStore = {
+    increment: (key, delta) => {
+      const next = (counters.get(key) ?? 0) + delta
+      counters.set(key, next)
+      return next
+    },
+    get: (key) => counters.get(key) ?? 0,
+    addToWindow: (key, amount, now, windowMs) => {
+      let window = windows.get(key)
+      if (window === undefined) {
+        window = { bucketMs: Math.max(1, windowMs / BUCKETS), starts: [], sums: [] }
+        windows.set(key, window)
+      }
+      const start = Math.floor(now / window.bucketMs) * window.bucketMs
+      const last = window.starts.length - 1
+      if (amount !== 0) {
+        if (last >= 0 && window.starts[last] === start) window.sums[last] += amount
+        else {
+          window.starts.push(start)
+          window.sums.push(amount)
+        }
+      }
+      // Drop buckets that ended before the window began.
+      const oldest = now - windowMs
+      let drop = 0
+      while (drop < window.starts.length && window.starts[drop] + window.bucketMs <= oldest) drop++
+      if (drop > 0) {
+        window.starts.splice(0, drop)
+        window.sums.splice(0, drop)
+      }
+      let sum = 0
+      for (const value of window.sums) sum += value
+      return sum
+    },
+    modify: <A, B>(key: string, f: (current: A | undefined) => readonly [B, A]) => {
+      const [result, next] = f(values.get(key) as A | undefined)
+      values.set(key, next)
+      return result
+    }
+  }
   return {
-    increment: (key, delta) =>
-      Effect.sync(() => {
-        const next = (counters.get(key) ?? 0) + delta
-        counters.set(key, next)
-        return next
-      }),
-    get: (key) => Effect.sync(() => counters.get(key) ?? 0),
-    addToWindow: (key, amount, now, windowMs) =>
-      Effect.sync(() => {
-        let window = windows.get(key)
-        if (window === undefined) {
-          window = { bucketMs: Math.max(1, windowMs / BUCKETS), starts: [], sums: [] }
-          windows.set(key, window)
-        }
-        const start = Math.floor(now / window.bucketMs) * window.bucketMs
-        const last = window.starts.length - 1
-        if (amount !== 0) {
-          if (last >= 0 && window.starts[last] === start) window.sums[last] += amount
-          else {
-            window.starts.push(start)
-            window.sums.push(amount)
-          }
-        }
-        // Drop buckets that ended before the window began.
-        const oldest = now - windowMs
-        let drop = 0
-        while (drop < window.starts.length && window.starts[drop] + window.bucketMs <= oldest) drop++
-        if (drop > 0) {
-          window.starts.splice(0, drop)
-          window.sums.splice(0, drop)
-        }
-        let sum = 0
-        for (const value of window.sums) sum += value
-        return sum
-      }),
-    modify: <A, B>(key: string, f: (current: A | undefined) => readonly [B, A]) =>
-      Effect.sync(() => {
-        const [result, next] = f(values.get(key) as A | undefined)
-        values.set(key, next)
-        return result
-      })
+    increment: (key, delta) => Effect.sync(() => sync.increment(key, delta)),
+    get: (key) => Effect.sync(() => sync.get(key)),
+    addToWindow: (key, amount, now, windowMs) => Effect.sync(() => sync.addToWindow(key, amount, now, windowMs)),
+    modify: (key, f) => Effect.sync(() => sync.modify(key, f)),
+    sync
   }
 }
 

@@ -26,7 +26,16 @@ import { Events, type EventSink } from "../Events.js"
 import type { ExplainedTarget, Explanation } from "../Explain.js"
 import type { AttemptRecord, GenerateRequest, GenerateResponse, ModelResponse, Usage } from "../Model.js"
 import type { NeededCapability, RoutePlan } from "../Plan.js"
-import type { AttemptOutcome, AttemptTicket, Refusal, RequestInfo, Stage, TargetInfo, TargetNote } from "../Plugin.js"
+import type {
+  AttemptInfo,
+  AttemptOutcome,
+  AttemptTicket,
+  Refusal,
+  RequestInfo,
+  Stage,
+  TargetInfo,
+  TargetNote
+} from "../Plugin.js"
 import type { CallOptions, LanguageModel } from "../Provider.js"
 import { lacksCapability } from "../RequestFeatures.js"
 import type { Router, RouterOptions } from "../Router.js"
@@ -224,11 +233,11 @@ class Engine {
         completeUsage: (response) => response.usage,
         boundedBy: (provider) => provider.enforcesDeadline === true
       }
-      return this.runRoute(info.route, context, spec).pipe(
-        Effect.map((answered) => this.response(answered, context)),
-        Effect.mapError((failure) => this.surface(failure, context)),
-        this.events.enabled ? (effect) => this.endRequest(effect, context) : (effect) => effect
-      )
+      const routed = Effect.mapBoth(this.runRoute(info.route, context, spec), {
+        onFailure: (failure) => this.surface(failure, context),
+        onSuccess: (answered) => this.response(answered, context)
+      })
+      return this.events.enabled ? this.endRequest(routed, context) : routed
     })
   }
 
@@ -358,13 +367,13 @@ class Engine {
         if (skip === undefined) eligible.push(candidate)
         else this.skip(context, skip)
       }
-      return Effect.flatMap(
-        order(route, eligible, this.orderContext(context, false)),
-        ({ ordered }) =>
-          route.hedge !== undefined && route.hedge.maxHedged > 0 && ordered.length > 1 ?
-            this.runHedged(route, ordered, context, spec) :
-            this.runSequential(route, ordered, context, spec)
-      )
+      const run = (ordered: ReadonlyArray<Candidate>) =>
+        route.hedge !== undefined && route.hedge.maxHedged > 0 && ordered.length > 1 ?
+          this.runHedged(route, ordered, context, spec) :
+          this.runSequential(route, ordered, context, spec)
+      // Fallback keeps the declared order: no strategy step to run.
+      if (route.strategy === "fallback") return run(eligible)
+      return Effect.flatMap(order(route, eligible, this.orderContext(context, false)), ({ ordered }) => run(ordered))
     })
   }
 
@@ -570,8 +579,8 @@ class Engine {
   }
 
   /** The retry budget per provider (L9): retries and hedges within `ratio × requests + reserve`. */
-  depositRequest(provider: string, context: RequestContext, now: number): Effect.Effect<void> {
-    if (context.providersSeen.has(provider)) return Effect.void
+  depositRequest(provider: string, context: RequestContext, now: number): Effect.Effect<void> | undefined {
+    if (context.providersSeen.has(provider)) return undefined
     context.providersSeen.add(provider)
     return Effect.asVoid(
       this.store.addToWindow(`retry-budget:requests:${provider}`, 1, now, this.options.plan.retryBudget.ttlMs)
@@ -599,22 +608,22 @@ class Engine {
   // One attempt
   // ---------------------------------------------------------------------------------------------
 
+  // Written as plain effect steps rather than Effect.gen: this runs once per attempt and its step count
+  // is the router's overhead (benchmarks/overhead).
   runAttempt<A>(
     target: TargetInfo,
     context: RequestContext,
     spec: CallSpec<A>,
     hedge: boolean
   ): Effect.Effect<Answered<A>, Failure> {
-    const engine = this
-    return Effect.gen(function*() {
-      const clock = yield* Effect.clock
+    return Effect.clockWith((clock) => {
       const admittedAt = clock.unsafeCurrentTimeMillis()
       if (admittedAt >= context.deadline) {
-        return yield* Effect.fail(failed(engine.totalTimeout(context, target)))
+        return Effect.fail(failed(this.totalTimeout(context, target)))
       }
-      if (context.attemptCount >= engine.maxAttemptsPerRequest) {
-        engine.denyRetry(context, target.id, "max-attempts")
-        return yield* Effect.fail<Failure>({
+      if (context.attemptCount >= this.maxAttemptsPerRequest) {
+        this.denyRetry(context, target.id, "max-attempts")
+        return Effect.fail<Failure>({
           _tag: "Refused",
           refusal: {
             _tag: "Refusal",
@@ -626,136 +635,183 @@ class Engine {
         })
       }
       const attempt = context.attemptCount++
-      const tickets: Array<AttemptTicket> = []
-      for (const stage of engine.beforeStages) {
-        const admission = yield* Effect.either(
-          stage.beforeAttempt!({ request: context.info, target, attempt, hedge })
-        )
-        if (Either.isLeft(admission)) {
-          context.attemptCount--
-          yield* endTickets(tickets, { _tag: "Interrupted", latencyMs: 0 })
-          if (engine.events.enabled) {
-            engine.emit({
-              type: "target-skipped",
-              at: admittedAt,
-              requestId: context.info.requestId,
-              target: target.id,
-              reason: admission.left.reason,
-              detail: admission.left.detail
-            })
-          }
-          return yield* Effect.fail<Failure>({ _tag: "Refused", refusal: admission.left, target: target.id })
+      if (this.beforeStages.length === 0) return this.callTarget(target, context, spec, hedge, attempt, clock, [])
+      const info: AttemptInfo = { request: context.info, target, attempt, hedge }
+      return Effect.flatMap(
+        this.admit(info, 0, [], context, admittedAt),
+        (tickets) => this.callTarget(target, context, spec, hedge, attempt, clock, tickets)
+      )
+    })
+  }
+
+  /** Asks every stage, in order, to admit the attempt; on a refusal gives back what earlier ones took. */
+  admit(
+    info: AttemptInfo,
+    index: number,
+    tickets: Array<AttemptTicket>,
+    context: RequestContext,
+    admittedAt: number
+  ): Effect.Effect<Array<AttemptTicket>, Failure> {
+    if (index === this.beforeStages.length) return Effect.succeed(tickets)
+    return Effect.matchEffect(this.beforeStages[index].beforeAttempt!(info), {
+      onFailure: (refusal) => {
+        context.attemptCount--
+        if (this.events.enabled) {
+          this.emit({
+            type: "target-skipped",
+            at: admittedAt,
+            requestId: context.info.requestId,
+            target: info.target.id,
+            reason: refusal.reason,
+            detail: refusal.detail
+          })
         }
-        if (admission.right !== undefined) tickets.push(admission.right)
+        const refused = Effect.fail<Failure>({ _tag: "Refused", refusal, target: info.target.id })
+        return tickets.length === 0 ?
+          refused :
+          Effect.zipRight(endTickets(tickets, { _tag: "Interrupted", latencyMs: 0 }), refused)
+      },
+      onSuccess: (ticket) => {
+        if (ticket !== undefined) tickets.push(ticket)
+        return this.admit(info, index + 1, tickets, context, admittedAt)
       }
-      context.tickets.push(...tickets)
-      // Stages may have waited (a rate limit): read the clock again.
-      const start = clock.unsafeCurrentTimeMillis()
-      yield* engine.depositRequest(target.provider.name, context, start)
-      const attemptMs = target.route.timeout.attemptMs
-      const attemptDeadline = Math.min(attemptMs === undefined ? Infinity : start + attemptMs, context.deadline)
-      const trackLoad = engine.trackLoad.has(target.id)
-      if (trackLoad) yield* engine.store.increment(inFlightKey(target.id), 1)
-      if (engine.events.enabled) {
-        engine.emit({
-          type: "attempt-started",
-          at: start,
-          requestId: context.info.requestId,
+    })
+  }
+
+  /** The call of an admitted attempt, bounded by its deadline, and the bookkeeping of its end. */
+  callTarget<A>(
+    target: TargetInfo,
+    context: RequestContext,
+    spec: CallSpec<A>,
+    hedge: boolean,
+    attempt: number,
+    clock: Clock.Clock,
+    tickets: ReadonlyArray<AttemptTicket>
+  ): Effect.Effect<Answered<A>, Failure> {
+    for (const ticket of tickets) context.tickets.push(ticket)
+    // Stages may have waited (a rate limit): read the clock again.
+    const start = clock.unsafeCurrentTimeMillis()
+    const attemptMs = target.route.timeout.attemptMs
+    const attemptDeadline = Math.min(attemptMs === undefined ? Infinity : start + attemptMs, context.deadline)
+    const trackLoad = this.trackLoad.has(target.id)
+    if (this.events.enabled) {
+      this.emit({
+        type: "attempt-started",
+        at: start,
+        requestId: context.info.requestId,
+        target: target.id,
+        provider: target.provider.name,
+        attempt,
+        hedge,
+        deadline: Number.isFinite(attemptDeadline) ? attemptDeadline : undefined
+      })
+    }
+
+    let ended = false
+    const end = (outcome: AttemptOutcome): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (ended) return Effect.void
+        ended = true
+        const endedAt = clock.unsafeCurrentTimeMillis()
+        context.attempts.push({
           target: target.id,
           provider: target.provider.name,
-          attempt,
-          hedge,
-          deadline: Number.isFinite(attemptDeadline) ? attemptDeadline : undefined
+          model: target.model.id,
+          outcome: outcome._tag === "Success"
+            ? "ok"
+            : outcome._tag === "Failure"
+            ? outcome.error._tag
+            : "interrupted",
+          startedAt: start,
+          durationMs: endedAt - start,
+          ...(hedge ? { hedge } : {})
         })
-      }
-
-      let ended = false
-      const end = (outcome: AttemptOutcome): Effect.Effect<void> =>
-        Effect.suspend(() => {
-          if (ended) return Effect.void
-          ended = true
-          const endedAt = clock.unsafeCurrentTimeMillis()
-          context.attempts.push({
+        if (this.events.enabled) {
+          this.emit({
+            type: "attempt-ended",
+            at: endedAt,
+            requestId: context.info.requestId,
             target: target.id,
             provider: target.provider.name,
-            model: target.model.id,
-            outcome: outcome._tag === "Success"
-              ? "ok"
-              : outcome._tag === "Failure"
-              ? outcome.error._tag
-              : "interrupted",
-            startedAt: start,
-            durationMs: endedAt - start,
-            ...(hedge ? { hedge } : {})
+            attempt,
+            outcome: outcome._tag === "Success" ? "success" : outcome._tag === "Failure" ? "failure" : "interrupted",
+            error: outcome._tag === "Failure" ? outcome.error : undefined,
+            usage: outcome.usage
           })
-          if (engine.events.enabled) {
-            engine.emit({
-              type: "attempt-ended",
-              at: endedAt,
-              requestId: context.info.requestId,
-              target: target.id,
-              provider: target.provider.name,
-              attempt,
-              outcome: outcome._tag === "Success" ? "success" : outcome._tag === "Failure" ? "failure" : "interrupted",
-              error: outcome._tag === "Failure" ? outcome.error : undefined,
-              usage: outcome.usage
-            })
-          }
-          const bookkeeping: Array<Effect.Effect<unknown>> = []
-          if (trackLoad) bookkeeping.push(engine.store.increment(inFlightKey(target.id), -1))
-          if (engine.trackStats.has(target.id) && outcome._tag !== "Interrupted") {
-            const ok = outcome._tag === "Success" || !outcome.error.countsAsFailure
-            bookkeeping.push(recordStats(engine.store, target.id, outcome.latencyMs, ok))
-          }
-          bookkeeping.push(endTickets(tickets, outcome))
-          return Effect.all(bookkeeping, { discard: true })
-        })
+        }
+        const bookkeeping: Array<Effect.Effect<unknown>> = []
+        if (trackLoad) bookkeeping.push(this.store.increment(inFlightKey(target.id), -1))
+        if (this.trackStats.has(target.id) && outcome._tag !== "Interrupted") {
+          const ok = outcome._tag === "Success" || !outcome.error.countsAsFailure
+          bookkeeping.push(recordStats(this.store, target.id, outcome.latencyMs, ok))
+        }
+        if (tickets.length > 0) bookkeeping.push(endTickets(tickets, outcome))
+        return bookkeeping.length === 0 ?
+          Effect.void :
+          bookkeeping.length === 1 ?
+          Effect.asVoid(bookkeeping[0]) :
+          Effect.all(bookkeeping, { discard: true })
+      })
 
-      const options: CallOptions = {
-        model: target.model.id,
-        deadline: Number.isFinite(attemptDeadline) ? attemptDeadline : undefined
+    const options: CallOptions = {
+      model: target.model.id,
+      deadline: Number.isFinite(attemptDeadline) ? attemptDeadline : undefined
+    }
+    const unbounded = spec.call(target, options, attemptDeadline)
+    const bounded = spec.boundedBy(this.provider(target)) ? unbounded : Deadline.bound(
+      unbounded,
+      attemptDeadline,
+      () =>
+        attemptDeadline === context.deadline ?
+          this.totalTimeout(context, target) :
+          new Timeout({
+            message: `attempt on ${target.id} took longer than ${attemptMs} ms`,
+            provider: target.provider.name,
+            model: target.model.id,
+            scope: "attempt",
+            afterMs: attemptMs ?? 0
+          })
+    )
+    const call = Effect.matchEffect(
+      Effect.onInterrupt(
+        bounded,
+        () => end({ _tag: "Interrupted", latencyMs: clock.unsafeCurrentTimeMillis() - start })
+      ),
+      {
+        onFailure: (providerError): Effect.Effect<Answered<A>, Failure> => {
+          const latencyMs = clock.unsafeCurrentTimeMillis() - start
+          // A provider that enforces the deadline itself reports a plain Timeout; at the total deadline
+          // it is the request's, which is never retried.
+          const error = providerError._tag === "Timeout" && providerError.scope !== "total" &&
+              clock.unsafeCurrentTimeMillis() >= context.deadline ?
+            this.totalTimeout(context, target) :
+            providerError
+          const usage = error instanceof StreamInterrupted && error.partialUsage !== undefined ?
+            {
+              inputTokens: error.partialUsage.inputTokens,
+              outputTokens: error.partialUsage.outputTokens,
+              totalTokens: error.partialUsage.inputTokens + error.partialUsage.outputTokens
+            } :
+            undefined
+          context.lastError = error
+          return Effect.zipRight(end({ _tag: "Failure", latencyMs, error, usage }), Effect.fail(failed(error)))
+        },
+        onSuccess: (value) => {
+          const answered: Answered<A> = { value, target, end, startedAt: start }
+          const usage = spec.completeUsage(value)
+          if (usage === undefined) return Effect.succeed(answered)
+          const latencyMs = clock.unsafeCurrentTimeMillis() - start
+          return Effect.as(end({ _tag: "Success", latencyMs, usage }), answered)
+        }
       }
-      const unbounded = spec.call(target, options, attemptDeadline)
-      const call = spec.boundedBy(engine.provider(target)) ? unbounded : Deadline.bound(
-        unbounded,
-        attemptDeadline,
-        () =>
-          attemptDeadline === context.deadline ?
-            engine.totalTimeout(context, target) :
-            new Timeout({
-              message: `attempt on ${target.id} took longer than ${attemptMs} ms`,
-              provider: target.provider.name,
-              model: target.model.id,
-              scope: "attempt",
-              afterMs: attemptMs ?? 0
-            })
-      )
-      const result = yield* Effect.either(
-        Effect.onInterrupt(call, () => end({ _tag: "Interrupted", latencyMs: clock.unsafeCurrentTimeMillis() - start }))
-      )
-      const latencyMs = clock.unsafeCurrentTimeMillis() - start
-      if (Either.isLeft(result)) {
-        // A provider that enforces the deadline itself reports a plain Timeout; at the total deadline
-        // it is the request's, which is never retried.
-        const error = result.left._tag === "Timeout" && result.left.scope !== "total" &&
-            clock.unsafeCurrentTimeMillis() >= context.deadline ?
-          engine.totalTimeout(context, target) :
-          result.left
-        const usage = error instanceof StreamInterrupted && error.partialUsage !== undefined ?
-          {
-            inputTokens: error.partialUsage.inputTokens,
-            outputTokens: error.partialUsage.outputTokens,
-            totalTokens: error.partialUsage.inputTokens + error.partialUsage.outputTokens
-          } :
-          undefined
-        context.lastError = error
-        yield* end({ _tag: "Failure", latencyMs, error, usage })
-        return yield* Effect.fail(failed(error))
-      }
-      const usage = spec.completeUsage(result.right)
-      if (usage !== undefined) yield* end({ _tag: "Success", latencyMs, usage })
-      return { value: result.right, target, end, startedAt: start }
-    })
+    )
+    // The retry budget counts this request once per provider (L9); in-flight counts only where read.
+    const deposit = this.depositRequest(target.provider.name, context, start)
+    const load = trackLoad ? this.store.increment(inFlightKey(target.id), 1) : undefined
+    if (deposit === undefined && load === undefined) return call
+    if (load === undefined) return Effect.zipRight(deposit!, call)
+    if (deposit === undefined) return Effect.zipRight(load, call)
+    return Effect.zipRight(Effect.zipRight(deposit, load), call)
   }
 
   totalTimeout(context: RequestContext, target: TargetInfo): Timeout {
@@ -1136,8 +1192,15 @@ interface OpenStream {
   readonly attemptDeadline: number
 }
 
-const endTickets = (tickets: ReadonlyArray<AttemptTicket>, outcome: AttemptOutcome): Effect.Effect<void> =>
-  tickets.length === 0 ? Effect.void : Effect.forEach(tickets, (ticket) => ticket.end(outcome), { discard: true })
+const endTickets = (tickets: ReadonlyArray<AttemptTicket>, outcome: AttemptOutcome): Effect.Effect<void> => {
+  // A plain chain: Effect.forEach costs several steps more, and this runs on every attempt.
+  let ended: Effect.Effect<void> = Effect.void
+  for (let index = tickets.length - 1; index >= 0; index--) {
+    const end = tickets[index].end(outcome)
+    ended = index === tickets.length - 1 ? end : Effect.zipRight(end, ended)
+  }
+  return ended
+}
 
 /** The usage of a broken stream: the last reported usage, else input estimate and ~4 characters a token. */
 const partialUsage = (parts: ReadonlyArray<StreamPart>, estimatedInputTokens: number) => {
