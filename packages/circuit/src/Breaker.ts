@@ -119,6 +119,11 @@ export interface Ticket {
   readonly probe?: number | undefined
   /** The admission sequence number of an attempt admitted while closed or disabled. */
   readonly seq?: number | undefined
+  /**
+   * A streamed attempt: its duration grows with the length of the answer, so it is never a slow
+   * call (streams are bounded by the router's time-to-first-token and stall limits instead).
+   */
+  readonly streamed?: boolean | undefined
 }
 
 /**
@@ -348,13 +353,15 @@ export const record = (
   const [state, transitions] = advance(current, options, now)
   // Late: admitted before the last transition. It never moves the breaker.
   if (ticket.epoch !== state.epoch) return [state, transitions]
-  const slow = (verdict === "success" || verdict === "failure") && latencyMs > options.slowCall
+  // A call that ran longer than `slowCall` was slow however it ended: a hedge loser or a call its
+  // caller gave up on included (otherwise hedging would hide exactly the slow calls).
+  const slow = verdict !== "ignored" && ticket.streamed !== true && latencyMs > options.slowCall
   const failure = verdict === "failure"
-  const bad = failure || (slow && options.mode === "ratio")
+  const bad = failure || slow
   if (state.status === "half-open") {
     const remaining = state.probes.filter((probe) => probe.id !== ticket.probe)
     if (remaining.length === state.probes.length) return [state, transitions]
-    if (verdict === "ignored" || verdict === "interrupted") {
+    if (verdict === "ignored" || (verdict === "interrupted" && !slow)) {
       return [{ ...state, probes: remaining, probesAdmitted: state.probesAdmitted - 1 }, transitions]
     }
     if (bad) {
@@ -376,7 +383,7 @@ export const record = (
   }
   if (state.status !== "closed" && state.status !== "disabled") return [state, transitions]
   // An outcome that says nothing about the target fills its place in admission order and nothing else.
-  if (verdict === "ignored" || verdict === "interrupted") {
+  if (verdict === "ignored" || (verdict === "interrupted" && !slow)) {
     return [{ ...state, ...countRun(state, options, ticket, verdict) }, transitions]
   }
   const window = Window.add(state.window, options.window, now, { failure, slow })
@@ -447,8 +454,8 @@ const longestRun = (ended: ReadonlyArray<readonly [number, 0 | 1]>): number => {
 
 /**
  * Whether the call just recorded trips the breaker: a failure checks the failure ratio (or the
- * run of failures in `consecutive` mode), a slow call the slow-call ratio; ratios are judged only
- * once the window holds `minThroughput` calls.
+ * run of failures in `consecutive` mode), a slow call the slow-call ratio (in both modes); ratios
+ * are judged only once the window holds `minThroughput` calls.
  */
 const trips = (
   state: BreakerState,
@@ -459,11 +466,13 @@ const trips = (
 ): OpenCause | undefined => {
   const totals = Window.totals(state.window, now)
   const base = { ...totals, consecutive: state.consecutive }
-  if (options.mode === "consecutive") {
-    return failure && state.consecutive >= options.consecutiveFailures ? { kind: "consecutive", ...base } : undefined
+  if (options.mode === "consecutive" && failure && state.consecutive >= options.consecutiveFailures) {
+    return { kind: "consecutive", ...base }
   }
   if (totals.calls < options.minThroughput) return undefined
-  if (failure && totals.failures / totals.calls >= options.failureRatio) return { kind: "failure-ratio", ...base }
+  if (options.mode === "ratio" && failure && totals.failures / totals.calls >= options.failureRatio) {
+    return { kind: "failure-ratio", ...base }
+  }
   if (slow && totals.slow / totals.calls >= options.slowCallRatio) return { kind: "slow-call-ratio", ...base }
   return undefined
 }

@@ -69,7 +69,7 @@ export const makeStage = (breakers: Breakers.Breakers): CircuitStage => {
         }
         return Effect.fail(refusal)
       }
-      const ticket = admission.ticket
+      const ticket = attempt.request.streaming ? { ...admission.ticket, streamed: true } : admission.ticket
       const admitted: AttemptTicket = { end: (outcome) => breakers.end(target.id, ticket, outcome, pool) }
       return Effect.succeed(admitted)
     })

@@ -23,7 +23,10 @@ import * as Duration from "./Duration.js"
  * @category models
  */
 export interface BreakerOptions {
-  /** `ratio`: failure and slow-call rates over a sliding window; `consecutive`: N failures in a row. */
+  /**
+   * `ratio`: failure and slow-call rates over a sliding window; `consecutive`: N failures in a row,
+   * and the slow-call rate.
+   */
   readonly mode: "ratio" | "consecutive"
   /** Open when at least this share of the calls in the window failed, in (0, 1]. */
   readonly failureRatio: number

@@ -223,7 +223,7 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
       if (this.status === "isolated" || (this.status === "open" && this.now < this.openUntil)) return "refused"
       if (this.status === "open") Object.assign(this, { status: "half-open", succeeded: 0 })
       const fail = kind === "failure", slow = kind === "slow"
-      const bad = fail || (slow && this.cfg.mode === "ratio")
+      const bad = fail || slow
       if (this.status === "half-open") {
         if (bad) this.open(this.opens + 1)
         else if (++this.succeeded === this.cfg.halfOpenProbes) {
@@ -234,10 +234,10 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
       this.log.push({ t: this.now, fail, slow })
       this.consecutive = fail ? this.consecutive + 1 : 0
       const w = this.window(), n = w.length
-      const trip = this.cfg.mode === "consecutive"
-        ? fail && this.consecutive >= this.cfg.consecutiveFailures
-        : n >= this.cfg.minThroughput && ((fail && w.filter((e) => e.fail).length / n >= this.cfg.failureRatio) ||
-          (slow && w.filter((e) => e.slow).length / n >= this.cfg.slowCallRatio))
+      const trip = (this.cfg.mode === "consecutive" && fail && this.consecutive >= this.cfg.consecutiveFailures) ||
+        (n >= this.cfg.minThroughput &&
+          ((this.cfg.mode === "ratio" && fail && w.filter((e) => e.fail).length / n >= this.cfg.failureRatio) ||
+            (slow && w.filter((e) => e.slow).length / n >= this.cfg.slowCallRatio)))
       if (trip) this.open(this.decayed() + 1)
       return "admitted"
     }

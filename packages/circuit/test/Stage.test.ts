@@ -95,6 +95,61 @@ describe("circuit stage", () => {
       expect(yield* status(h)).toBe("open")
     }))
 
+  it.effect("in consecutive mode the slow-call ratio is judged too", () =>
+    Effect.gen(function*() {
+      const h = harness({
+        default: {
+          mode: "consecutive",
+          consecutiveFailures: 3,
+          slowCall: "1s",
+          slowCallRatio: 0.5,
+          minThroughput: 4,
+          window: "10s"
+        }
+      })
+      yield* call(h, success(100))
+      yield* call(h, success(1500))
+      yield* call(h, success(100))
+      expect(yield* status(h)).toBe("closed") // 3 calls < minThroughput
+      yield* call(h, success(1500)) // 2 of 4 slow
+      expect(yield* status(h)).toBe("open")
+      const opened = pluginEvents(h).filter((e) => e.name === "opened")
+      expect(opened[0].data).toMatchObject({ kind: "slow-call-ratio", calls: 4, slow: 2 })
+    }))
+
+  it.effect("a hedge loser that already ran longer than slowCall is a slow call, in the window and as a probe", () =>
+    Effect.gen(function*() {
+      const h = harness({
+        default: { mode: "consecutive", slowCall: "1s", slowCallRatio: 0.5, minThroughput: 2, openDuration: "1s" }
+      })
+      yield* call(h, interrupted(500)) // not slow: says nothing
+      yield* call(h, success(100))
+      expect((yield* h.breakers.state("p/a")).calls).toBe(1)
+      yield* call(h, interrupted(1500))
+      expect(yield* status(h)).toBe("open")
+      yield* TestClock.adjust("1 second")
+      yield* call(h, interrupted(2000)) // the probe was slow too
+      expect(yield* status(h)).toBe("open")
+      expect(pluginEvents(h).filter((e) => e.name === "opened").map((e) => e.data.kind)).toEqual([
+        "slow-call-ratio",
+        "probe-failed"
+      ])
+    }))
+
+  it.effect("a streamed attempt is never a slow call: its duration grows with the answer", () =>
+    Effect.gen(function*() {
+      const h = harness({
+        default: { mode: "consecutive", slowCall: "1s", slowCallRatio: 0.5, minThroughput: 2 }
+      })
+      const streamed = { ...h.attempt(), request: { ...h.attempt().request, streaming: true } }
+      for (let i = 0; i < 4; i++) {
+        const ticket = yield* h.stage.beforeAttempt!(streamed)
+        yield* ticket!.end(success(5_000))
+      }
+      expect(yield* status(h)).toBe("closed")
+      expect(yield* h.breakers.state("p/a")).toMatchObject({ calls: 4, slow: 0 })
+    }))
+
   it.effect("opens on the failure that reaches the ratio, then refuses with CircuitOpen", () =>
     Effect.gen(function*() {
       const h = harness(ratio)
