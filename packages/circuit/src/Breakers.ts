@@ -13,8 +13,7 @@ import { Events } from "@switchyard/core/Events"
 import type { EventSink } from "@switchyard/core/Events"
 import type { PolicyPlan } from "@switchyard/core/Plan"
 import type { AttemptOutcome } from "@switchyard/core/Plugin"
-import type { StateStore } from "@switchyard/core/State"
-import { State } from "@switchyard/core/State"
+import { modifyStep, type Program, State, type StateStore, steps } from "@switchyard/core/State"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -151,6 +150,31 @@ export const make = (
     }
   }
 
+  /** A pure step on a breaker's state, as a store program; emits the transitions it committed. */
+  function* stepProgram<A>(
+    target: string,
+    now: number,
+    f: (
+      state: Breaker.BreakerState,
+      opts: Config.BreakerOptions,
+      now: number
+    ) => readonly [A, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>]
+  ): Program<A> {
+    const opts = options(target)
+    const [result, transitions] = yield* modifyStep<
+      Breaker.BreakerState,
+      readonly [A, ReadonlyArray<Breaker.Transition>]
+    >(
+      breakerKey(target),
+      (current) => {
+        const [result, next, transitions] = f(current ?? Breaker.initial(opts), opts, now)
+        return [[result, transitions], next]
+      }
+    )
+    emit(target, transitions)
+    return result
+  }
+
   /** Runs a pure step on a breaker's state atomically and emits the transitions it committed. */
   const step = <A>(
     target: string,
@@ -160,22 +184,7 @@ export const make = (
       now: number
     ) => readonly [A, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>]
   ): Effect.Effect<A> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const opts = options(target)
-      return Effect.map(
-        store.modify<Breaker.BreakerState, readonly [A, ReadonlyArray<Breaker.Transition>]>(
-          breakerKey(target),
-          (current) => {
-            const [result, next, transitions] = f(current ?? Breaker.initial(opts), opts, now)
-            return [[result, transitions], next]
-          }
-        ),
-        ([result, transitions]) => {
-          emit(target, transitions)
-          return result
-        }
-      )
-    })
+    Effect.clockWith((clock) => steps(store, () => stepProgram(target, clock.unsafeCurrentTimeMillis(), f)))
 
   /** Reads a breaker without changing it; time-driven transitions are applied to the copy only. */
   const read = (target: string, now: number): Effect.Effect<Breaker.BreakerState> => {
@@ -241,25 +250,30 @@ export const make = (
     })
   }
 
+  const admitStep = (
+    state: Breaker.BreakerState,
+    opts: Config.BreakerOptions,
+    at: number
+  ): readonly [Admission, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>] => {
+    const [admission, next, transitions] = Breaker.admit(state, opts, at)
+    return [
+      admission._tag === "Admitted" ? admission : { ...admission, reason: "circuit-open" as const },
+      next,
+      transitions
+    ]
+  }
+
+  // admit and end run once per attempt: each is one store program (one effect step on the memory store).
   const admit = (target: string, pool?: Pool): Effect.Effect<Admission> =>
-    Effect.flatMap(
-      Clock.currentTimeMillis,
-      (now) =>
-        Effect.flatMap(ejectionRefusal(target, pool, now), (refusal) =>
-          refusal !== undefined
-            ? Effect.succeed(refusal)
-            : step(
-              target,
-              (state, opts, at): readonly [Admission, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>] => {
-                const [admission, next, transitions] = Breaker.admit(state, opts, at)
-                return [
-                  admission._tag === "Admitted" ? admission : { ...admission, reason: "circuit-open" as const },
-                  next,
-                  transitions
-                ]
-              }
-            ))
-    )
+    Effect.clockWith((clock) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const admitted = steps(store, () => stepProgram(target, now, admitStep))
+      if (ejection === undefined || pool === undefined) return admitted
+      return Effect.flatMap(
+        ejectionRefusal(target, pool, now),
+        (refusal) => refusal !== undefined ? Effect.succeed(refusal) : admitted
+      )
+    })
 
   const end = (target: string, ticket: Breaker.Ticket, outcome: AttemptOutcome, pool?: Pool): Effect.Effect<void> => {
     const verdict: Breaker.Verdict = outcome._tag === "Success"
@@ -271,23 +285,33 @@ export const make = (
       : "ignored"
     // Window statistics are only needed to judge an outlier: skip them on the hot path otherwise.
     const judge = verdict === "failure" && ejection !== undefined && pool !== undefined
-    const recorded = step(target, (state, opts, now) => {
-      const [next, transitions] = Breaker.record(state, opts, now, ticket, verdict, outcome.latencyMs)
-      return [judge ? Breaker.snapshot(next, opts, now) : undefined, next, transitions]
-    })
-    const health = verdict === "success" || verdict === "failure"
-      ? store.modify<Health.HealthState, void>(
-        healthKey(target),
-        (current) => [undefined, Health.update(current, { ok: verdict === "success", latencyMs: outcome.latencyMs })]
+    return Effect.clockWith((clock) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const recorded = steps(store, function*() {
+        const snapshot = yield* stepProgram(target, now, (state, opts, at) => {
+          const [next, transitions] = Breaker.record(state, opts, at, ticket, verdict, outcome.latencyMs)
+          return [judge ? Breaker.snapshot(next, opts, at) : undefined, next, transitions]
+        })
+        if (verdict === "success" || verdict === "failure") {
+          yield* modifyStep<Health.HealthState, void>(
+            healthKey(target),
+            (current) => [
+              undefined,
+              Health.update(current, { ok: verdict === "success", latencyMs: outcome.latencyMs })
+            ]
+          )
+        }
+        return snapshot
+      })
+      if (!judge) return Effect.asVoid(recorded)
+      return Effect.flatMap(
+        recorded,
+        (snapshot) =>
+          snapshot !== undefined && snapshot.state !== "disabled" && Ejection.isOutlier(ejection!, snapshot)
+            ? ejectOutlier(target, pool!, ejection!)
+            : Effect.void
       )
-      : Effect.void
-    return Effect.flatMap(recorded, (snapshot) =>
-      Effect.zipRight(
-        health,
-        snapshot !== undefined && snapshot.state !== "disabled" && Ejection.isOutlier(ejection!, snapshot)
-          ? ejectOutlier(target, pool!, ejection!)
-          : Effect.void
-      ))
+    })
   }
 
   const ejectOutlier = (target: string, pool: Pool, ejection: Config.EjectionOptions): Effect.Effect<void> =>

@@ -57,9 +57,18 @@ const liveSchedule = (task: () => void, millis: number): () => boolean => {
   }
 }
 
-/** The timer of the Clock in force, or undefined when it has none (TestClock: use Clock sleeps). */
-const scheduleOf = (clock: Clock.Clock): ScheduledClock["unsafeSchedule"] | undefined =>
+/**
+ * The callback timer of a Clock: the live clock's own timer, or a {@link ScheduledClock}'s
+ * `unsafeSchedule`; undefined under a Clock without one (TestClock), where a Clock sleep in a fiber
+ * must do. The returned function cancels, answering whether the callback was still pending.
+ *
+ * @since 0.1.0
+ * @category timers
+ */
+export const timerOf = (clock: Clock.Clock): ScheduledClock["unsafeSchedule"] | undefined =>
   clock === liveClock ? liveSchedule : isScheduledClock(clock) ? clock.unsafeSchedule : undefined
+
+const scheduleOf = timerOf
 
 /**
  * Calls a promise-returning function (an SDK call) bounded by `deadline` (Clock milliseconds, or

@@ -6,7 +6,6 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -62,6 +61,35 @@ const failed = (error: SwitchyardError): Failure => ({ _tag: "Failed", error })
 /** Whether a failure came from an attempt (rather than a refusal, or a nested route with no target). */
 const isAttemptFailure = (failure: Failure): boolean =>
   failure._tag === "Failed" && failure.error._tag !== "NoEligibleTarget"
+
+/** What a hedged request waits for: a target's result, or the hedge delay running out. */
+type Arrival<A> =
+  | { readonly _tag: "Result"; readonly index: number; readonly result: Either.Either<Answered<A>, Failure> }
+  | { readonly _tag: "HedgeDue"; readonly round: number }
+
+/**
+ * A one-reader mailbox: cheaper than a Queue for the few messages of one hedged request. A taker that
+ * is interrupted leaves its resume behind; Effect ignores a resume after interruption.
+ */
+class Mailbox<A> {
+  readonly items: Array<A> = []
+  waiting: ((effect: Effect.Effect<A>) => void) | undefined
+
+  offer(item: A) {
+    const waiting = this.waiting
+    if (waiting === undefined) {
+      this.items.push(item)
+      return
+    }
+    this.waiting = undefined
+    waiting(Effect.succeed(item))
+  }
+
+  readonly take: Effect.Effect<A> = Effect.async<A>((resume) => {
+    if (this.items.length > 0) resume(Effect.succeed(this.items.shift()!))
+    else this.waiting = resume
+  })
+}
 
 /** An attempt that answered. For streams it stays open until the stream ends. */
 interface Answered<A> {
@@ -448,6 +476,7 @@ class Engine {
    * Hedging: start the first target; whenever `delay` passes with no answer, start the next one too
    * (at most `maxHedged` hedges, each paid from the retry budget); when one fails, start the next at
    * once. The first answer wins and the others are interrupted without waiting for them (L21, L22).
+   * Each target runs in its own fiber; the hedge delay is a Clock timer, not a fiber (see Deadline).
    */
   runHedged<A>(
     route: RoutePlan,
@@ -458,34 +487,69 @@ class Engine {
     const hedge = route.hedge!
     const engine = this
     return Effect.gen(function*() {
-      const results = yield* Queue.unbounded<
-        { readonly index: number; readonly result: Either.Either<Answered<A>, Failure> }
-      >()
-      const running = new Map<number, Fiber.RuntimeFiber<boolean>>()
+      const clock = yield* Effect.clock
+      const self = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((fiber) =>
+        Effect.succeed(fiber)
+      )
+      const timer = Deadline.timerOf(clock)
+      const mailbox = new Mailbox<Arrival<A>>()
+      const running = new Map<number, Fiber.RuntimeFiber<void>>()
       let candidates = ordered
       let next = 0
       let hedges = 0
       let last: Failure | undefined
+      // The pending hedge timer: a Clock callback, or under a Clock without one (TestClock) a sleeping fiber.
+      let round = 0
+      let cancelTimer: (() => void) | undefined
+      const armTimer = Effect.suspend(() => {
+        const due: Arrival<A> = { _tag: "HedgeDue", round: ++round }
+        if (timer !== undefined) {
+          const cancel = timer(() => mailbox.offer(due), hedge.delayMs)
+          cancelTimer = () => cancel()
+          return Effect.void
+        }
+        return Effect.map(
+          Effect.fork(Effect.zipRight(Effect.sleep(hedge.delayMs), Effect.sync(() => mailbox.offer(due)))),
+          (sleeper) => {
+            cancelTimer = () => sleeper.unsafeInterruptAsFork(sleeper.id())
+          }
+        )
+      })
+      const disarm = () => {
+        cancelTimer?.()
+        cancelTimer = undefined
+        round++
+      }
       const launch = (asHedge: boolean) =>
-        Effect.gen(function*() {
+        Effect.suspend(() => {
           const index = next++
-          const fiber = yield* Effect.fork(
-            Effect.either(engine.runCandidate(candidates[index], context, spec, asHedge)).pipe(
-              Effect.flatMap((result) => Queue.offer(results, { index, result }))
-            )
+          return Effect.map(
+            Effect.fork(
+              Effect.flatMap(
+                Effect.either(engine.runCandidate(candidates[index], context, spec, asHedge)),
+                (result) => Effect.sync(() => mailbox.offer({ _tag: "Result", index, result }))
+              )
+            ),
+            (fiber) => {
+              running.set(index, fiber)
+            }
           )
-          running.set(index, fiber)
         })
-      const stopOthers = Effect.suspend(() =>
-        Effect.forEach([...running.values()], (fiber) => Fiber.interruptFork(fiber), { discard: true })
-      )
+      // If this fiber is interrupted, its target fibers go with it (they are its children); the timer
+      // is stopped by an observer, which costs less than an interruption handler.
+      self.addObserver(disarm)
+      const stopOthers = Effect.suspend(() => {
+        disarm()
+        self.removeObserver(disarm)
+        return Effect.forEach([...running.values()], (fiber) => Fiber.interruptFork(fiber), { discard: true })
+      })
       yield* launch(false)
       while (true) {
-        const canHedge = hedges < hedge.maxHedged && next < candidates.length
-        const item = canHedge ?
-          yield* Effect.timeoutOption(Queue.take(results), hedge.delayMs) :
-          Option.some(yield* Queue.take(results))
-        if (Option.isNone(item)) {
+        if (hedges < hedge.maxHedged && next < candidates.length) yield* armTimer
+        const item = yield* mailbox.take
+        if (item._tag === "HedgeDue") {
+          if (item.round !== round) continue // a timer cancelled after it fired
+          cancelTimer = undefined
           // A hedge is extra load on top of the request stream, so it is paid from the budget of the
           // provider the request went to first (whose requests fill that budget), as Finagle's backups are.
           const provider = (ordered.find((candidate) => candidate.info !== undefined) ?? candidates[next]).info
@@ -498,7 +562,8 @@ class Engine {
           yield* launch(true)
           continue
         }
-        const { index, result } = item.value
+        disarm()
+        const { index, result } = item
         running.delete(index)
         if (Either.isRight(result)) {
           yield* stopOthers
@@ -513,6 +578,7 @@ class Engine {
         candidates = [...candidates.slice(0, next), ...engine.remaining(candidates, next, failure, candidates[index])]
         if (next < candidates.length) yield* launch(false)
         else if (running.size === 0) {
+          yield* stopOthers
           return yield* Effect.fail<Failure>(last ?? engine.exhausted(context))
         }
       }
