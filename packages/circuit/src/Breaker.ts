@@ -357,11 +357,15 @@ export const record = (
   // caller gave up on included (otherwise hedging would hide exactly the slow calls).
   const slow = verdict !== "ignored" && ticket.streamed !== true && latencyMs > options.slowCall
   const failure = verdict === "failure"
-  const bad = failure || slow
+  // A probe is one sample: in `consecutive` mode it is judged by its outcome alone (a `slowCall` set
+  // near the tail of normal latency would fail healthy probes at random), in `ratio` mode slowness
+  // fails it too.
+  const slowProbe = slow && options.mode === "ratio"
+  const bad = failure || slowProbe
   if (state.status === "half-open") {
     const remaining = state.probes.filter((probe) => probe.id !== ticket.probe)
     if (remaining.length === state.probes.length) return [state, transitions]
-    if (verdict === "ignored" || (verdict === "interrupted" && !slow)) {
+    if (verdict === "ignored" || (verdict === "interrupted" && !slowProbe)) {
       return [{ ...state, probes: remaining, probesAdmitted: state.probesAdmitted - 1 }, transitions]
     }
     if (bad) {

@@ -223,7 +223,7 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
       if (this.status === "isolated" || (this.status === "open" && this.now < this.openUntil)) return "refused"
       if (this.status === "open") Object.assign(this, { status: "half-open", succeeded: 0 })
       const fail = kind === "failure", slow = kind === "slow"
-      const bad = fail || slow
+      const bad = fail || (slow && this.cfg.mode === "ratio")
       if (this.status === "half-open") {
         if (bad) this.open(this.opens + 1)
         else if (++this.succeeded === this.cfg.halfOpenProbes) {

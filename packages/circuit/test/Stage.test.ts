@@ -120,7 +120,14 @@ describe("circuit stage", () => {
   it.effect("a hedge loser that already ran longer than slowCall is a slow call, in the window and as a probe", () =>
     Effect.gen(function*() {
       const h = harness({
-        default: { mode: "consecutive", slowCall: "1s", slowCallRatio: 0.5, minThroughput: 2, openDuration: "1s" }
+        default: {
+          mode: "ratio",
+          failureRatio: 1,
+          slowCall: "1s",
+          slowCallRatio: 0.5,
+          minThroughput: 2,
+          openDuration: "1s"
+        }
       })
       yield* call(h, interrupted(500)) // not slow: says nothing
       yield* call(h, success(100))
@@ -134,6 +141,21 @@ describe("circuit stage", () => {
         "slow-call-ratio",
         "probe-failed"
       ])
+    }))
+
+  it.effect("in consecutive mode a probe is judged by its outcome alone, not by its latency", () =>
+    Effect.gen(function*() {
+      const h = harness({
+        default: { mode: "consecutive", slowCall: "1s", slowCallRatio: 0.5, minThroughput: 2, openDuration: "1s" }
+      })
+      yield* call(h, success(1500))
+      yield* call(h, success(1500))
+      expect(yield* status(h)).toBe("open")
+      yield* TestClock.adjust("1 second")
+      yield* call(h, interrupted(2000)) // a slow hedge loser: the slot goes back, no verdict
+      expect(yield* status(h)).toBe("half-open")
+      yield* call(h, success(1500))
+      expect(yield* status(h)).toBe("closed")
     }))
 
   it.effect("a streamed attempt is never a slow call: its duration grows with the answer", () =>
