@@ -73,16 +73,26 @@ export const make = (
     })
     const provider = config.name
 
-    // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure.
-    const call = <A>(model: string, f: Call<A>): Effect.Effect<A, Errors.ProviderError> =>
-      AdapterKit.call(f, (error, now) => toProviderError(error, { provider, model, now }))
+    // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure; given
+    // the attempt's options, it also ends by their deadline.
+    const call = <A>(
+      model: string,
+      f: Call<A>,
+      bounded?: Provider.CallOptions
+    ): Effect.Effect<A, Errors.ProviderError> =>
+      AdapterKit.call(
+        f,
+        (error, now) => toProviderError(error, { provider, model, now }),
+        bounded === undefined ? undefined : { provider, options: bounded }
+      )
 
     const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
       Effect.gen(function*() {
         const prepared = toAnthropicBody(request, callOptions.model, defaultMaxTokens)
         const message = yield* call(
           callOptions.model,
-          (signal) => client.messages.create({ ...prepared.body, stream: false } as never, { signal })
+          (signal) => client.messages.create({ ...prepared.body, stream: false } as never, { signal }),
+          callOptions
         )
         const result = fromAnthropicMessage(message as never, prepared, provider, callOptions.model)
         return result instanceof Errors.ContentFiltered ? yield* Effect.fail(result) : result
@@ -126,7 +136,8 @@ export const make = (
 
     const ping = call("", (signal) => client.models.list({ limit: 1 }, { signal })).pipe(Effect.asVoid)
 
-    return { provider, generate, stream, ping } satisfies Provider.LanguageModel
+    // generate is one SDK call bounded by the attempt's deadline: no router timer needed.
+    return { provider, generate, stream, ping, enforcesDeadline: true } satisfies Provider.LanguageModel
   })
 
 /**

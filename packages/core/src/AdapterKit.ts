@@ -19,6 +19,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Deadline from "./Deadline.js"
 import * as Errors from "./Errors.js"
 import type { CallOptions, LanguageModel, ProviderConfig } from "./Provider.js"
 import { AdapterConfigError, LanguageModelService } from "./Provider.js"
@@ -141,18 +142,36 @@ export const layerConfig = <O>(
 
 /**
  * Runs one SDK call with the fiber's interruption wired to its abort signal, and classifies its
- * failure with the current time (for `Retry-After` dates).
+ * failure with the current time (for `Retry-After` dates). Given the attempt (`bounded`), the call also
+ * ends by its `CallOptions.deadline` with a `Timeout` (scope `attempt`), aborting the request: the
+ * whole SDK promise, body included, is raced against one timer ({@link Deadline.promise}), so a
+ * `generate` made of one such call can declare `enforcesDeadline`.
  *
  * @since 0.1.0
  * @category calls
  */
 export const call = <A>(
   f: (signal: AbortSignal) => Promise<A>,
-  classify: (error: unknown, now: number) => Errors.ProviderError
+  classify: (error: unknown, now: number) => Errors.ProviderError,
+  bounded?: { readonly provider: string; readonly options: CallOptions }
 ): Effect.Effect<A, Errors.ProviderError> =>
-  Effect.tryPromise({ try: f, catch: (error) => error }).pipe(
-    Effect.catchAll((error) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(classify(error, now))))
-  )
+  Effect.clockWith((clock) => {
+    const startedAt = clock.unsafeCurrentTimeMillis()
+    const deadline = bounded?.options.deadline
+    return Deadline.promise(
+      f,
+      deadline,
+      (error) => classify(error, clock.unsafeCurrentTimeMillis()),
+      () =>
+        new Errors.Timeout({
+          message: `${bounded!.provider} did not answer ${bounded!.options.model} by the attempt's deadline`,
+          provider: bounded!.provider,
+          model: bounded!.options.model,
+          scope: "attempt",
+          afterMs: Math.max(0, Math.round(deadline! - startedAt))
+        })
+    )
+  })
 
 /**
  * The SDK's timeout for a call, in ms, from the attempt's deadline when the router gives one.

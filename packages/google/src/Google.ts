@@ -81,16 +81,26 @@ export const make = (
     const modelFor = (model: string) => client.getGenerativeModel({ model }, requestOptions)
     const provider = config.name
 
-    // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure.
-    const call = <A>(model: string, f: Call<A>): Effect.Effect<A, Errors.ProviderError> =>
-      Effect.tryPromise({ try: f, catch: (error) => toProviderError(error, { provider, model }) })
+    // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure; given
+    // the attempt's options, it also ends by their deadline.
+    const call = <A>(
+      model: string,
+      f: Call<A>,
+      bounded?: Provider.CallOptions
+    ): Effect.Effect<A, Errors.ProviderError> =>
+      AdapterKit.call(
+        f,
+        (error) => toProviderError(error, { provider, model }),
+        bounded === undefined ? undefined : { provider, options: bounded }
+      )
 
     const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
       Effect.gen(function*() {
         const body = toGeminiRequest(request) as unknown as GenerateContentRequest
         const result = yield* call(
           callOptions.model,
-          (signal) => modelFor(callOptions.model).generateContent(body, { signal })
+          (signal) => modelFor(callOptions.model).generateContent(body, { signal }),
+          callOptions
         )
         return yield* AdapterKit.settle(
           fromGeminiResponse(result.response as GeminiResponse, provider, callOptions.model)
@@ -146,7 +156,8 @@ export const make = (
     const ping = AdapterKit.call((signal) => listModels(endpoint, signal), (error, now) =>
       pingError(error, provider, now))
 
-    return { provider, generate, stream, ping } satisfies Provider.LanguageModel
+    // generate is one SDK call bounded by the attempt's deadline: no router timer needed.
+    return { provider, generate, stream, ping, enforcesDeadline: true } satisfies Provider.LanguageModel
   })
 
 /**

@@ -90,7 +90,8 @@ const fromClient = (client: Groq, dialect: Dialect): LanguageModel => {
             body as unknown as ChatCompletionCreateParamsNonStreaming,
             { signal, ...(timeout !== undefined ? { timeout } : {}) }
           ) as Promise<ChatCompletion>,
-        classify(provider, options.model, timeout)
+        classify(provider, options.model, timeout),
+        { provider, options }
       )
       return toResponse(completion, options, dialect)
     })
@@ -145,7 +146,8 @@ const fromClient = (client: Groq, dialect: Dialect): LanguageModel => {
     Effect.asVoid
   )
 
-  return { provider, generate, stream, ping }
+  // generate is one SDK call bounded by the attempt's deadline (AdapterKit.call): no router timer needed.
+  return { provider, generate, stream, ping, enforcesDeadline: true }
 }
 
 /**

@@ -68,16 +68,26 @@ export const make = (
     const headers = { ...config.headers }
     const provider = config.name
 
-    // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure.
-    const call = <A>(model: string, f: Call<A>): Effect.Effect<A, Errors.ProviderError> =>
-      AdapterKit.call(f, (error, now) => toProviderError(error, { provider, model, now }))
+    // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure; given
+    // the attempt's options, it also ends by their deadline.
+    const call = <A>(
+      model: string,
+      f: Call<A>,
+      bounded?: Provider.CallOptions
+    ): Effect.Effect<A, Errors.ProviderError> =>
+      AdapterKit.call(
+        f,
+        (error, now) => toProviderError(error, { provider, model, now }),
+        bounded === undefined ? undefined : { provider, options: bounded }
+      )
 
     const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
       Effect.gen(function*() {
         const body = toMistralRequest(request, callOptions.model)
         const response = yield* call(
           callOptions.model,
-          (signal) => client.chat.complete(body as never, { signal, headers, retries: { strategy: "none" } })
+          (signal) => client.chat.complete(body as never, { signal, headers, retries: { strategy: "none" } }),
+          callOptions
         )
         return yield* AdapterKit.settle(fromMistralResponse(response as never, provider, callOptions.model))
       })
@@ -124,7 +134,8 @@ export const make = (
         Effect.asVoid
       )
 
-    return { provider, generate, stream, ping } satisfies Provider.LanguageModel
+    // generate is one SDK call bounded by the attempt's deadline: no router timer needed.
+    return { provider, generate, stream, ping, enforcesDeadline: true } satisfies Provider.LanguageModel
   })
 
 /**

@@ -133,7 +133,8 @@ const fromClient = (client: OpenAI, dialect: Dialect): LanguageModel => {
             body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
             { signal, ...(timeout !== undefined ? { timeout } : {}) }
           ) as Promise<ChatCompletion>,
-        classify(provider, options.model, timeout)
+        classify(provider, options.model, timeout),
+        { provider, options }
       )
       return toResponse(completion, options, dialect)
     })
@@ -188,7 +189,8 @@ const fromClient = (client: OpenAI, dialect: Dialect): LanguageModel => {
     Effect.asVoid
   )
 
-  return { provider, generate, stream, ping }
+  // generate is one SDK call bounded by the attempt's deadline (AdapterKit.call): no router timer needed.
+  return { provider, generate, stream, ping, enforcesDeadline: true }
 }
 
 /**

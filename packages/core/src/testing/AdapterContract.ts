@@ -16,6 +16,7 @@ import type * as VitestModule from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FC from "effect/FastCheck"
@@ -719,6 +720,21 @@ export const run = (options: Options): void => {
           const fiber = yield* Effect.fork(generate(hello))
           yield* promise(() => server.waitForRequest(1))
           yield* Fiber.interrupt(fiber)
+          yield* assertClientClosed(server, 1)
+        }))
+
+      it.live("a generate that declares enforcesDeadline ends by the deadline and aborts the request", () =>
+        Effect.gen(function*() {
+          // Adapters that leave deadlines to the router's timer have nothing to check here.
+          if (model.enforcesDeadline !== true) return
+          yield* script({ _tag: "Hang" })
+          const start = yield* Clock.currentTimeMillis
+          const exit = yield* Effect.exit(model.generate(hello, { ...call, deadline: start + 150 }))
+          const elapsed = (yield* Clock.currentTimeMillis) - start
+          assert.strictEqual(failureTag(exit), "Timeout")
+          assert.strictEqual((failureOf(exit) as any).scope, "attempt")
+          assert.isAtLeast(elapsed, 145)
+          assert.isBelow(elapsed, 2000)
           yield* assertClientClosed(server, 1)
         }))
 
