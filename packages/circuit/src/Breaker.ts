@@ -468,6 +468,8 @@ const trips = (
   failure: boolean,
   slow: boolean
 ): OpenCause | undefined => {
+  // A fast success trips nothing: skip the window totals (this runs on every recorded outcome).
+  if (!failure && !slow) return undefined
   const totals = Window.totals(state.window, now)
   const base = { ...totals, consecutive: state.consecutive }
   if (options.mode === "consecutive" && failure && state.consecutive >= options.consecutiveFailures) {
