@@ -4,7 +4,12 @@
  * retry 3, total and attempt timeouts, circuit and budget stages), (c) through cockatiel 3.2.1's
  * retry + breaker + timeout wrap, and, as a reference, Effect's bare `runPromise(Effect.promise(f))`.
  *
- *   pnpm bench:overhead            (tsx benchmarks/overhead/run.ts [--rounds N] [--ms M] [--no-sim])
+ *   pnpm bench:overhead            (bundles this file, then node benchmarks/overhead/build/run.mjs
+ *                                   [--rounds N] [--ms M] [--no-sim]; `tsx` runs it from source too)
+ *
+ * It runs as one bundled JavaScript file, as an application using the published packages would: under
+ * tsx every function of the TypeScript source pays tsx's `__name` helper, and cockatiel (plain
+ * JavaScript from node_modules) does not, which would skew the comparison.
  *
  * Method: one process, interleaved rounds (the order rotates every round), each case a timed loop of
  * sequential awaited calls for about `--ms` ms; ns/call per round; medians, min and IQR across rounds,
@@ -15,7 +20,7 @@
 import { plugin as budget } from "@switchyard/budget"
 import { plugin as circuit } from "@switchyard/circuit"
 import type { Model, Plugin, Provider } from "@switchyard/core"
-import { Events, Router, State } from "@switchyard/core"
+import { Deadline, Errors, Events, Router, State } from "@switchyard/core"
 import { Policy } from "@switchyard/policy"
 import * as Runner from "@switchyard/simulator/Runner"
 import * as Scenario from "@switchyard/simulator/Scenario"
@@ -27,7 +32,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-const here = path.dirname(fileURLToPath(import.meta.url))
+// Run from its bundle in build/ (see benchmarks/bundle.mjs) or from source.
+const dir = path.dirname(fileURLToPath(import.meta.url))
+const here = path.basename(dir) === "build" ? path.dirname(dir) : dir
 const args = process.argv.slice(2)
 const option = (name: string, fallback: number) => {
   const index = args.indexOf(`--${name}`)
@@ -76,40 +83,58 @@ for (const plugin of plugins) {
     stages.push(await Effect.runPromise(Scope.extend(plugin.make(section, { plan, store, events }), scope)))
   }
 }
+/**
+ * The provider as an adapter writes it: the SDK call (here `f`) goes through `Deadline.promise`, which
+ * races it against one timer and aborts it at the attempt's deadline, as cockatiel's timeout does. It
+ * therefore declares `enforcesDeadline`, and the router arms no timer of its own.
+ */
 const model = (name: string): Provider.LanguageModel => ({
+  provider: name,
+  generate: (_request, options) =>
+    Deadline.promise(
+      f,
+      options.deadline,
+      (error) => new Errors.Unavailable({ message: String(error), provider: name }),
+      () => new Errors.Timeout({ message: "attempt timed out", provider: name, scope: "attempt", afterMs: 10_000 })
+    ),
+  enforcesDeadline: true,
+  stream: () => {
+    throw new Error("not used")
+  }
+})
+/** A provider that is any Effect (`Effect.promise(f)`) and makes no promise about deadlines. */
+const effectModel = (name: string): Provider.LanguageModel => ({
   provider: name,
   generate: () => Effect.promise(f),
   stream: () => {
     throw new Error("not used")
   }
 })
+const providers = (make: (name: string) => Provider.LanguageModel) =>
+  new Map(plan.providers.map((provider) => [provider.name, make(provider.name)]))
+
 const router = Effect.runSync(
-  Router.make({
-    plan,
-    providers: new Map(plan.providers.map((provider) => [provider.name, model(provider.name)])),
-    stages
-  }).pipe(Effect.provideService(State.State, store), Effect.provideService(Events.Events, events))
+  Router.make({ plan, providers: providers(model), stages }).pipe(
+    Effect.provideService(State.State, store),
+    Effect.provideService(Events.Events, events)
+  )
 )
 
 // The same plan without stages: what core's pipeline costs on its own.
 const coreRouter = Effect.runSync(
-  Router.make({
-    plan,
-    providers: new Map(plan.providers.map((provider) => [provider.name, model(provider.name)]))
-  }).pipe(Effect.provideService(State.State, State.makeMemory()), Effect.provideService(Events.Events, events))
+  Router.make({ plan, providers: providers(model) }).pipe(
+    Effect.provideService(State.State, State.makeMemory()),
+    Effect.provideService(Events.Events, events)
+  )
 )
 
-// The same policy and stages, but the provider declares that it ends by the deadline it is given
-// (`enforcesDeadline`, as a simulated provider does and as an SDK with a hard timeout may): the router
-// then arms no timer of its own. Labelled separately: the provider above makes no such promise.
-const selfBoundedRouter = Effect.runSync(
-  Router.make({
-    plan,
-    providers: new Map(
-      plan.providers.map((provider) => [provider.name, { ...model(provider.name), enforcesDeadline: true }])
-    ),
-    stages
-  }).pipe(Effect.provideService(State.State, store), Effect.provideService(Events.Events, events))
+// The same policy and stages over the Effect provider: the router bounds each attempt itself, which
+// in Effect 3 takes a forked fiber per attempt.
+const effectRouter = Effect.runSync(
+  Router.make({ plan, providers: providers(effectModel), stages }).pipe(
+    Effect.provideService(State.State, store),
+    Effect.provideService(Events.Events, events)
+  )
 )
 
 const cockatiel = wrap(
@@ -139,9 +164,9 @@ const cases: ReadonlyArray<Case> = [
     call: () => Effect.runPromise(coreRouter.generate(request))
   },
   {
-    name: "switchyard-self-bounded",
-    label: "(b1) (b) with a provider that enforces its own deadline (no router timer)",
-    call: () => Effect.runPromise(selfBoundedRouter.generate(request))
+    name: "switchyard-effect-provider",
+    label: "(b1) (b) with an Effect provider that does not bound itself (router arms a timer fiber)",
+    call: () => Effect.runPromise(effectRouter.generate(request))
   },
   {
     name: "cockatiel",
@@ -261,11 +286,16 @@ const stageNames = stages.map((stage) => stage.name)
 const lines = [
   "# Overhead benchmark results",
   "",
-  "Generated by `benchmarks/overhead/run.ts` (`pnpm bench:overhead`). A provider that answers at once",
-  "(`async () => response`), called sequentially; no policy ever fires. Interleaved rounds (order rotated",
-  `every round), ${rounds} rounds of about ${roundMs} ms per case, after one warm-up round. Medians, min and`,
-  "IQR across rounds; ratios are paired within each round, then the median is taken.",
+  "Generated by `benchmarks/overhead/run.ts` (`pnpm bench:overhead`, run as one bundled JavaScript file,",
+  "as an application runs the published packages). A provider that answers at once (`async () =>",
+  "response`), called sequentially; no policy ever fires. Interleaved rounds (order rotated every round),",
+  `${rounds} rounds of about ${roundMs} ms per case, after one warm-up round. Medians, min and IQR across`,
+  "rounds; ratios are paired within each round, then the median is taken.",
   "",
+  "- The provider of (b) and (b0) calls `f` as the adapters call their SDK: through `Deadline.promise`,",
+  "  which races it against one timer and aborts it at the attempt's deadline (cockatiel's timeout does",
+  "  the same), so it declares `enforcesDeadline`. (b1) gives the router a plain `Effect.promise(f)`",
+  "  instead: the router then bounds the attempt itself, which in Effect 3 takes a forked fiber.",
   `- Node ${process.version} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, load average ${load}`,
   `- Switchyard pipeline: \`benchmarks/overhead/policy.yaml\` compiled by @switchyard/policy (one route, two`,
   `  targets, retry maxAttempts 3, total 30 s and attempt 10 s timeouts); stages present: ${
