@@ -67,8 +67,23 @@ export class Step<A> {
   ) {}
 
   /** @since 0.1.0 */
-  *[Symbol.iterator](): Generator<Step<A>, A, unknown> {
-    return (yield this) as A
+  [Symbol.iterator](): Iterator<Step<A>, A, unknown> {
+    return new StepIterator(this)
+  }
+}
+
+/**
+ * What `yield* step` iterates: the step once, then its result. A small object rather than a generator,
+ * as Effect's own `yield*` does: programs run on every attempt, and a generator per operation costs.
+ */
+class StepIterator<A> implements Iterator<Step<A>, A, unknown> {
+  private yielded = false
+  constructor(private readonly step: Step<A>) {}
+
+  next(result?: unknown): IteratorResult<Step<A>, A> {
+    if (this.yielded) return { done: true, value: result as A }
+    this.yielded = true
+    return { done: false, value: this.step }
   }
 }
 
