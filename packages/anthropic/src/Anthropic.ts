@@ -49,8 +49,6 @@ export type AdapterOptions = typeof AdapterOptions.Type
 
 const decodeOptions = AdapterKit.decodeOptions(AdapterOptions)
 
-type Call<A> = (signal: AbortSignal) => Promise<A>
-
 /**
  * Builds a language model for one configured Anthropic provider.
  *
@@ -75,16 +73,7 @@ export const make = (
 
     // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure; given
     // the attempt's options, it also ends by their deadline.
-    const call = <A>(
-      model: string,
-      f: Call<A>,
-      bounded?: Provider.CallOptions
-    ): Effect.Effect<A, Errors.ProviderError> =>
-      AdapterKit.call(
-        f,
-        (error, now) => toProviderError(error, { provider, model, now }),
-        bounded === undefined ? undefined : { provider, options: bounded }
-      )
+    const call = AdapterKit.callFor(provider, (error, model, now) => toProviderError(error, { provider, model, now }))
 
     const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
       Effect.gen(function*() {

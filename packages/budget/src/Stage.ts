@@ -251,6 +251,15 @@ interface RateKey {
   readonly concurrency: string
 }
 
+/** An attempt being admitted: what it took so far is in `held`; `restore` makes its waits interruptible. */
+interface Admitting {
+  readonly info: Plugin.AttemptInfo
+  readonly clock: Clock.Clock
+  readonly pricing: Pricing.Pricing | undefined
+  readonly held: Array<Held>
+  readonly restore: <A>(effect: Effect.Effect<A>) => Effect.Effect<A>
+}
+
 /** How long a waiter for a concurrency slot sleeps before looking again (releases by other instances). */
 const SLOT_POLL_MS = 100
 
@@ -458,11 +467,14 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       const decide = (result: Plugin.Refusal | undefined) =>
         result === undefined ? Effect.succeed(makeTicket(info, pricing, held)) : refused(info, clock, result)
       if (!canWait) {
-        return Effect.flatMap(State.steps(store, () => admission(info, clock, pricing, held, identity)), decide)
+        return Effect.flatMap(
+          State.steps(store, () => admission({ info, clock, pricing, held, restore: identity })),
+          decide
+        )
       }
       let settled = false
       return Effect.uninterruptibleMask((restore) =>
-        State.steps(store, () => admission(info, clock, pricing, held, restore)).pipe(
+        State.steps(store, () => admission({ info, clock, pricing, held, restore })).pipe(
           Effect.tap(() => {
             settled = true
           }),
@@ -477,30 +489,18 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
 
   /**
    * The admission of an attempt as a program of store steps: undefined when admitted (what it took is
-   * in `held`), else the refusal, after giving back what it took. `restore` makes its waits interruptible.
+   * in `held`), else the refusal, after giving back what it took.
    */
-  function* admission(
-    info: Plugin.AttemptInfo,
-    clock: Clock.Clock,
-    pricing: Pricing.Pricing | undefined,
-    held: Array<Held>,
-    restore: <A>(effect: Effect.Effect<A>) => Effect.Effect<A>
-  ): State.Program<Plugin.Refusal | undefined> {
-    const refusal = yield* reserveAll(info, clock, pricing, held, restore)
+  function* admission(attempt: Admitting): State.Program<Plugin.Refusal | undefined> {
+    const refusal = yield* reserveAll(attempt)
     if (refusal !== undefined) {
-      yield* rollback(held, clock.unsafeCurrentTimeMillis())
-      held.length = 0
+      yield* rollback(attempt.held, attempt.clock.unsafeCurrentTimeMillis())
+      attempt.held.length = 0
     }
     return refusal
   }
 
-  function* reserveAll(
-    info: Plugin.AttemptInfo,
-    clock: Clock.Clock,
-    pricing: Pricing.Pricing | undefined,
-    held: Array<Held>,
-    restore: <A>(effect: Effect.Effect<A>) => Effect.Effect<A>
-  ): State.Program<Plugin.Refusal | undefined> {
+  function* reserveAll({ clock, held, info, pricing, restore }: Admitting): State.Program<Plugin.Refusal | undefined> {
     const { request, target } = info
     const modelMax = target.model.capabilities.maxOutputTokens
     const tokenEstimate = request.estimatedInputTokens + outputTokens(request, modelMax)

@@ -174,6 +174,28 @@ export const call = <A>(
   })
 
 /**
+ * An adapter's {@link call} for one provider: `classify` gets the model of the call too. Given the
+ * attempt's options (`bounded`), the call ends by their deadline.
+ *
+ * @since 0.1.0
+ * @category calls
+ */
+export const callFor = (
+  provider: string,
+  classify: (error: unknown, model: string, now: number) => Errors.ProviderError
+) =>
+<A>(
+  model: string,
+  f: (signal: AbortSignal) => Promise<A>,
+  bounded?: CallOptions
+): Effect.Effect<A, Errors.ProviderError> =>
+  call(
+    f,
+    (error, now) => classify(error, model, now),
+    bounded === undefined ? undefined : { provider, options: bounded }
+  )
+
+/**
  * The SDK's timeout for a call, in ms, from the attempt's deadline when the router gives one.
  *
  * @since 0.1.0

@@ -58,8 +58,6 @@ export type AdapterOptions = typeof AdapterOptions.Type
 
 const decodeOptions = AdapterKit.decodeOptions(AdapterOptions)
 
-type Call<A> = (signal: AbortSignal) => Promise<A>
-
 /**
  * Builds a language model for one configured Google (Gemini) provider.
  *
@@ -83,16 +81,7 @@ export const make = (
 
     // Runs one SDK call, aborting it when the fiber is interrupted, and classifies its failure; given
     // the attempt's options, it also ends by their deadline.
-    const call = <A>(
-      model: string,
-      f: Call<A>,
-      bounded?: Provider.CallOptions
-    ): Effect.Effect<A, Errors.ProviderError> =>
-      AdapterKit.call(
-        f,
-        (error) => toProviderError(error, { provider, model }),
-        bounded === undefined ? undefined : { provider, options: bounded }
-      )
+    const call = AdapterKit.callFor(provider, (error, model) => toProviderError(error, { provider, model }))
 
     const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
       Effect.gen(function*() {
