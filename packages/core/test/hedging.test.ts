@@ -7,6 +7,48 @@ import { Plans } from "@switchyard/core/testing"
 import { Effect, Either, FastCheck as fc, Fiber, TestClock } from "effect"
 import { build, request, run } from "./utilities.js"
 
+describe("hedging to a nested route", () => {
+  it.effect("the nested route's first attempt is the hedge, and is recorded as one", () =>
+    Effect.gen(function*() {
+      const base = Plans.route({
+        providers: ["a", "b", "c"],
+        hedge: { delayMs: 100, maxHedged: 1 },
+        retry: { maxAttempts: 1 }
+      })
+      const main = base.routes[0]
+      const plan = {
+        ...base,
+        routes: [
+          {
+            ...main,
+            targets: [main.targets[0], {
+              kind: "route" as const,
+              id: "route:inner",
+              route: "inner",
+              weight: 1,
+              priority: 0
+            }]
+          },
+          { ...main, name: "inner", hedge: undefined, targets: [main.targets[1], main.targets[2]] }
+        ]
+      }
+      const { router } = yield* build(plan, {
+        a: () => ({ _tag: "ok", latencyMs: 1_000 }),
+        b: () => ({ _tag: "fail", latencyMs: 10, error: new Errors.Unavailable({ message: "503" }) }),
+        c: () => ({ _tag: "ok", latencyMs: 10 })
+      })
+      const { result } = yield* run(router.generate(request))
+      expect(Either.isRight(result) && result.right.provider).toBe("c")
+      const attempts = Either.isRight(result) ? result.right.attempts : []
+      // b started the hedge; c is the nested route's failover after it, not a second hedge.
+      expect(attempts.map((attempt) => [attempt.provider, attempt.hedge === true])).toEqual([
+        ["b", true],
+        ["c", false],
+        ["a", false]
+      ])
+    }))
+})
+
 describe("hedging laws", () => {
   it.effect.prop(
     "L21/L22 hedges start only after the delay, the earliest answer wins and the loser is interrupted then",

@@ -387,7 +387,13 @@ class Engine {
     )
   }
 
-  runRoute<A>(route: RoutePlan, context: RequestContext, spec: CallSpec<A>): Effect.Effect<Answered<A>, Failure> {
+  /** Routes over a route's targets; `hedge`: the route itself runs as a hedge (its first attempt is one). */
+  runRoute<A>(
+    route: RoutePlan,
+    context: RequestContext,
+    spec: CallSpec<A>,
+    hedge = false
+  ): Effect.Effect<Answered<A>, Failure> {
     return Effect.suspend(() => {
       const eligible: Array<Candidate> = []
       for (const candidate of this.candidates.get(route.name)!) {
@@ -397,8 +403,8 @@ class Engine {
       }
       const run = (ordered: ReadonlyArray<Candidate>) =>
         route.hedge !== undefined && route.hedge.maxHedged > 0 && ordered.length > 1 ?
-          this.runHedged(route, ordered, context, spec) :
-          this.runSequential(route, ordered, context, spec)
+          this.runHedged(route, ordered, context, spec, hedge) :
+          this.runSequential(route, ordered, context, spec, hedge)
       // Fallback keeps the declared order: no strategy step to run.
       if (route.strategy === "fallback") return run(eligible)
       return Effect.flatMap(order(route, eligible, this.orderContext(context, false)), ({ ordered }) => run(ordered))
@@ -420,7 +426,7 @@ class Engine {
   ): Effect.Effect<Answered<A>, Failure> {
     return candidate.info !== undefined ?
       this.runTarget(candidate.info, context, spec, hedge) :
-      this.runRoute(this.routes.get(candidate.plan.kind === "route" ? candidate.plan.route : "")!, context, spec)
+      this.runRoute(this.routes.get(candidate.plan.kind === "route" ? candidate.plan.route : "")!, context, spec, hedge)
   }
 
   /**
@@ -452,7 +458,8 @@ class Engine {
     route: RoutePlan,
     ordered: ReadonlyArray<Candidate>,
     context: RequestContext,
-    spec: CallSpec<A>
+    spec: CallSpec<A>,
+    hedge: boolean
   ): Effect.Effect<Answered<A>, Failure> {
     const loop = (
       candidates: ReadonlyArray<Candidate>,
@@ -462,7 +469,9 @@ class Engine {
         return Effect.fail<Failure>(last ?? this.exhausted(context))
       }
       const [candidate] = candidates
-      return Effect.catchAll(this.runCandidate(candidate, context, spec, false), (failure) => {
+      // Only the route's first attempt is the hedge; what follows it is ordinary failover.
+      const first = hedge && candidates === ordered
+      return Effect.catchAll(this.runCandidate(candidate, context, spec, first), (failure) => {
         if (!this.continueAfter(failure, route, context)) return Effect.fail(failure)
         const next = this.remaining(candidates, 1, failure, candidate)
         // The last attempt's error is what the caller sees (L3); refusals do not replace it.
@@ -482,7 +491,8 @@ class Engine {
     route: RoutePlan,
     ordered: ReadonlyArray<Candidate>,
     context: RequestContext,
-    spec: CallSpec<A>
+    spec: CallSpec<A>,
+    startAsHedge: boolean
   ): Effect.Effect<Answered<A>, Failure> {
     const hedge = route.hedge!
     const engine = this
@@ -543,7 +553,7 @@ class Engine {
         self.removeObserver(disarm)
         return Effect.forEach([...running.values()], (fiber) => Fiber.interruptFork(fiber), { discard: true })
       })
-      yield* launch(false)
+      yield* launch(startAsHedge)
       while (true) {
         if (hedges < hedge.maxHedged && next < candidates.length) yield* armTimer
         const item = yield* mailbox.take
