@@ -101,7 +101,12 @@ interface Answered<A> {
 
 /** How to make one kind of call (generate, stream, buffered stream) on a target. */
 interface CallSpec<A> {
-  readonly call: (target: TargetInfo, options: CallOptions, attemptDeadline: number) => Effect.Effect<A, ProviderError>
+  readonly call: (
+    target: TargetInfo,
+    options: CallOptions,
+    attemptDeadline: number,
+    request: GenerateRequest
+  ) => Effect.Effect<A, ProviderError>
   /** The usage when the attempt is complete on return; undefined when it stays open (a live stream). */
   readonly completeUsage: (value: A) => Usage | undefined
   /** Whether the provider bounds this kind of call by the deadline itself, so no timer is needed. */
@@ -117,7 +122,8 @@ interface RequestContext {
   readonly skipped: Array<SkippedTarget>
   readonly refusalErrors: Array<SwitchyardError>
   readonly tickets: Array<AttemptTicket>
-  readonly providersSeen: Set<string>
+  /** Providers whose retry budget already counts this request (a request touches very few). */
+  readonly providersSeen: Array<string>
   attemptCount: number
   /** The error of the last attempt that failed, which the caller sees when nothing answers (L3). */
   lastError: SwitchyardError | undefined
@@ -185,6 +191,13 @@ class Engine {
     }
   }
 
+  /** How to make a generate call: the same for every request. */
+  readonly generateSpec: CallSpec<ModelResponse> = {
+    call: (target, callOptions, _deadline, request) => this.provider(target).generate(request, callOptions),
+    completeUsage: (response) => response.usage,
+    boundedBy: (provider) => provider.enforcesDeadline === true
+  }
+
   emit(event: Parameters<EventSink["emit"]>[0]) {
     this.events.emit(event)
   }
@@ -239,7 +252,7 @@ class Engine {
       skipped: [],
       refusalErrors: [],
       tickets: [],
-      providersSeen: new Set(),
+      providersSeen: [],
       attemptCount: 0,
       lastError: undefined
     }
@@ -256,12 +269,7 @@ class Engine {
           route: info.route.name
         })
       }
-      const spec: CallSpec<ModelResponse> = {
-        call: (target, callOptions) => this.provider(target).generate(info.request, callOptions),
-        completeUsage: (response) => response.usage,
-        boundedBy: (provider) => provider.enforcesDeadline === true
-      }
-      const routed = Effect.mapBoth(this.runRoute(info.route, context, spec), {
+      const routed = Effect.mapBoth(this.runRoute(info.route, context, this.generateSpec), {
         onFailure: (failure) => this.surface(failure, context),
         onSuccess: (answered) => this.response(answered, context)
       })
@@ -656,8 +664,8 @@ class Engine {
 
   /** The retry budget per provider (L9): retries and hedges within `ratio × requests + reserve`. */
   depositRequest(provider: string, context: RequestContext, now: number): Effect.Effect<void> | undefined {
-    if (context.providersSeen.has(provider)) return undefined
-    context.providersSeen.add(provider)
+    if (context.providersSeen.includes(provider)) return undefined
+    context.providersSeen.push(provider)
     return Effect.asVoid(
       this.store.addToWindow(`retry-budget:requests:${provider}`, 1, now, this.options.plan.retryBudget.ttlMs)
     )
@@ -833,7 +841,7 @@ class Engine {
       model: target.model.id,
       deadline: Number.isFinite(attemptDeadline) ? attemptDeadline : undefined
     }
-    const unbounded = spec.call(target, options, attemptDeadline)
+    const unbounded = spec.call(target, options, attemptDeadline, context.info.request)
     const bounded = spec.boundedBy(this.provider(target)) ? unbounded : Deadline.bound(
       unbounded,
       attemptDeadline,
