@@ -40,7 +40,7 @@ const option = (name: string, fallback: number) => {
   const index = args.indexOf(`--${name}`)
   return index >= 0 ? Number(args[index + 1]) : fallback
 }
-const rounds = option("rounds", 15)
+const rounds = option("rounds", 30)
 const roundMs = option("ms", 150)
 const simulate = !args.includes("--no-sim")
 /** `--profile NAME`: run only that case in a loop (for `node --cpu-prof`), then exit. */
