@@ -467,10 +467,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       const decide = (result: Plugin.Refusal | undefined) =>
         result === undefined ? Effect.succeed(makeTicket(info, pricing, held)) : refused(info, clock, result)
       if (!canWait) {
-        return Effect.flatMap(
-          State.steps(store, () => admission({ info, clock, pricing, held, restore: identity })),
-          decide
-        )
+        return State.unsafeStepsThen(store, admission({ info, clock, pricing, held, restore: identity }), decide)
       }
       let settled = false
       return Effect.uninterruptibleMask((restore) =>
@@ -660,7 +657,11 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
           ended = true
           const usage = billedUsage(outcome, request.estimatedInputTokens)
           usd = pricing === undefined ? undefined : usage === undefined ? 0 : Pricing.cost(usage, pricing)
-          return State.steps(store, () => settle(info, clock.unsafeCurrentTimeMillis(), held, outcome, usage, pricing))
+          return State.unsafeStepsThen(
+            store,
+            settle(info, clock.unsafeCurrentTimeMillis(), held, outcome, usage, pricing),
+            () => Effect.void
+          )
         })
     }
   }

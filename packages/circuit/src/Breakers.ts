@@ -13,7 +13,7 @@ import { Events } from "@switchyard/core/Events"
 import type { EventSink } from "@switchyard/core/Events"
 import type { PolicyPlan } from "@switchyard/core/Plan"
 import type { AttemptOutcome } from "@switchyard/core/Plugin"
-import { modifyStep, type Program, State, type StateStore, steps } from "@switchyard/core/State"
+import { modifyStep, type Program, State, type StateStore, steps, unsafeStepsThen } from "@switchyard/core/State"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -267,8 +267,10 @@ export const make = (
   const admit = (target: string, pool?: Pool): Effect.Effect<Admission> =>
     Effect.clockWith((clock) => {
       const now = clock.unsafeCurrentTimeMillis()
+      if (ejection === undefined || pool === undefined) {
+        return unsafeStepsThen(store, stepProgram(target, now, admitStep), Effect.succeed)
+      }
       const admitted = steps(store, () => stepProgram(target, now, admitStep))
-      if (ejection === undefined || pool === undefined) return admitted
       return Effect.flatMap(
         ejectionRefusal(target, pool, now),
         (refusal) => refusal !== undefined ? Effect.succeed(refusal) : admitted
@@ -287,7 +289,7 @@ export const make = (
     const judge = verdict === "failure" && ejection !== undefined && pool !== undefined
     return Effect.clockWith((clock) => {
       const now = clock.unsafeCurrentTimeMillis()
-      const recorded = steps(store, function*() {
+      const recording = function*() {
         const snapshot = yield* stepProgram(target, now, (state, opts, at) => {
           const [next, transitions] = Breaker.record(state, opts, at, ticket, verdict, outcome.latencyMs)
           return [judge ? Breaker.snapshot(next, opts, at) : undefined, next, transitions]
@@ -302,12 +304,12 @@ export const make = (
           )
         }
         return snapshot
-      })
-      if (!judge) return Effect.asVoid(recorded)
-      return Effect.flatMap(
-        recorded,
+      }
+      return unsafeStepsThen(
+        store,
+        recording(),
         (snapshot) =>
-          snapshot !== undefined && snapshot.state !== "disabled" && Ejection.isOutlier(ejection!, snapshot)
+          judge && snapshot !== undefined && snapshot.state !== "disabled" && Ejection.isOutlier(ejection!, snapshot)
             ? ejectOutlier(target, pool!, ejection!)
             : Effect.void
       )

@@ -146,22 +146,42 @@ export const incrementStep = (key: string, delta: number): Step<number> =>
  * @category steps
  */
 export const steps = <A>(store: StateStore, program: () => Program<A>): Effect.Effect<A> =>
-  Effect.suspend(() => {
-    const iterator = program()
-    const sync = store.sync
-    let done = false
-    const loop = (input: unknown): Effect.Effect<A> => {
-      let next = iterator.next(input)
+  Effect.suspend(() => unsafeStepsThen(store, program(), Effect.succeed))
+
+/**
+ * Runs a program of store operations now, then continues with `f`: {@link steps} for code that already
+ * runs as an effect step (inside `Effect.suspend` or `Effect.clockWith`), where it saves the steps of
+ * a `flatMap`. On a store that answers synchronously, a program of store operations only runs at once
+ * and `f` follows in the same step.
+ *
+ * @since 0.1.0
+ * @category steps
+ */
+export const unsafeStepsThen = <A, B, E, R>(
+  store: StateStore,
+  iterator: Program<A>,
+  f: (a: A) => Effect.Effect<B, E, R>
+): Effect.Effect<B, E, R> => {
+  const sync = store.sync
+  let next = iterator.next()
+  if (sync !== undefined) {
+    while (next.done !== true && next.value.sync !== undefined) next = iterator.next(next.value.sync(sync))
+    if (next.done === true) return f(next.value)
+  }
+  const loop = (result: IteratorResult<Step<unknown>, A>): Effect.Effect<A> => {
+    if (result.done === true) return Effect.succeed(result.value)
+    return Effect.flatMap(result.value.effect(store), (input) => {
+      let following = iterator.next(input)
       if (sync !== undefined) {
-        while (next.done !== true && next.value.sync !== undefined) next = iterator.next(next.value.sync(sync))
+        while (following.done !== true && following.value.sync !== undefined) {
+          following = iterator.next(following.value.sync(sync))
+        }
       }
-      if (next.done !== true) return Effect.flatMap(next.value.effect(store), loop)
-      done = true
-      return Effect.succeed(next.value)
-    }
-    const first = loop(undefined)
-    return done ? first : Effect.uninterruptible(first)
-  })
+      return loop(following)
+    })
+  }
+  return Effect.flatMap(Effect.uninterruptible(loop(next)), f)
+}
 
 /**
  * The state store tag.

@@ -57,6 +57,11 @@ describe("State.steps", () => {
       const a = yield* State.steps(fast, () => program(ops))
       const b = yield* State.steps(slow, () => program(ops))
       expect(a).toEqual(b)
+      // The same program run now from inside a step, then continued, on either face.
+      const then = (store: State.StateStore) =>
+        Effect.suspend(() => State.unsafeStepsThen(store, program(ops), (results) => Effect.succeed(results.length)))
+      expect(yield* then(fast)).toBe(ops.length)
+      expect(yield* then(slow)).toBe(ops.length)
       for (const k of ["a", "b", "c"]) {
         expect(yield* fast.get(k)).toBe(yield* slow.get(k))
       }
