@@ -308,6 +308,33 @@ describe("streaming", () => {
       })
     }))
 
+  it.effect("buffered mode times out on TTFT, then on a stall, then at the attempt deadline, and fails over", () =>
+    Effect.gen(function*() {
+      const buffered = (timeout: NonNullable<Parameters<typeof Plans.route>[0]["timeout"]>) =>
+        Plans.route({ providers: ["a", "b"], streamMode: "buffered", retry: { maxAttempts: 1 }, timeout })
+      const fine = () => ({ _tag: "stream" as const, ttftMs: 10, gapMs: 10, chunks: 2, text: "from b" })
+      const cases = [
+        // No first part within 500 ms.
+        { timeout: { ttftMs: 500 }, a: { ttftMs: 2_000, gapMs: 10 }, outcome: "Timeout", durationMs: 500 },
+        // The first part at 10 ms, then nothing for the 100 ms stall limit.
+        { timeout: { stallMs: 100 }, a: { ttftMs: 10, gapMs: 1_000 }, outcome: "Timeout", durationMs: 110 },
+        // Parts keep coming within the stall limit, but the attempt's own deadline ends it.
+        { timeout: { stallMs: 100, attemptMs: 250 }, a: { ttftMs: 10, gapMs: 90 }, outcome: "Timeout", durationMs: 250 }
+      ]
+      for (const c of cases) {
+        const { router } = yield* build(buffered(c.timeout), {
+          a: () => ({ _tag: "stream", chunks: 20, ...c.a }),
+          b: fine
+        })
+        const { result } = yield* run(collect(router.stream(request)))
+        const parts = Either.getOrThrow(result)
+        expect(parts[0]).toMatchObject({ type: "stream-start", provider: "b" })
+        const finish = parts.at(-1)
+        expect(finish?.type === "finish" && finish.attempts?.map((a) => [a.provider, a.outcome, a.durationMs]))
+          .toEqual([["a", c.outcome, c.durationMs], ["b", "ok", 30]])
+      }
+    }))
+
   it.effect("a stall between parts is a typed error", () =>
     Effect.gen(function*() {
       const plan = Plans.route({ providers: ["a"], timeout: { stallMs: 100 } })
