@@ -14,6 +14,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 
 /**
  * A Clock that can run a callback at a later time. `unsafeSchedule` returns a cancel function that
@@ -173,3 +174,76 @@ export const bound = <A, E, R, E2>(
       }))
   })
 }
+
+/**
+ * Like {@link bound}, for a deadline that moves while `body` runs: `body` gets `moveTo`, which sets a
+ * new deadline (a stream's stall limit after each part, say). One fiber and one live timer serve the
+ * whole of `body`, rather than one per step. `onTimeout` is called when the deadline in force passes,
+ * so it can say which limit that was.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const boundMoving = <A, E, R, E2>(
+  body: (moveTo: (deadline: number) => void) => Effect.Effect<A, E, R>,
+  deadline: number,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2, R> =>
+  Effect.clockWith((clock) => {
+    if (deadline - clock.unsafeCurrentTimeMillis() <= 0) return Effect.fail(onTimeout())
+    const schedule = scheduleOf(clock)
+    if (schedule === undefined) return boundMovingBySleeps(body, deadline, onTimeout)
+    // The deadline in force, and how to re-arm the timer when it moves (a no-op until the timer exists).
+    const control = { deadline, rearm: () => {} }
+    const moveTo = (next: number) => {
+      control.deadline = next
+      control.rearm()
+    }
+    return Effect.flatMap(Effect.fork(body(moveTo)), (child) =>
+      Effect.async<A, E | E2>((resume) => {
+        let timedOut = false
+        let cancel = (): boolean => false
+        control.rearm = () => {
+          cancel()
+          if (control.deadline === Infinity) return
+          cancel = schedule(() => {
+            timedOut = true
+            child.unsafeInterruptAsFork(child.id())
+          }, Math.max(0, control.deadline - clock.unsafeCurrentTimeMillis()))
+        }
+        control.rearm()
+        child.addObserver((exit) => {
+          cancel()
+          resume(timedOut && Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
+        })
+      }))
+  })
+
+/**
+ * {@link boundMoving} under a Clock without a timer (TestClock): a watcher fiber sleeps on the Clock
+ * until the deadline in force, and starts over when it moves.
+ */
+const boundMovingBySleeps = <A, E, R, E2>(
+  body: (moveTo: (deadline: number) => void) => Effect.Effect<A, E, R>,
+  initial: number,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2, R> =>
+  Effect.suspend(() => {
+    let deadline = initial
+    let moved = Effect.unsafeMakeLatch(false)
+    const moveTo = (next: number) => {
+      deadline = next
+      moved.unsafeOpen()
+    }
+    const watch: Effect.Effect<void> = Effect.clockWith((clock) => {
+      const left = deadline - clock.unsafeCurrentTimeMillis()
+      if (left <= 0) return Effect.void
+      const signal = (moved = Effect.unsafeMakeLatch(false))
+      const wait = left === Infinity ? signal.await : Effect.raceFirst(Effect.sleep(left), signal.await)
+      return Effect.zipRight(wait, watch)
+    })
+    return Effect.raceWith(body(moveTo), watch, {
+      onSelfDone: (exit, watcher) => Effect.zipRight(Fiber.interruptFork(watcher), exit),
+      onOtherDone: (_, child) => Effect.zipRight(Fiber.interruptFork(child), Effect.fail(onTimeout()))
+    })
+  })

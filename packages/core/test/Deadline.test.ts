@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Deadline from "@switchyard/core/Deadline"
+import * as VirtualClock from "@switchyard/core/VirtualClock"
 import { Clock, Effect, Either, Exit, Fiber, TestClock } from "effect"
 
 const timeout = () => "timed out" as const
@@ -100,5 +101,51 @@ describe("Deadline.promise", () => {
       expect(fiber.unsafePoll()).toBeNull()
       yield* TestClock.adjust(1)
       expect(yield* Fiber.join(fiber)).toEqual(Either.left("timed out"))
+    }))
+})
+
+/** A body that moves its deadline at the given times, then runs until `endAt`. */
+const moving =
+  (moves: ReadonlyArray<readonly [number, number]>, endAt: number) => (moveTo: (deadline: number) => void) =>
+    Effect.gen(function*() {
+      for (const [at, deadline] of moves) {
+        yield* Effect.sleep(at - (yield* Clock.currentTimeMillis))
+        moveTo(deadline)
+      }
+      yield* Effect.sleep(endAt - (yield* Clock.currentTimeMillis))
+      return "done"
+    })
+
+const movingCases = [
+  // Moved later, then earlier: times out at the last deadline.
+  { first: 100, moves: [[50, 300], [60, 120]] as const, endAt: 400, result: Either.left("late"), at: 120 },
+  // Moved later and the body ends before it.
+  { first: 100, moves: [[90, 500]] as const, endAt: 400, result: Either.right("done"), at: 400 },
+  // Moved from no deadline to a finite one.
+  { first: Infinity, moves: [[10, 30]] as const, endAt: 400, result: Either.left("late"), at: 30 }
+]
+
+describe("Deadline.boundMoving", () => {
+  it("follows the deadline as it moves, with one timer, under a clock with timers", () => {
+    for (const c of movingCases) {
+      const exit = VirtualClock.run(Effect.gen(function*() {
+        const result = yield* Effect.either(Deadline.boundMoving(moving(c.moves, c.endAt), c.first, () => "late"))
+        return [result, yield* Clock.currentTimeMillis] as const
+      }))
+      expect(exit).toEqual(Exit.succeed([c.result, c.at]))
+    }
+  })
+
+  it.effect("does the same under TestClock, with Clock sleeps", () =>
+    Effect.gen(function*() {
+      for (const c of movingCases) {
+        yield* TestClock.setTime(0)
+        const fiber = yield* Effect.fork(Effect.gen(function*() {
+          const result = yield* Effect.either(Deadline.boundMoving(moving(c.moves, c.endAt), c.first, () => "late"))
+          return [result, yield* Clock.currentTimeMillis] as const
+        }))
+        yield* TestClock.adjust(1_000)
+        expect(yield* Fiber.join(fiber)).toEqual([c.result, c.at])
+      }
     }))
 })

@@ -842,20 +842,9 @@ class Engine {
       deadline: Number.isFinite(attemptDeadline) ? attemptDeadline : undefined
     }
     const unbounded = spec.call(target, options, attemptDeadline, context.info.request)
-    const bounded = spec.boundedBy(this.provider(target)) ? unbounded : Deadline.bound(
-      unbounded,
-      attemptDeadline,
-      () =>
-        attemptDeadline === context.deadline ?
-          this.totalTimeout(context, target) :
-          new Timeout({
-            message: `attempt on ${target.id} took longer than ${attemptMs} ms`,
-            provider: target.provider.name,
-            model: target.model.id,
-            scope: "attempt",
-            afterMs: attemptMs ?? 0
-          })
-    )
+    const bounded = spec.boundedBy(this.provider(target)) ?
+      unbounded :
+      Deadline.bound(unbounded, attemptDeadline, () => this.attemptTimeout(target, context, attemptDeadline))
     const call = Effect.matchEffect(
       Effect.onInterrupt(
         bounded,
@@ -896,6 +885,19 @@ class Engine {
     if (load === undefined) return Effect.zipRight(deposit!, call)
     if (deposit === undefined) return Effect.zipRight(load, call)
     return Effect.zipRight(Effect.zipRight(deposit, load), call)
+  }
+
+  /** The error of an attempt that reached its deadline: the request's total one, or its own. */
+  attemptTimeout(target: TargetInfo, context: RequestContext, attemptDeadline: number): Timeout {
+    if (attemptDeadline === context.deadline) return this.totalTimeout(context, target)
+    const attemptMs = target.route.timeout.attemptMs
+    return new Timeout({
+      message: `attempt on ${target.id} took longer than ${attemptMs} ms`,
+      provider: target.provider.name,
+      model: target.model.id,
+      scope: "attempt",
+      afterMs: attemptMs ?? 0
+    })
   }
 
   totalTimeout(context: RequestContext, target: TargetInfo): Timeout {
@@ -973,59 +975,71 @@ class Engine {
     return Deadline.bound(next, deadline, timeout)
   }
 
-  /** Buffered mode: the attempt collects the whole stream, so a failure anywhere fails over invisibly. */
+  /**
+   * Buffered mode: the attempt collects the whole stream, so a failure anywhere fails over invisibly.
+   * One moving deadline bounds it all: the TTFT limit until the first part, then the stall limit after
+   * each chunk, never past the attempt's own deadline (one fiber and one timer per attempt).
+   */
   bufferedSpec(info: RequestInfo, context: RequestContext): CallSpec<ReadonlyArray<StreamPart>> {
-    const timeouts = info.route.timeout
+    const { stallMs, ttftMs } = info.route.timeout
     return {
       call: (target, options, attemptDeadline) =>
-        Effect.scoped(Effect.gen(this, function*() {
-          const pull = yield* Stream.toPull(this.provider(target).stream(info.request, options))
+        Effect.clockWith((clock) => {
           const parts: Array<StreamPart> = []
-          while (true) {
-            const now = yield* Clock.currentTimeMillis
-            const limit = parts.length === 0 ? timeouts.ttftMs : timeouts.stallMs
-            const deadline = Math.min(limit === undefined ? Infinity : now + limit, attemptDeadline)
-            const chunk = yield* (this.pullNext(pull, target, deadline, () =>
-              parts.length === 0 && timeouts.ttftMs !== undefined && deadline < attemptDeadline ?
-                new Timeout({
-                  message: `no first token from ${target.id} within ${timeouts.ttftMs} ms`,
-                  scope: "ttft",
-                  afterMs: timeouts.ttftMs,
-                  provider: target.provider.name,
-                  model: target.model.id
-                }) :
-                this.stallTimeout(target, limit ?? 0)) as Effect.Effect<
-                Option.Option<Chunk.Chunk<StreamPart>>,
-                ProviderError
-              >)
-            if (Option.isNone(chunk)) break
-            for (const part of chunk.value) {
-              parts.push(part)
-            }
-          }
-          if (
-            !parts.some((part) =>
-              part.type === "finish"
+          let armed = Math.min(
+            ttftMs === undefined ? Infinity : clock.unsafeCurrentTimeMillis() + ttftMs,
+            attemptDeadline
+          )
+          const timeout = (): ProviderError =>
+            armed >= attemptDeadline ?
+              this.attemptTimeout(target, context, attemptDeadline) :
+              parts.length === 0 ?
+              this.ttftTimeout(target, ttftMs ?? 0) :
+              this.stallTimeout(target, stallMs ?? 0)
+          const collect = (moveTo: (deadline: number) => void) =>
+            Effect.flatMap(
+              Stream.runForEachChunk(this.provider(target).stream(info.request, options), (chunk) =>
+                Effect.sync(() => {
+                  if (Chunk.isEmpty(chunk)) return
+                  for (const part of chunk) parts.push(part)
+                  armed = Math.min(
+                    stallMs === undefined ? Infinity : clock.unsafeCurrentTimeMillis() + stallMs,
+                    attemptDeadline
+                  )
+                  moveTo(armed)
+                })),
+              (): Effect.Effect<ReadonlyArray<StreamPart>, ProviderError> =>
+                parts.some((part) => part.type === "finish") ?
+                  Effect.succeed(parts) :
+                  Effect.fail(
+                    new StreamInterrupted({
+                      message: `stream from ${target.id} ended without a finish event`,
+                      provider: target.provider.name,
+                      model: target.model.id,
+                      partsReceived: parts.length,
+                      partialUsage: partialUsage(parts, context.info.estimatedInputTokens)
+                    })
+                  )
             )
-          ) {
-            return yield* Effect.fail(
-              new StreamInterrupted({
-                message: `stream from ${target.id} ended without a finish event`,
-                provider: target.provider.name,
-                model: target.model.id,
-                partsReceived: parts.length,
-                partialUsage: partialUsage(parts, context.info.estimatedInputTokens)
-              })
-            )
-          }
-          return parts
-        })),
-      boundedBy: () => false,
+          return Deadline.boundMoving(collect, armed, timeout)
+        }),
+      // The moving deadline above includes the attempt's own.
+      boundedBy: () => true,
       completeUsage: (parts) => {
         const finish = parts.find((part) => part.type === "finish")
         return finish?.type === "finish" ? finish.usage : undefined
       }
     }
+  }
+
+  ttftTimeout(target: TargetInfo, ttftMs: number): Timeout {
+    return new Timeout({
+      message: `no first token from ${target.id} within ${ttftMs} ms`,
+      scope: "ttft",
+      afterMs: ttftMs,
+      provider: target.provider.name,
+      model: target.model.id
+    })
   }
 
   /** Pass-through mode: the attempt succeeds once its first part arrives (within the TTFT limit). */
