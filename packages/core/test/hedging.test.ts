@@ -5,7 +5,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Errors } from "@switchyard/core"
 import { Plans } from "@switchyard/core/testing"
 import { Effect, Either, FastCheck as fc, Fiber, TestClock } from "effect"
-import { build, request, run } from "./utilities.js"
+import { build, request, routeTarget, run } from "./utilities.js"
 
 describe("hedging to a nested route", () => {
   it.effect("the nested route's first attempt is the hedge, and is recorded as one", () =>
@@ -21,13 +21,7 @@ describe("hedging to a nested route", () => {
         routes: [
           {
             ...main,
-            targets: [main.targets[0], {
-              kind: "route" as const,
-              id: "route:inner",
-              route: "inner",
-              weight: 1,
-              priority: 0
-            }]
+            targets: [main.targets[0], routeTarget("inner")]
           },
           { ...main, name: "inner", hedge: undefined, targets: [main.targets[1], main.targets[2]] }
         ]

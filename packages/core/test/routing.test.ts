@@ -8,7 +8,7 @@ import { Errors, Router, State } from "@switchyard/core"
 import { Plans } from "@switchyard/core/testing"
 import { Chunk, Clock, Effect, Either, FastCheck as fc, Stream } from "effect"
 import * as Strategy from "../src/internal/strategy.js"
-import { build, request, run, seeded } from "./utilities.js"
+import { build, request, routeTarget, run, seeded } from "./utilities.js"
 
 const ok = (latencyMs = 10) => () => ({ _tag: "ok" as const, latencyMs })
 const down = () => ({ _tag: "fail" as const, latencyMs: 5, error: new Errors.Unavailable({ message: "503" }) })
@@ -119,13 +119,7 @@ describe("routing laws", () => {
         routes: [
           {
             ...main,
-            targets: [main.targets[0], {
-              kind: "route" as const,
-              id: "route:inner",
-              route: "inner",
-              weight: 1,
-              priority: 0
-            }, main.targets[2]]
+            targets: [main.targets[0], routeTarget("inner"), main.targets[2]]
           },
           { ...main, name: "inner", targets: [main.targets[1]] }
         ]

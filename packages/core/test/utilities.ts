@@ -3,6 +3,15 @@ import { Events, Router, State } from "@switchyard/core"
 import { ScriptedProvider } from "@switchyard/core/testing"
 import { Clock, Effect, Either, Fiber, Random, TestClock } from "effect"
 
+/** A route's target that is another route (a nested route). */
+export const routeTarget = (route: string) => ({
+  kind: "route" as const,
+  id: `route:${route}`,
+  route,
+  weight: 1,
+  priority: 0
+})
+
 export const request: Model.GenerateRequest = { messages: [{ role: "user", content: "hello" }] }
 
 /** Builds a router over scripted providers and returns it with the providers' call logs. */
