@@ -68,8 +68,6 @@ const liveSchedule = (task: () => void, millis: number): () => boolean => {
 export const timerOf = (clock: Clock.Clock): ScheduledClock["unsafeSchedule"] | undefined =>
   clock === liveClock ? liveSchedule : isScheduledClock(clock) ? clock.unsafeSchedule : undefined
 
-const scheduleOf = timerOf
-
 /**
  * Calls a promise-returning function (an SDK call) bounded by `deadline` (Clock milliseconds, or
  * undefined for none), without a fiber: the promise is raced against one timer, as cockatiel's
@@ -93,7 +91,7 @@ export const promise = <A, E, E2>(
     const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
     const remaining = deadline === undefined ? Infinity : deadline - clock.unsafeCurrentTimeMillis()
     if (remaining <= 0) return Effect.fail(onTimeout())
-    const schedule = remaining === Infinity ? noTimer : scheduleOf(clock)
+    const schedule = remaining === Infinity ? noTimer : timerOf(clock)
     if (schedule === undefined) return bound(Effect.tryPromise({ try: f, catch: onError }), deadline!, onTimeout)
     return Effect.async<A, E | E2>((resume) => {
       // Like Effect.tryPromise, no AbortController for a function that takes no signal.
@@ -148,32 +146,7 @@ export const bound = <A, E, R, E2>(
   self: Effect.Effect<A, E, R>,
   deadline: number,
   onTimeout: () => E2
-): Effect.Effect<A, E | E2, R> => {
-  if (deadline === Infinity) return self
-  return Effect.clockWith((clock) => {
-    const remaining = deadline - clock.unsafeCurrentTimeMillis()
-    if (remaining <= 0) return Effect.fail(onTimeout())
-    const schedule = scheduleOf(clock)
-    if (schedule === undefined) {
-      return Effect.timeoutFail(self, { duration: remaining, onTimeout })
-    }
-    // The child reports its exit to an observer: Fiber.await costs about 20 µs more per call (measured
-    // in benchmarks/overhead). If this fiber is interrupted, its child is interrupted with it (Effect
-    // supervises forked fibers), and the child's exit stops the timer.
-    return Effect.flatMap(Effect.fork(self), (child) =>
-      Effect.async<A, E | E2>((resume) => {
-        let timedOut = false
-        const cancel = schedule(() => {
-          timedOut = true
-          child.unsafeInterruptAsFork(child.id())
-        }, remaining)
-        child.addObserver((exit) => {
-          cancel()
-          resume(timedOut && Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
-        })
-      }))
-  })
-}
+): Effect.Effect<A, E | E2, R> => deadline === Infinity ? self : boundMoving(() => self, deadline, onTimeout)
 
 /**
  * Like {@link bound}, for a deadline that moves while `body` runs: `body` gets `moveTo`, which sets a
@@ -191,8 +164,11 @@ export const boundMoving = <A, E, R, E2>(
 ): Effect.Effect<A, E | E2, R> =>
   Effect.clockWith((clock) => {
     if (deadline - clock.unsafeCurrentTimeMillis() <= 0) return Effect.fail(onTimeout())
-    const schedule = scheduleOf(clock)
+    const schedule = timerOf(clock)
     if (schedule === undefined) return boundMovingBySleeps(body, deadline, onTimeout)
+    // The child reports its exit to an observer: Fiber.await costs about 20 µs more per call (measured
+    // in benchmarks/overhead). If this fiber is interrupted, its child is interrupted with it (Effect
+    // supervises forked fibers), and the child's exit stops the timer.
     // The deadline in force, and how to re-arm the timer when it moves (a no-op until the timer exists).
     const control = { deadline, rearm: () => {} }
     const moveTo = (next: number) => {
