@@ -163,23 +163,18 @@ export const unsafeStepsThen = <A, B, E, R>(
   f: (a: A) => Effect.Effect<B, E, R>
 ): Effect.Effect<B, E, R> => {
   const sync = store.sync
-  let next = iterator.next()
-  if (sync !== undefined) {
-    while (next.done !== true && next.value.sync !== undefined) next = iterator.next(next.value.sync(sync))
-    if (next.done === true) return f(next.value)
+  // Runs store operations at once while the store can; stops at the end or at an effect to run.
+  const runSync = (result: IteratorResult<Step<unknown>, A>) => {
+    if (sync === undefined) return result
+    while (result.done !== true && result.value.sync !== undefined) result = iterator.next(result.value.sync(sync))
+    return result
   }
-  const loop = (result: IteratorResult<Step<unknown>, A>): Effect.Effect<A> => {
-    if (result.done === true) return Effect.succeed(result.value)
-    return Effect.flatMap(result.value.effect(store), (input) => {
-      let following = iterator.next(input)
-      if (sync !== undefined) {
-        while (following.done !== true && following.value.sync !== undefined) {
-          following = iterator.next(following.value.sync(sync))
-        }
-      }
-      return loop(following)
-    })
-  }
+  const next = runSync(iterator.next())
+  if (next.done === true) return f(next.value)
+  const loop = (result: IteratorResult<Step<unknown>, A>): Effect.Effect<A> =>
+    result.done === true ?
+      Effect.succeed(result.value) :
+      Effect.flatMap(result.value.effect(store), (input) => loop(runSync(iterator.next(input))))
   return Effect.flatMap(Effect.uninterruptible(loop(next)), f)
 }
 
