@@ -38,7 +38,7 @@ import type {
 import type { CallOptions, LanguageModel } from "../Provider.js"
 import { lacksCapability } from "../RequestFeatures.js"
 import type { Router, RouterOptions } from "../Router.js"
-import { State, type StateStore } from "../State.js"
+import { addToWindowStep, State, type StateStore, steps } from "../State.js"
 import type { StreamPart } from "../StreamPart.js"
 import { estimateInputTokens, neededCapabilities, ruleMatches } from "./features.js"
 import {
@@ -673,18 +673,20 @@ class Engine {
 
   withdrawRetry(provider: string, context: RequestContext, target: string): Effect.Effect<boolean> {
     const { minPerSecond, ratio, ttlMs } = this.options.plan.retryBudget
-    const store = this.store
-    const engine = this
-    return Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const requests = yield* store.addToWindow(`retry-budget:requests:${provider}`, 0, now, ttlMs)
-      const retries = yield* store.addToWindow(`retry-budget:retries:${provider}`, 0, now, ttlMs)
-      if (retries + 1 > ratio * requests + minPerSecond * ttlMs / 1000) {
-        engine.denyRetry(context, target, "budget")
-        return false
-      }
-      yield* store.addToWindow(`retry-budget:retries:${provider}`, 1, now, ttlMs)
-      return true
+    const requestsKey = `retry-budget:requests:${provider}`
+    const retriesKey = `retry-budget:retries:${provider}`
+    // Check and withdraw as one store program: atomic on the in-memory store.
+    return Clock.clockWith((clock) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      return steps(this.store, function*() {
+        const requests = yield* addToWindowStep(requestsKey, 0, now, ttlMs)
+        const retries = yield* addToWindowStep(retriesKey, 0, now, ttlMs)
+        if (retries + 1 > ratio * requests + minPerSecond * ttlMs / 1000) return false
+        yield* addToWindowStep(retriesKey, 1, now, ttlMs)
+        return true
+      }).pipe(Effect.tap((withdrawn) => {
+        if (!withdrawn) this.denyRetry(context, target, "budget")
+      }))
     })
   }
 
