@@ -469,16 +469,11 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       if (!canWait) {
         return State.unsafeStepsThen(store, admission({ info, clock, pricing, held, restore: identity }), decide)
       }
-      let settled = false
+      // Only the waits are interruptible, and they all come before the program ends: an interruption
+      // always finds what was taken so far in `held`.
       return Effect.uninterruptibleMask((restore) =>
         State.steps(store, () => admission({ info, clock, pricing, held, restore })).pipe(
-          Effect.tap(() => {
-            settled = true
-          }),
-          // Interrupted while waiting: give back what was taken.
-          Effect.onInterrupt(() =>
-            settled ? Effect.void : State.steps(store, () => rollback(held, clock.unsafeCurrentTimeMillis()))
-          ),
+          Effect.onInterrupt(() => State.steps(store, () => rollback(held, clock.unsafeCurrentTimeMillis()))),
           Effect.flatMap(decide)
         )
       )
