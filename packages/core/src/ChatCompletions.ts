@@ -2,15 +2,19 @@
  * The Chat Completions wire, shared by the adapters whose vendors speak it (OpenAI and the servers
  * compatible with it, Groq): Switchyard requests to request bodies, and responses and stream chunks
  * back to Switchyard's model. It works over small structural types of the JSON (only the fields it
- * reads), so it needs no SDK; what differs between vendors is a `Dialect`. Classifying an SDK's
- * errors stays in each adapter, since it depends on the SDK's own error classes.
+ * reads), so it needs no SDK; what differs between vendors is a `Dialect`. `languageModel` builds the
+ * provider over a vendor SDK's client calls. Classifying an SDK's errors stays in each adapter, since it
+ * depends on the SDK's own error classes.
  *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as AdapterKit from "./AdapterKit.js"
 import * as Errors from "./Errors.js"
 import type { FinishReason, GenerateRequest, ModelResponse, ToolCallPart, Usage } from "./Model.js"
 import { contentParts, emptyUsage } from "./Model.js"
-import type { CallOptions } from "./Provider.js"
+import type { CallOptions, LanguageModel } from "./Provider.js"
 import type { StreamPart } from "./StreamPart.js"
 
 /**
@@ -424,4 +428,100 @@ export class StreamState<C extends Chunk = Chunk> {
     this.finished = true
     return { type: "finish", finishReason: this.finishReason ?? "other", usage: this.usage ?? emptyUsage }
   }
+}
+
+/**
+ * The calls of a Chat Completions SDK client (the OpenAI SDK, `groq-sdk`, ...) that a
+ * {@link languageModel} makes. `options` carries the abort signal and, when the attempt has a deadline,
+ * the SDK's own timeout in ms.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Client<C extends Chunk> {
+  /** `chat.completions.create` without streaming. */
+  readonly complete: (
+    body: Record<string, unknown>,
+    options: { readonly signal: AbortSignal; readonly timeout?: number }
+  ) => Promise<Completion>
+  /** `chat.completions.create` with `stream: true`: the chunks, and the controller that ends the request. */
+  readonly stream: (
+    body: Record<string, unknown>,
+    options: { readonly signal: AbortSignal; readonly timeout?: number }
+  ) => Promise<AsyncIterable<C> & { readonly controller: AbortController }>
+  /** `models.list`, for `ping`. */
+  readonly listModels: (signal: AbortSignal) => Promise<unknown>
+  /** The SDK's error, as a provider error. */
+  readonly classify: (
+    error: unknown,
+    context: { readonly provider: string; readonly model: string; readonly now: number; readonly timeoutMs?: number }
+  ) => Errors.ProviderError
+  /** Fields the vendor needs in a streaming request besides `stream: true` (OpenAI's `stream_options`). */
+  readonly streamFields?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * A language model over a Chat Completions client: `generate` is one SDK call bounded by the
+ * attempt's deadline (so it declares `enforcesDeadline`), `stream` maps the SDK's chunks with
+ * {@link StreamState} and ends the HTTP request whenever the stream stops.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const languageModel = <C extends Chunk>(client: Client<C>, dialect: Dialect<C>): LanguageModel => {
+  const provider = dialect.provider
+  const classify = (model: string, timeoutMs: number | undefined) => (error: unknown, now: number) =>
+    client.classify(error, { provider, model, now, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
+  const sdkOptions = (signal: AbortSignal, timeout: number | undefined) =>
+    timeout === undefined ? { signal } : { signal, timeout }
+
+  const generate = (request: GenerateRequest, options: CallOptions) =>
+    Effect.flatMap(AdapterKit.timeoutFor(options), (timeout) => {
+      const body = { ...toBody(request, options, dialect), stream: false }
+      return Effect.map(
+        AdapterKit.call(
+          (signal) => client.complete(body, sdkOptions(signal, timeout)),
+          classify(options.model, timeout),
+          { provider, options }
+        ),
+        (completion) => toResponse(completion, options, dialect)
+      )
+    })
+
+  const stream = (request: GenerateRequest, options: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
+    Stream.suspend(() => {
+      const state = new StreamState<C>({ provider, model: options.model }, dialect)
+      const body = { ...toBody(request, options, dialect), stream: true, ...client.streamFields }
+      const open = Effect.flatMap(AdapterKit.timeoutFor(options), (timeout) =>
+        Effect.acquireRelease(
+          // Interruptible, so that interrupting before the first byte aborts the request (the signal).
+          Effect.interruptible(AdapterKit.call(
+            (signal) => client.stream(body, sdkOptions(signal, timeout)),
+            classify(options.model, timeout)
+          )),
+          // Ends the HTTP request whenever the stream stops: finished early, failed or interrupted.
+          (chunks) => Effect.sync(() => chunks.controller.abort())
+        ))
+      // Aborting the controller (the release above) is what ends a pending read of a stalled body.
+      const parts = Stream.unwrapScoped(
+        Effect.map(open, (chunks) => AdapterKit.fromAsyncIterable(chunks, (error) => state.interrupted(error)))
+      ).pipe(
+        Stream.mapConcatEffect((chunk) => {
+          const parts = state.onChunk(chunk)
+          return Array.isArray(parts) ? Effect.succeed(parts) : Effect.fail(parts)
+        }),
+        Stream.takeUntil((part) => part.type === "finish")
+      )
+      return Stream.concat(
+        parts,
+        Stream.suspend(() => {
+          const end = state.onEnd()
+          return Array.isArray(end) ? Stream.fromIterable(end) : Stream.fail(end)
+        })
+      )
+    })
+
+  const ping = Effect.asVoid(AdapterKit.call((signal) => client.listModels(signal), classify("models", undefined)))
+
+  return { provider, generate, stream, ping, enforcesDeadline: true }
 }

@@ -6,32 +6,22 @@
  * @since 0.1.0
  */
 import * as AdapterKit from "@switchyard/core/AdapterKit"
-import type * as Errors from "@switchyard/core/Errors"
-import type { GenerateRequest } from "@switchyard/core/Model"
-import type {
-  Adapter,
-  CallOptions,
-  LanguageModel,
-  LanguageModelService,
-  ProviderConfig
-} from "@switchyard/core/Provider"
+import * as ChatCompletions from "@switchyard/core/ChatCompletions"
+import type { Adapter, LanguageModel, LanguageModelService, ProviderConfig } from "@switchyard/core/Provider"
 import { AdapterConfigError } from "@switchyard/core/Provider"
-import type { StreamPart } from "@switchyard/core/StreamPart"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
 import Groq from "groq-sdk"
 import type {
   ChatCompletion,
-  ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming
 } from "groq-sdk/resources/chat/completions"
 import type { Dialect } from "./internal/chat.js"
-import { makeDialect, StreamState, toBody, toProviderError, toResponse } from "./internal/chat.js"
+import { makeDialect, toProviderError } from "./internal/chat.js"
 
 /**
  * Options of {@link layer} and {@link layerConfig}: one Groq provider, without a policy.
@@ -74,81 +64,18 @@ export const make = (config: ProviderConfig): Effect.Effect<LanguageModel, Adapt
     return Effect.succeed(fromClient(client, makeDialect(config.name)))
   })
 
-const classify = (provider: string, model: string, timeoutMs?: number) => (error: unknown, now: number) =>
-  toProviderError(error, { provider, model, now, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
-
-const fromClient = (client: Groq, dialect: Dialect): LanguageModel => {
-  const provider = dialect.provider
-
-  const generate = (request: GenerateRequest, options: CallOptions) =>
-    Effect.gen(function*() {
-      const timeout = yield* AdapterKit.timeoutFor(options)
-      const body = { ...toBody(request, options, dialect), stream: false }
-      const completion = yield* AdapterKit.call(
-        (signal) =>
-          client.chat.completions.create(
-            body as unknown as ChatCompletionCreateParamsNonStreaming,
-            { signal, ...(timeout !== undefined ? { timeout } : {}) }
-          ) as Promise<ChatCompletion>,
-        classify(provider, options.model, timeout),
-        { provider, options }
-      )
-      return toResponse(completion, options, dialect)
-    })
-
-  const stream = (request: GenerateRequest, options: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
-    Stream.suspend(() => {
-      const state = new StreamState({ provider, model: options.model }, dialect)
-      const body = { ...toBody(request, options, dialect), stream: true }
-      const open = Effect.gen(function*() {
-        const timeout = yield* AdapterKit.timeoutFor(options)
-        return yield* Effect.acquireRelease(
-          // Interruptible, so that interrupting before the first byte aborts the request (the signal).
-          Effect.interruptible(AdapterKit.call(
-            (signal) =>
-              client.chat.completions.create(
-                body as unknown as ChatCompletionCreateParamsStreaming,
-                { signal, ...(timeout !== undefined ? { timeout } : {}) }
-              ),
-            classify(provider, options.model, timeout)
-          )),
-          // Ends the HTTP request whenever the stream stops: finished early, failed or interrupted.
-          (chunks) => Effect.sync(() => chunks.controller.abort())
-        )
-      })
-      // Aborting the controller (the release above) is what ends a pending read of a stalled body.
-      const parts = Stream.unwrapScoped(
-        Effect.map(
-          open,
-          (chunks) =>
-            AdapterKit.fromAsyncIterable(
-              chunks as AsyncIterable<ChatCompletionChunk>,
-              (error) => state.interrupted(error)
-            )
-        )
-      ).pipe(
-        Stream.mapConcatEffect((chunk) => {
-          const parts = state.onChunk(chunk)
-          return Array.isArray(parts) ? Effect.succeed(parts) : Effect.fail(parts)
-        }),
-        Stream.takeUntil((part) => part.type === "finish")
-      )
-      return Stream.concat(
-        parts,
-        Stream.suspend(() => {
-          const end = state.onEnd()
-          return Array.isArray(end) ? Stream.fromIterable(end) : Stream.fail(end)
-        })
-      )
-    })
-
-  const ping = AdapterKit.call((signal) => client.models.list({ signal }), classify(provider, "models")).pipe(
-    Effect.asVoid
-  )
-
-  // generate is one SDK call bounded by the attempt's deadline (AdapterKit.call): no router timer needed.
-  return { provider, generate, stream, ping, enforcesDeadline: true }
-}
+// generate is one SDK call bounded by the attempt's deadline (AdapterKit.call): no router timer needed.
+const fromClient = (client: Groq, dialect: Dialect): LanguageModel =>
+  ChatCompletions.languageModel({
+    complete: (body, options) =>
+      client.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, options) as Promise<
+        ChatCompletion
+      >,
+    stream: (body, options) =>
+      client.chat.completions.create(body as unknown as ChatCompletionCreateParamsStreaming, options),
+    listModels: (signal) => client.models.list({ signal }),
+    classify: toProviderError
+  }, dialect)
 
 /**
  * The adapter, as installed into the policy compiler.

@@ -9,8 +9,6 @@ import * as Errors from "@switchyard/core/Errors"
 import Groq from "groq-sdk"
 import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions"
 
-export { StreamState, toBody, toResponse } from "@switchyard/core/ChatCompletions"
-
 /** How Groq speaks the wire. */
 export type Dialect = ChatCompletions.Dialect<ChatCompletionChunk>
 

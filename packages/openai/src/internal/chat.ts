@@ -9,8 +9,6 @@ import * as Errors from "@switchyard/core/Errors"
 import OpenAI from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions"
 
-export { StreamState, toBody, toResponse } from "@switchyard/core/ChatCompletions"
-
 /** How an OpenAI or OpenAI-compatible provider speaks the wire. */
 export type Dialect = ChatCompletions.Dialect<ChatCompletionChunk>
 
