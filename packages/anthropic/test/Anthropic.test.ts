@@ -1,59 +1,29 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Anthropic } from "@switchyard/anthropic"
-import type * as Model from "@switchyard/core/Model"
 import * as Provider from "@switchyard/core/Provider"
 import type * as StreamPart from "@switchyard/core/StreamPart"
-import { RawServer } from "@switchyard/core/testing"
+import { AdapterContract, RawServer } from "@switchyard/core/testing"
 import * as Chunk from "effect/Chunk"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { afterAll, beforeAll, beforeEach } from "vitest"
 import * as F from "./fixtures.js"
 
-let server: RawServer.RawServer
-beforeAll(async () => {
-  server = await RawServer.start()
+const { call, collect, failure, generate, hello, makeModel, server } = AdapterContract.rawHarness({
+  make: Anthropic.make,
+  adapter: "anthropic",
+  name: "claude-main",
+  apiKey: "sk-ant-test",
+  model: "claude-test"
 })
-afterAll(() => server.close())
-beforeEach(() => server.reset())
-
-const makeModel = (options: Record<string, unknown> = {}, headers?: Record<string, string>) =>
-  Anthropic.make({
-    name: "claude-main",
-    adapter: "anthropic",
-    apiKey: Redacted.make("sk-ant-test"),
-    baseUrl: server.url,
-    ...(headers !== undefined ? { headers } : {}),
-    options
-  })
-
-const call = { model: "claude-test" }
-const hello: Model.GenerateRequest = { messages: [{ role: "user", content: "Hello" }] }
-
-const generate = (request: Model.GenerateRequest, options?: Record<string, unknown>) =>
-  Effect.flatMap(makeModel(options), (model) => model.generate(request, call))
-
-const collect = (request: Model.GenerateRequest, options?: Record<string, unknown>) =>
-  Effect.flatMap(
-    makeModel(options),
-    (model) => Stream.runCollect(model.stream(request, call)).pipe(Effect.map(Chunk.toArray))
-  )
-
-const failure = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.flatMap(Effect.exit(effect), (exit) =>
-    Exit.isFailure(exit) && exit.cause._tag === "Fail"
-      ? Effect.succeed(exit.cause.error)
-      : Effect.dieMessage(`expected a failure, got ${JSON.stringify(exit)}`))
 
 describe("request mapping", () => {
   it.live("maps system, turns, images, tools, sampling and vendor options to the Messages API", () =>
     Effect.gen(function*() {
-      server.enqueue(F.message({ content: [{ type: "text", text: "ok" }] }))
+      server().enqueue(F.message({ content: [{ type: "text", text: "ok" }] }))
       yield* Effect.flatMap(makeModel({}, { "x-team": "search" }), (model) =>
         model.generate({
           system: "Be brief.",
@@ -90,7 +60,7 @@ describe("request mapping", () => {
           maxOutputTokens: 300,
           providerOptions: { anthropic: { metadata: { user_id: "u1" } }, openai: { logprobs: true } }
         }, call))
-      const request = server.requests[0]!
+      const request = server().requests[0]!
       assert.strictEqual(request.path, "/v1/messages")
       assert.strictEqual(request.headers["authorization"], "Bearer sk-ant-test")
       assert.isString(request.headers["anthropic-version"])
@@ -135,28 +105,28 @@ describe("request mapping", () => {
 
   it.live("defaults max_tokens to the adapter option, else 4096", () =>
     Effect.gen(function*() {
-      server.enqueue(F.message({ content: [] }), F.message({ content: [] }))
+      server().enqueue(F.message({ content: [] }), F.message({ content: [] }))
       yield* generate(hello)
       yield* generate(hello, { defaultMaxTokens: 1000 })
-      assert.strictEqual(server.requests[0]!.body.max_tokens, 4096)
-      assert.strictEqual(server.requests[1]!.body.max_tokens, 1000)
+      assert.strictEqual(server().requests[0]!.body.max_tokens, 4096)
+      assert.strictEqual(server().requests[1]!.body.max_tokens, 1000)
     }))
 
   it.live("maps tool choice auto, none and required", () =>
     Effect.gen(function*() {
       const tools = [{ name: "t", parameters: { type: "object" } }]
       for (const toolChoice of ["auto", "none", "required"] as const) {
-        server.enqueue(F.message({ content: [] }))
+        server().enqueue(F.message({ content: [] }))
         yield* generate({ ...hello, tools, toolChoice })
       }
-      assert.deepStrictEqual(server.requests.map((r) => r.body.tool_choice), [{ type: "auto" }, { type: "none" }, {
+      assert.deepStrictEqual(server().requests.map((r) => r.body.tool_choice), [{ type: "auto" }, { type: "none" }, {
         type: "any"
       }])
     }))
 
   it.live("JSON-schema output is a forced tool whose input alone becomes the text", () =>
     Effect.gen(function*() {
-      server.enqueue(F.message({
+      server().enqueue(F.message({
         content: [{ type: "text", text: "Here you go:" }, {
           type: "tool_use",
           id: "toolu_9",
@@ -169,7 +139,7 @@ describe("request mapping", () => {
         ...hello,
         responseFormat: { type: "json-schema", name: "person", schema: { type: "object", required: ["name"] } }
       })
-      const body = server.requests[0]!.body
+      const body = server().requests[0]!.body
       assert.deepStrictEqual(body.tool_choice, { type: "tool", name: "person" })
       assert.deepStrictEqual(body.tools[0].input_schema, { type: "object", required: ["name"] })
       assert.deepStrictEqual(JSON.parse(response.text), { name: "Ada" })
@@ -179,14 +149,14 @@ describe("request mapping", () => {
 
   it.live("JSON mode with the caller's own tools asks in the system prompt instead", () =>
     Effect.gen(function*() {
-      server.enqueue(F.message({ content: [{ type: "text", text: "{}" }] }))
+      server().enqueue(F.message({ content: [{ type: "text", text: "{}" }] }))
       yield* generate({
         ...hello,
         system: "Sys",
         tools: [{ name: "t", parameters: { type: "object" } }],
         responseFormat: { type: "json" }
       })
-      const body = server.requests[0]!.body
+      const body = server().requests[0]!.body
       assert.strictEqual(body.tools.length, 1)
       assert.isUndefined(body.tool_choice)
       assert.match(body.system, /^Sys\n\nRespond only with a JSON value/)
@@ -196,7 +166,7 @@ describe("request mapping", () => {
 describe("generate", () => {
   it.live("reads text, tool calls, finish reason and usage with cache reads", () =>
     Effect.gen(function*() {
-      server.enqueue(F.message({
+      server().enqueue(F.message({
         content: [{ type: "text", text: "Checking." }, {
           type: "tool_use",
           id: "toolu_1",
@@ -224,7 +194,7 @@ describe("generate", () => {
         "other"
       ]] as const
       for (const [wire, expected] of cases) {
-        server.enqueue(F.message({ content: [{ type: "text", text: "x" }], stop_reason: wire }))
+        server().enqueue(F.message({ content: [{ type: "text", text: "x" }], stop_reason: wire }))
         const response = yield* generate(hello)
         assert.strictEqual(response.finishReason, expected)
       }
@@ -232,7 +202,7 @@ describe("generate", () => {
 
   it.live("a refusal is ContentFiltered, not a short answer", () =>
     Effect.gen(function*() {
-      server.enqueue(F.message({ content: [{ type: "text", text: "I" }], stop_reason: "refusal" }))
+      server().enqueue(F.message({ content: [{ type: "text", text: "I" }], stop_reason: "refusal" }))
       const error = yield* failure(generate(hello))
       assert.strictEqual(error._tag, "ContentFiltered")
     }))
@@ -266,26 +236,26 @@ describe("errors", () => {
   for (const [label, status, type, message, headers, tag, retryAfter] of cases) {
     it.live(`${label} → ${tag}, one request (no SDK retries)`, () =>
       Effect.gen(function*() {
-        server.enqueue(F.errorReply(status, type, message, headers), F.message({ content: [] }))
+        server().enqueue(F.errorReply(status, type, message, headers), F.message({ content: [] }))
         const error: any = yield* failure(generate(hello))
         assert.strictEqual(error._tag, tag)
         assert.strictEqual(error.provider, "claude-main")
         if (retryAfter !== undefined) assert.strictEqual(error.retryAfterMs, retryAfter)
-        assert.strictEqual(server.requests.length, 1)
+        assert.strictEqual(server().requests.length, 1)
       }))
   }
 
   it.live("a connection reset is a NetworkError", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "reset" })
+      server().enqueue({ kind: "reset" })
       const error = yield* failure(generate(hello))
       assert.strictEqual(error._tag, "NetworkError")
-      assert.strictEqual(server.requests.length, 1)
+      assert.strictEqual(server().requests.length, 1)
     }))
 
   it.live("the API key never appears in an error", () =>
     Effect.gen(function*() {
-      server.enqueue(F.errorReply(401, "authentication_error", "invalid x-api-key"))
+      server().enqueue(F.errorReply(401, "authentication_error", "invalid x-api-key"))
       const error = yield* failure(generate(hello))
       assert.notInclude(JSON.stringify(error), "sk-ant-test")
     }))
@@ -294,7 +264,7 @@ describe("errors", () => {
 describe("stream", () => {
   it.live("text deltas, usage and exactly one finish, last; no stream-start", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: F.textStream(["Hel", "lo"]) })
+      server().enqueue({ kind: "sse", chunks: F.textStream(["Hel", "lo"]) })
       const parts = yield* collect(hello)
       assert.deepStrictEqual(parts, [
         { type: "text-delta", delta: "Hel" },
@@ -302,12 +272,12 @@ describe("stream", () => {
         { type: "usage", usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 } },
         { type: "finish", finishReason: "stop", usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 } }
       ])
-      assert.isTrue(server.requests[0]!.body.stream)
+      assert.isTrue(server().requests[0]!.body.stream)
     }))
 
   it.live("tool calls stream as input_json_delta deltas, then a complete call", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: [
           F.messageStart({ input_tokens: 20, output_tokens: 1, cache_read_input_tokens: 8 }),
@@ -335,7 +305,7 @@ describe("stream", () => {
 
   it.live("JSON output through the forced tool streams as text, without prose around it", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: [
           F.messageStart(),
@@ -357,7 +327,7 @@ describe("stream", () => {
 
   it.live("an overloaded_error event inside the stream is Overloaded", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: [
           F.messageStart(),
@@ -371,7 +341,7 @@ describe("stream", () => {
 
   it.live("a stream cut before message_stop is StreamInterrupted with partial usage", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: [F.messageStart(), ...F.textBlock(0, ["Hel"]).slice(0, 2)],
         after: "destroy"
@@ -384,14 +354,14 @@ describe("stream", () => {
 
   it.live("a stream that ends cleanly without message_stop or a stop reason is StreamInterrupted", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: [F.messageStart(), ...F.textBlock(0, ["Hel"])] })
+      server().enqueue({ kind: "sse", chunks: [F.messageStart(), ...F.textBlock(0, ["Hel"])] })
       const error = yield* failure(collect(hello))
       assert.strictEqual(error._tag, "StreamInterrupted")
     }))
 
   it.live("a stream that ends after its stop reason but without message_stop is finalised", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: [F.messageStart(), ...F.textBlock(0, ["Hi"]), F.messageDelta("max_tokens")]
       })
@@ -406,7 +376,7 @@ describe("stream", () => {
 
   it.live("a malformed chunk is StreamInterrupted", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: [F.messageStart(), "event: content_block_delta\ndata: {\"type\": \"content_blo\n\n", F.messageStop]
       })
@@ -416,16 +386,20 @@ describe("stream", () => {
 
   it.live("a stall fails with Timeout(stall) and closes the connection", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: [F.messageStart(), ...F.textBlock(0, ["Hi"]).slice(0, 2)], after: "hang" })
+      server().enqueue({
+        kind: "sse",
+        chunks: [F.messageStart(), ...F.textBlock(0, ["Hi"]).slice(0, 2)],
+        after: "hang"
+      })
       const error: any = yield* failure(collect(hello, { stallTimeoutMs: 200 }))
       assert.strictEqual(error._tag, "Timeout")
       assert.strictEqual(error.scope, "stall")
-      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server().requests[0]!, 2000)))
     }))
 
   it.live("a refusal mid-stream is ContentFiltered", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: [F.messageStart(), ...F.textBlock(0, ["I"]), F.messageDelta("refusal"), F.messageStop]
       })
@@ -435,7 +409,7 @@ describe("stream", () => {
 
   it.live("an HTTP error before the stream starts is classified", () =>
     Effect.gen(function*() {
-      server.enqueue(F.errorReply(529, "overloaded_error", "Overloaded"))
+      server().enqueue(F.errorReply(529, "overloaded_error", "Overloaded"))
       const error = yield* failure(collect(hello))
       assert.strictEqual(error._tag, "Overloaded")
     }))
@@ -444,16 +418,20 @@ describe("stream", () => {
 describe("cancellation", () => {
   it.live("interrupting generate aborts the HTTP request", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "hang" })
+      server().enqueue({ kind: "hang" })
       const fiber = yield* Effect.fork(generate(hello))
       yield* Effect.promise(() => waitForRequests(1))
       yield* Fiber.interrupt(fiber)
-      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server().requests[0]!, 2000)))
     }))
 
   it.live("interrupting a stream mid-way aborts the HTTP request", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: [F.messageStart(), ...F.textBlock(0, ["Hi"]).slice(0, 2)], after: "hang" })
+      server().enqueue({
+        kind: "sse",
+        chunks: [F.messageStart(), ...F.textBlock(0, ["Hi"]).slice(0, 2)],
+        after: "hang"
+      })
       const model = yield* makeModel()
       const parts: Array<StreamPart.StreamPart> = []
       const fiber = yield* Effect.fork(Stream.runForEach(model.stream(hello, call), (part) =>
@@ -462,47 +440,51 @@ describe("cancellation", () => {
         })))
       while (parts.length === 0) yield* Effect.sleep("10 millis")
       yield* Fiber.interrupt(fiber)
-      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server().requests[0]!, 2000)))
     }))
 
   it.live("taking only the first part closes the connection", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: [F.messageStart(), ...F.textBlock(0, ["Hi"]).slice(0, 2)], after: "hang" })
+      server().enqueue({
+        kind: "sse",
+        chunks: [F.messageStart(), ...F.textBlock(0, ["Hi"]).slice(0, 2)],
+        after: "hang"
+      })
       const model = yield* makeModel()
       const first = yield* Stream.runCollect(Stream.take(model.stream(hello, call), 1))
       assert.strictEqual(Chunk.size(first), 1)
-      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server().requests[0]!, 2000)))
     }))
 })
 
 const waitForRequests = async (n: number) => {
-  while (server.requests.length < n) await new Promise((resolve) => setTimeout(resolve, 5))
+  while (server().requests.length < n) await new Promise((resolve) => setTimeout(resolve, 5))
 }
 
 describe("configuration", () => {
   it.live("layerConfig reads the key and base URL from Config", () =>
     Effect.gen(function*() {
-      server.enqueue(F.message({ content: [{ type: "text", text: "hi" }] }))
+      server().enqueue(F.message({ content: [{ type: "text", text: "hi" }] }))
       const response = yield* Effect.flatMap(Provider.LanguageModelService, (model) => model.generate(hello, call))
         .pipe(
           Effect.provide(
             Anthropic.layerConfig().pipe(
               Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
-                new Map([["ANTHROPIC_API_KEY", "sk-from-env"], ["ANTHROPIC_BASE_URL", server.url]])
+                new Map([["ANTHROPIC_API_KEY", "sk-from-env"], ["ANTHROPIC_BASE_URL", server().url]])
               )))
             )
           )
         )
       assert.strictEqual(response.text, "hi")
-      assert.strictEqual(server.requests[0]!.headers["authorization"], "Bearer sk-from-env")
+      assert.strictEqual(server().requests[0]!.headers["authorization"], "Bearer sk-from-env")
     }))
 
   it.live("layer takes explicit options", () =>
     Effect.gen(function*() {
-      server.enqueue(F.message({ content: [{ type: "text", text: "hi" }] }))
+      server().enqueue(F.message({ content: [{ type: "text", text: "hi" }] }))
       const model = yield* Effect.provide(
         Provider.LanguageModelService,
-        Anthropic.layer({ apiKey: Redacted.make("k"), baseUrl: server.url, name: "mine" })
+        Anthropic.layer({ apiKey: Redacted.make("k"), baseUrl: server().url, name: "mine" })
       )
       assert.strictEqual(model.provider, "mine")
       assert.strictEqual((yield* model.generate(hello, call)).text, "hi")
@@ -521,9 +503,13 @@ describe("configuration", () => {
   it.live("adapter is named anthropic and ping lists models", () =>
     Effect.gen(function*() {
       assert.deepStrictEqual(Anthropic.adapter.names, ["anthropic"])
-      server.enqueue({ kind: "json", status: 200, body: { data: [], has_more: false, first_id: null, last_id: null } })
+      server().enqueue({
+        kind: "json",
+        status: 200,
+        body: { data: [], has_more: false, first_id: null, last_id: null }
+      })
       const model = yield* makeModel()
       yield* model.ping!
-      assert.match(server.requests[0]!.path, /^\/v1\/models/)
+      assert.match(server().requests[0]!.path, /^\/v1\/models/)
     }))
 })

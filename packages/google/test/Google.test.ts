@@ -1,51 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import type * as Model from "@switchyard/core/Model"
 import * as Provider from "@switchyard/core/Provider"
-import { RawServer } from "@switchyard/core/testing"
+import { AdapterContract, RawServer } from "@switchyard/core/testing"
 import { Google } from "@switchyard/google"
-import * as Chunk from "effect/Chunk"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
-import { afterAll, beforeAll, beforeEach } from "vitest"
 
-let server: RawServer.RawServer
-beforeAll(async () => {
-  server = await RawServer.start()
+const { call, collect, failure, generate, hello, makeModel, server } = AdapterContract.rawHarness({
+  make: Google.make,
+  adapter: "google",
+  name: "gemini-main",
+  apiKey: "gemini-secret",
+  model: "gemini-test"
 })
-afterAll(() => server.close())
-beforeEach(() => server.reset())
-
-const makeModel = (options: Record<string, unknown> = {}, headers?: Record<string, string>) =>
-  Google.make({
-    name: "gemini-main",
-    adapter: "google",
-    apiKey: Redacted.make("gemini-secret"),
-    baseUrl: server.url,
-    ...(headers !== undefined ? { headers } : {}),
-    options
-  })
-
-const call = { model: "gemini-test" }
-const hello: Model.GenerateRequest = { messages: [{ role: "user", content: "Hello" }] }
-
-const generate = (request: Model.GenerateRequest, options?: Record<string, unknown>) =>
-  Effect.flatMap(makeModel(options), (model) => model.generate(request, call))
-
-const collect = (request: Model.GenerateRequest, options?: Record<string, unknown>) =>
-  Effect.flatMap(
-    makeModel(options),
-    (model) => Stream.runCollect(model.stream(request, call)).pipe(Effect.map(Chunk.toArray))
-  )
-
-const failure = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.flatMap(Effect.exit(effect), (exit) =>
-    Exit.isFailure(exit) && exit.cause._tag === "Fail"
-      ? Effect.succeed(exit.cause.error)
-      : Effect.dieMessage(`expected a failure, got ${JSON.stringify(exit)}`))
 
 const response = (body: Record<string, unknown>): RawServer.Reply => ({ kind: "json", status: 200, body })
 
@@ -63,7 +31,7 @@ const sse = (...chunks: Array<Record<string, unknown>>) =>
 describe("request mapping", () => {
   it.live("maps system, images, tools, tool results, sampling and vendor options to generateContent", () =>
     Effect.gen(function*() {
-      server.enqueue(response({ candidates: [candidate([{ text: "ok" }])], usageMetadata: usage }))
+      server().enqueue(response({ candidates: [candidate([{ text: "ok" }])], usageMetadata: usage }))
       yield* Effect.flatMap(makeModel({ apiVersion: "v1" }, { "x-team": "search" }), (model) =>
         model.generate({
           system: "Be brief.",
@@ -104,7 +72,7 @@ describe("request mapping", () => {
             }
           }
         }, call))
-      const request = server.requests[0]!
+      const request = server().requests[0]!
       assert.strictEqual(request.path, "/v1/models/gemini-test:generateContent")
       assert.strictEqual(request.headers["x-goog-api-key"], "gemini-secret")
       assert.strictEqual(request.headers["x-team"], "search")
@@ -144,19 +112,19 @@ describe("request mapping", () => {
 
   it.live("streams with alt=sse", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: sse({ candidates: [candidate([{ text: "Hi" }])], usageMetadata: usage })
       })
       yield* collect(hello)
-      assert.strictEqual(server.requests[0]!.path, "/v1beta/models/gemini-test:streamGenerateContent?alt=sse")
+      assert.strictEqual(server().requests[0]!.path, "/v1beta/models/gemini-test:streamGenerateContent?alt=sse")
     }))
 })
 
 describe("responses", () => {
   it.live("usage: cached and thinking tokens; thoughts are not text", () =>
     Effect.gen(function*() {
-      server.enqueue(response({
+      server().enqueue(response({
         candidates: [candidate([{ text: "pondering", thought: true }, { text: "42" }])],
         usageMetadata: {
           promptTokenCount: 100,
@@ -181,7 +149,7 @@ describe("responses", () => {
 
   it.live("finish reasons: MAX_TOKENS is length, MALFORMED_FUNCTION_CALL is error, function calls are tool-calls", () =>
     Effect.gen(function*() {
-      server.enqueue(
+      server().enqueue(
         response({ candidates: [candidate([{ text: "x" }], "MAX_TOKENS")], usageMetadata: usage }),
         response({ candidates: [candidate([], "MALFORMED_FUNCTION_CALL")], usageMetadata: usage }),
         response({
@@ -202,14 +170,14 @@ describe("responses", () => {
   for (const reason of ["SAFETY", "RECITATION", "PROHIBITED_CONTENT"]) {
     it.live(`a ${reason} finish is ContentFiltered`, () =>
       Effect.gen(function*() {
-        server.enqueue(response({ candidates: [candidate([], reason)], usageMetadata: usage }))
+        server().enqueue(response({ candidates: [candidate([], reason)], usageMetadata: usage }))
         assert.strictEqual((yield* failure(generate(hello)))._tag, "ContentFiltered")
       }))
   }
 
   it.live("a blocked prompt (promptFeedback.blockReason) is ContentFiltered", () =>
     Effect.gen(function*() {
-      server.enqueue(response({ promptFeedback: { blockReason: "SAFETY" }, usageMetadata: usage }))
+      server().enqueue(response({ promptFeedback: { blockReason: "SAFETY" }, usageMetadata: usage }))
       const error = yield* failure(generate(hello))
       assert.strictEqual(error._tag, "ContentFiltered")
     }))
@@ -218,7 +186,7 @@ describe("responses", () => {
 describe("stream", () => {
   it.live("a SAFETY finish mid-stream is ContentFiltered, with no finish part", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: sse(
           { candidates: [candidate([{ text: "Once" }], undefined as never)] },
@@ -230,13 +198,13 @@ describe("stream", () => {
 
   it.live("a blocked prompt in the stream is ContentFiltered", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: sse({ promptFeedback: { blockReason: "OTHER" }, usageMetadata: usage }) })
+      server().enqueue({ kind: "sse", chunks: sse({ promptFeedback: { blockReason: "OTHER" }, usageMetadata: usage }) })
       assert.strictEqual((yield* failure(collect(hello)))._tag, "ContentFiltered")
     }))
 
   it.live("a stall fails with Timeout(stall) and closes the connection", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: sse({ candidates: [{ content: { parts: [{ text: "Hi" }] } }] }),
         after: "hang"
@@ -244,12 +212,12 @@ describe("stream", () => {
       const error: any = yield* failure(collect(hello, { stallTimeoutMs: 200 }))
       assert.strictEqual(error._tag, "Timeout")
       assert.strictEqual(error.scope, "stall")
-      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server().requests[0]!, 2000)))
     }))
 
   it.live("a cut stream reports what was received and the partial usage", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: sse({ candidates: [{ content: { parts: [{ text: "Hi" }] } }], usageMetadata: usage }),
         after: "destroy"
@@ -264,7 +232,7 @@ describe("stream", () => {
 describe("errors", () => {
   it.live("RetryInfo in a 429 body becomes retryAfterMs; the key never shows", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "json",
         status: 429,
         body: {
@@ -291,29 +259,29 @@ describe("configuration", () => {
   it.live("layerConfig reads GEMINI_API_KEY, or GOOGLE_API_KEY, and the base URL", () =>
     Effect.gen(function*() {
       for (const name of ["GEMINI_API_KEY", "GOOGLE_API_KEY"]) {
-        server.reset()
-        server.enqueue(response({ candidates: [candidate([{ text: "hi" }])], usageMetadata: usage }))
+        server().reset()
+        server().enqueue(response({ candidates: [candidate([{ text: "hi" }])], usageMetadata: usage }))
         const result = yield* Effect.flatMap(Provider.LanguageModelService, (model) => model.generate(hello, call))
           .pipe(
             Effect.provide(
               Google.layerConfig().pipe(
                 Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
-                  new Map([[name, `key-${name}`], ["GEMINI_BASE_URL", server.url]])
+                  new Map([[name, `key-${name}`], ["GEMINI_BASE_URL", server().url]])
                 )))
               )
             )
           )
         assert.strictEqual(result.text, "hi")
-        assert.strictEqual(server.requests[0]!.headers["x-goog-api-key"], `key-${name}`)
+        assert.strictEqual(server().requests[0]!.headers["x-goog-api-key"], `key-${name}`)
       }
     }))
 
   it.live("layer takes explicit options; a missing key or bad option is an AdapterConfigError", () =>
     Effect.gen(function*() {
-      server.enqueue(response({ candidates: [candidate([{ text: "hi" }])], usageMetadata: usage }))
+      server().enqueue(response({ candidates: [candidate([{ text: "hi" }])], usageMetadata: usage }))
       const model = yield* Effect.provide(
         Provider.LanguageModelService,
-        Google.layer({ apiKey: Redacted.make("k"), baseUrl: server.url, name: "mine" })
+        Google.layer({ apiKey: Redacted.make("k"), baseUrl: server().url, name: "mine" })
       )
       assert.strictEqual(model.provider, "mine")
       assert.strictEqual((yield* model.generate(hello, call)).text, "hi")
@@ -326,7 +294,7 @@ describe("configuration", () => {
 describe("ping", () => {
   it.live("lists one model with the key and headers, and classifies failures", () =>
     Effect.gen(function*() {
-      server.enqueue(response({ models: [] }), {
+      server().enqueue(response({ models: [] }), {
         kind: "json",
         status: 429,
         body: { error: { code: 429, message: "quota", status: "RESOURCE_EXHAUSTED" } },
@@ -334,7 +302,7 @@ describe("ping", () => {
       })
       const model = yield* makeModel({}, { "x-team": "search" })
       yield* model.ping!
-      const request = server.requests[0]!
+      const request = server().requests[0]!
       assert.strictEqual(request.method, "GET")
       assert.strictEqual(request.path, "/v1beta/models?pageSize=1")
       assert.strictEqual(request.headers["x-goog-api-key"], "gemini-secret")

@@ -1,63 +1,32 @@
 import { assert, describe, it } from "@effect/vitest"
-import type * as Model from "@switchyard/core/Model"
 import * as Provider from "@switchyard/core/Provider"
 import type * as StreamPart from "@switchyard/core/StreamPart"
-import { RawServer } from "@switchyard/core/testing"
+import { AdapterContract, RawServer } from "@switchyard/core/testing"
 import { Mistral } from "@switchyard/mistral"
-import * as Chunk from "effect/Chunk"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { afterAll, beforeAll, beforeEach } from "vitest"
 import * as F from "./fixtures.js"
 
-let server: RawServer.RawServer
-beforeAll(async () => {
-  server = await RawServer.start()
+const { call, collect, failure, generate, hello, makeModel, server } = AdapterContract.rawHarness({
+  make: Mistral.make,
+  adapter: "mistral",
+  name: "mistral-main",
+  apiKey: "mistral-secret",
+  model: "mistral-test"
 })
-afterAll(() => server.close())
-beforeEach(() => server.reset())
-
-const makeModel = (options: Record<string, unknown> = {}, headers?: Record<string, string>) =>
-  Mistral.make({
-    name: "mistral-main",
-    adapter: "mistral",
-    apiKey: Redacted.make("mistral-secret"),
-    baseUrl: server.url,
-    ...(headers !== undefined ? { headers } : {}),
-    options
-  })
-
-const call = { model: "mistral-test" }
-const hello: Model.GenerateRequest = { messages: [{ role: "user", content: "Hello" }] }
-
-const generate = (request: Model.GenerateRequest, options?: Record<string, unknown>) =>
-  Effect.flatMap(makeModel(options), (model) => model.generate(request, call))
-
-const collect = (request: Model.GenerateRequest, options?: Record<string, unknown>) =>
-  Effect.flatMap(
-    makeModel(options),
-    (model) => Stream.runCollect(model.stream(request, call)).pipe(Effect.map(Chunk.toArray))
-  )
-
-const failure = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.flatMap(Effect.exit(effect), (exit) =>
-    Exit.isFailure(exit) && exit.cause._tag === "Fail"
-      ? Effect.succeed(exit.cause.error)
-      : Effect.dieMessage(`expected a failure, got ${JSON.stringify(exit)}`))
 
 const waitForRequests = async (n: number) => {
-  while (server.requests.length < n) await new Promise((resolve) => setTimeout(resolve, 5))
+  while (server().requests.length < n) await new Promise((resolve) => setTimeout(resolve, 5))
 }
 
 describe("request mapping", () => {
   it.live("maps system, turns, images, tools, sampling and vendor options to chat completions", () =>
     Effect.gen(function*() {
-      server.enqueue(F.completion({ content: "ok" }))
+      server().enqueue(F.completion({ content: "ok" }))
       yield* Effect.flatMap(makeModel({}, { "x-team": "search" }), (model) =>
         model.generate({
           system: "Be brief.",
@@ -91,7 +60,7 @@ describe("request mapping", () => {
           responseFormat: { type: "json" },
           providerOptions: { mistral: { safePrompt: true } }
         }, call))
-      const request = server.requests[0]!
+      const request = server().requests[0]!
       assert.strictEqual(request.path, "/v1/chat/completions")
       assert.strictEqual(request.headers["authorization"], "Bearer mistral-secret")
       assert.strictEqual(request.headers["x-team"], "search")
@@ -139,14 +108,14 @@ describe("request mapping", () => {
 
   it.live("maps JSON-schema output and a named tool choice", () =>
     Effect.gen(function*() {
-      server.enqueue(F.completion({ content: "{}" }))
+      server().enqueue(F.completion({ content: "{}" }))
       yield* generate({
         ...hello,
         tools: [{ name: "t", parameters: { type: "object" } }],
         toolChoice: { type: "tool", name: "t" },
         responseFormat: { type: "json-schema", name: "person", schema: { type: "object" }, strict: true }
       })
-      const body = server.requests[0]!.body
+      const body = server().requests[0]!.body
       assert.deepStrictEqual(body.tool_choice, { type: "function", function: { name: "t" } })
       assert.deepStrictEqual(body.response_format, {
         type: "json_schema",
@@ -158,7 +127,7 @@ describe("request mapping", () => {
 describe("generate", () => {
   it.live("reads text, tool calls, finish reason and usage with cached tokens", () =>
     Effect.gen(function*() {
-      server.enqueue(F.completion({
+      server().enqueue(F.completion({
         content: "Checking.",
         toolCalls: [{ id: "call_1", name: "lookup", arguments: "{\"q\":\"x\"}" }],
         finish_reason: "tool_calls",
@@ -178,10 +147,10 @@ describe("generate", () => {
   it.live("maps finish reasons; error is Unavailable, never a short answer", () =>
     Effect.gen(function*() {
       for (const [wire, expected] of [["stop", "stop"], ["length", "length"], ["model_length", "length"]] as const) {
-        server.enqueue(F.completion({ content: "x", finish_reason: wire }))
+        server().enqueue(F.completion({ content: "x", finish_reason: wire }))
         assert.strictEqual((yield* generate(hello)).finishReason, expected)
       }
-      server.enqueue(F.completion({ content: "x", finish_reason: "error" }))
+      server().enqueue(F.completion({ content: "x", finish_reason: "error" }))
       assert.strictEqual((yield* failure(generate(hello)))._tag, "Unavailable")
     }))
 })
@@ -212,26 +181,26 @@ describe("errors", () => {
   for (const [label, status, message, headers, tag, retryAfter] of cases) {
     it.live(`${label} → ${tag}, one request (no SDK retries)`, () =>
       Effect.gen(function*() {
-        server.enqueue(F.errorReply(status, message, headers), F.completion({ content: "late" }))
+        server().enqueue(F.errorReply(status, message, headers), F.completion({ content: "late" }))
         const error: any = yield* failure(generate(hello))
         assert.strictEqual(error._tag, tag)
         assert.strictEqual(error.provider, "mistral-main")
         if (retryAfter !== undefined) assert.strictEqual(error.retryAfterMs, retryAfter)
-        assert.strictEqual(server.requests.length, 1)
+        assert.strictEqual(server().requests.length, 1)
       }))
   }
 
   it.live("a connection reset is a NetworkError", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "reset" }, F.completion({ content: "late" }))
+      server().enqueue({ kind: "reset" }, F.completion({ content: "late" }))
       const error = yield* failure(generate(hello))
       assert.strictEqual(error._tag, "NetworkError")
-      assert.strictEqual(server.requests.length, 1)
+      assert.strictEqual(server().requests.length, 1)
     }))
 
   it.live("the API key never appears in an error", () =>
     Effect.gen(function*() {
-      server.enqueue(F.errorReply(401, "Unauthorized"))
+      server().enqueue(F.errorReply(401, "Unauthorized"))
       const error = yield* failure(generate(hello))
       assert.notInclude(JSON.stringify(error), "mistral-secret")
     }))
@@ -240,7 +209,7 @@ describe("errors", () => {
 describe("stream", () => {
   it.live("text deltas, usage and exactly one finish, last; no stream-start", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: F.textStream(["Hel", "lo"]) })
+      server().enqueue({ kind: "sse", chunks: F.textStream(["Hel", "lo"]) })
       const parts = yield* collect(hello)
       const usage = { inputTokens: 10, outputTokens: 5, totalTokens: 15 }
       assert.deepStrictEqual(parts, [
@@ -249,12 +218,12 @@ describe("stream", () => {
         { type: "usage", usage },
         { type: "finish", finishReason: "stop", usage }
       ])
-      assert.isTrue(server.requests[0]!.body.stream)
+      assert.isTrue(server().requests[0]!.body.stream)
     }))
 
   it.live("tool calls stream as deltas, then complete calls, then finish", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: [
           F.chunk({ role: "assistant", content: "" }),
@@ -282,7 +251,7 @@ describe("stream", () => {
 
   it.live("a stream cut before [DONE] and before a finish reason is StreamInterrupted", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: [F.chunk({ content: "Hel" })], after: "destroy" })
+      server().enqueue({ kind: "sse", chunks: [F.chunk({ content: "Hel" })], after: "destroy" })
       const error: any = yield* failure(collect(hello))
       assert.strictEqual(error._tag, "StreamInterrupted")
       assert.strictEqual(error.partsReceived, 1)
@@ -290,14 +259,14 @@ describe("stream", () => {
 
   it.live("a stream that ends without [DONE] or a finish reason is StreamInterrupted", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: [F.chunk({ content: "Hel" })] })
+      server().enqueue({ kind: "sse", chunks: [F.chunk({ content: "Hel" })] })
       const error = yield* failure(collect(hello))
       assert.strictEqual(error._tag, "StreamInterrupted")
     }))
 
   it.live("a stream that ends after its finish reason but without [DONE] is finalised", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: F.textStream(["Hi"], "length").slice(0, -1) })
+      server().enqueue({ kind: "sse", chunks: F.textStream(["Hi"], "length").slice(0, -1) })
       const parts = yield* collect(hello)
       assert.strictEqual(parts.filter((p) => p.type === "finish").length, 1)
       assert.strictEqual((parts.at(-1) as StreamPart.Finish).finishReason, "length")
@@ -305,7 +274,7 @@ describe("stream", () => {
 
   it.live("a malformed chunk is StreamInterrupted", () =>
     Effect.gen(function*() {
-      server.enqueue({
+      server().enqueue({
         kind: "sse",
         chunks: [F.chunk({ content: "Hel" }), "data: {\"id\": \"cmpl-1\", \"choi\n\n", F.done]
       })
@@ -315,23 +284,23 @@ describe("stream", () => {
 
   it.live("finish_reason error inside the stream is Unavailable", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: F.textStream(["Hi"], "error") })
+      server().enqueue({ kind: "sse", chunks: F.textStream(["Hi"], "error") })
       const error = yield* failure(collect(hello))
       assert.strictEqual(error._tag, "Unavailable")
     }))
 
   it.live("a stall fails with Timeout(stall) and closes the connection", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: [F.chunk({ content: "Hi" })], after: "hang" })
+      server().enqueue({ kind: "sse", chunks: [F.chunk({ content: "Hi" })], after: "hang" })
       const error: any = yield* failure(collect(hello, { stallTimeoutMs: 200 }))
       assert.strictEqual(error._tag, "Timeout")
       assert.strictEqual(error.scope, "stall")
-      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server().requests[0]!, 2000)))
     }))
 
   it.live("an HTTP error before the stream starts is classified", () =>
     Effect.gen(function*() {
-      server.enqueue(F.errorReply(429, "rate limited", { "retry-after": "1" }))
+      server().enqueue(F.errorReply(429, "rate limited", { "retry-after": "1" }))
       const error: any = yield* failure(collect(hello))
       assert.strictEqual(error._tag, "RateLimited")
       assert.strictEqual(error.retryAfterMs, 1000)
@@ -341,16 +310,16 @@ describe("stream", () => {
 describe("cancellation", () => {
   it.live("interrupting generate aborts the HTTP request", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "hang" })
+      server().enqueue({ kind: "hang" })
       const fiber = yield* Effect.fork(generate(hello))
       yield* Effect.promise(() => waitForRequests(1))
       yield* Fiber.interrupt(fiber)
-      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server().requests[0]!, 2000)))
     }))
 
   it.live("interrupting a stream mid-way aborts the HTTP request", () =>
     Effect.gen(function*() {
-      server.enqueue({ kind: "sse", chunks: [F.chunk({ content: "Hi" })], after: "hang" })
+      server().enqueue({ kind: "sse", chunks: [F.chunk({ content: "Hi" })], after: "hang" })
       const model = yield* makeModel()
       const parts: Array<StreamPart.StreamPart> = []
       const fiber = yield* Effect.fork(Stream.runForEach(model.stream(hello, call), (part) =>
@@ -359,34 +328,34 @@ describe("cancellation", () => {
         })))
       while (parts.length === 0) yield* Effect.sleep("10 millis")
       yield* Fiber.interrupt(fiber)
-      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server.requests[0]!, 2000)))
+      assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server().requests[0]!, 2000)))
     }))
 })
 
 describe("configuration", () => {
   it.live("layerConfig reads the key and base URL from Config", () =>
     Effect.gen(function*() {
-      server.enqueue(F.completion({ content: "hi" }))
+      server().enqueue(F.completion({ content: "hi" }))
       const response = yield* Effect.flatMap(Provider.LanguageModelService, (model) => model.generate(hello, call))
         .pipe(
           Effect.provide(
             Mistral.layerConfig().pipe(
               Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
-                new Map([["MISTRAL_API_KEY", "from-env"], ["MISTRAL_BASE_URL", server.url]])
+                new Map([["MISTRAL_API_KEY", "from-env"], ["MISTRAL_BASE_URL", server().url]])
               )))
             )
           )
         )
       assert.strictEqual(response.text, "hi")
-      assert.strictEqual(server.requests[0]!.headers["authorization"], "Bearer from-env")
+      assert.strictEqual(server().requests[0]!.headers["authorization"], "Bearer from-env")
     }))
 
   it.live("layer takes explicit options; a missing key or bad option is an AdapterConfigError", () =>
     Effect.gen(function*() {
-      server.enqueue(F.completion({ content: "hi" }))
+      server().enqueue(F.completion({ content: "hi" }))
       const model = yield* Effect.provide(
         Provider.LanguageModelService,
-        Mistral.layer({ apiKey: Redacted.make("k"), baseUrl: server.url, name: "mine" })
+        Mistral.layer({ apiKey: Redacted.make("k"), baseUrl: server().url, name: "mine" })
       )
       assert.strictEqual(model.provider, "mine")
       assert.strictEqual((yield* model.generate(hello, call)).text, "hi")
@@ -397,9 +366,9 @@ describe("configuration", () => {
   it.live("adapter is named mistral and ping lists models", () =>
     Effect.gen(function*() {
       assert.deepStrictEqual(Mistral.adapter.names, ["mistral"])
-      server.enqueue({ kind: "json", status: 200, body: { object: "list", data: [] } })
+      server().enqueue({ kind: "json", status: 200, body: { object: "list", data: [] } })
       const model = yield* makeModel()
       yield* model.ping!
-      assert.strictEqual(server.requests[0]!.path, "/v1/models")
+      assert.strictEqual(server().requests[0]!.path, "/v1/models")
     }))
 })

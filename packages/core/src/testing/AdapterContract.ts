@@ -21,14 +21,16 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FC from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
+import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { ProviderError } from "../Errors.js"
-import type { GenerateRequest, Message } from "../Model.js"
-import type { LanguageModel } from "../Provider.js"
+import type { GenerateRequest, Message, ModelResponse } from "../Model.js"
+import type { AdapterConfigError, CallOptions, LanguageModel, ProviderConfig } from "../Provider.js"
 import * as StreamPart from "../StreamPart.js"
 import * as FakeServer from "./FakeServer.js"
+import * as RawServer from "./RawServer.js"
 
 // vitest throws when imported outside its runner, and this module is re-exported by the testing
 // index that non-test programs (simulator, examples) import too: load it only under vitest.
@@ -884,4 +886,97 @@ export const streamLaw = (options: StreamLawOptions): void => {
       { fastCheck: { numRuns: options.numRuns ?? 40 } }
     )
   })
+}
+
+/**
+ * Options of {@link rawHarness}: how to build the adapter's model against a local server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RawHarnessOptions {
+  readonly make: (config: ProviderConfig) => Effect.Effect<LanguageModel, AdapterConfigError>
+  readonly adapter: string
+  /** The provider's name in the policy. */
+  readonly name: string
+  readonly apiKey: string
+  /** The model id of every call. */
+  readonly model: string
+}
+
+/**
+ * What an adapter's own tests share: a {@link RawServer} started before the file's tests (reset before
+ * each, closed after all), and calls through a model built against it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RawHarness {
+  readonly server: () => RawServer.RawServer
+  readonly call: CallOptions
+  readonly hello: GenerateRequest
+  readonly makeModel: (
+    options?: Record<string, unknown>,
+    headers?: Record<string, string>
+  ) => Effect.Effect<LanguageModel, AdapterConfigError>
+  readonly generate: (
+    request: GenerateRequest,
+    options?: Record<string, unknown>
+  ) => Effect.Effect<ModelResponse, ProviderError | AdapterConfigError>
+  readonly collect: (
+    request: GenerateRequest,
+    options?: Record<string, unknown>
+  ) => Effect.Effect<Array<StreamPart.StreamPart>, ProviderError | AdapterConfigError>
+  /** The typed failure of `effect`; dies when it succeeds or fails otherwise. */
+  readonly failure: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<E>
+}
+
+/**
+ * Sets up an adapter test file over a {@link RawServer}. Call it at the top level of a test file.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const rawHarness = (options: RawHarnessOptions): RawHarness => {
+  if (vitest === undefined) {
+    throw new Error("AdapterContract.rawHarness registers vitest hooks: call it from a test file")
+  }
+  let server: RawServer.RawServer | undefined
+  vitest.beforeAll(async () => {
+    server = await RawServer.start()
+  })
+  vitest.afterAll(() => server?.close())
+  vitest.beforeEach(() => server?.reset())
+  const current = () => {
+    if (server === undefined) throw new Error("the raw server is not started yet")
+    return server
+  }
+  const call: CallOptions = { model: options.model }
+  const makeModel = (adapterOptions: Record<string, unknown> = {}, headers?: Record<string, string>) =>
+    options.make({
+      name: options.name,
+      adapter: options.adapter,
+      apiKey: Redacted.make(options.apiKey),
+      baseUrl: current().url,
+      ...(headers !== undefined ? { headers } : {}),
+      options: adapterOptions
+    })
+  return {
+    server: current,
+    call,
+    hello: { messages: [{ role: "user", content: "Hello" }] },
+    makeModel,
+    generate: (request, adapterOptions) =>
+      Effect.flatMap(makeModel(adapterOptions), (model) => model.generate(request, call)),
+    collect: (request, adapterOptions) =>
+      Effect.flatMap(
+        makeModel(adapterOptions),
+        (model) => Stream.runCollect(model.stream(request, call)).pipe(Effect.map(Chunk.toArray))
+      ),
+    failure: <A, E>(effect: Effect.Effect<A, E>) =>
+      Effect.flatMap(Effect.exit(effect), (exit) =>
+        Exit.isFailure(exit) && exit.cause._tag === "Fail"
+          ? Effect.succeed(exit.cause.error)
+          : Effect.dieMessage(`expected a failure, got ${JSON.stringify(exit)}`))
+  }
 }
