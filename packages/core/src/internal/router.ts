@@ -38,7 +38,7 @@ import type {
 import type { CallOptions, LanguageModel } from "../Provider.js"
 import { lacksCapability } from "../RequestFeatures.js"
 import type { Router, RouterOptions } from "../Router.js"
-import { addToWindowStep, State, type StateStore, steps } from "../State.js"
+import { addToWindowStep, type Program, State, type StateStore, steps } from "../State.js"
 import type { StreamPart } from "../StreamPart.js"
 import { estimateInputTokens, neededCapabilities, ruleMatches } from "./features.js"
 import {
@@ -502,105 +502,113 @@ class Engine {
     spec: CallSpec<A>,
     startAsHedge: boolean
   ): Effect.Effect<Answered<A>, Failure> {
+    return Effect.gen(() => this.hedging(route, ordered, context, spec, startAsHedge))
+  }
+
+  // A generator method, not an inline `Effect.gen(function*() {...})`: V8 takes about 3 µs to run a
+  // generator function created per call (here, per hedged request).
+  *hedging<A>(
+    route: RoutePlan,
+    ordered: ReadonlyArray<Candidate>,
+    context: RequestContext,
+    spec: CallSpec<A>,
+    startAsHedge: boolean
+  ) {
     const hedge = route.hedge!
     const engine = this
-    return Effect.gen(function*() {
-      const clock = yield* Effect.clock
-      const self = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((fiber) =>
-        Effect.succeed(fiber)
-      )
-      const timer = Deadline.timerOf(clock)
-      const mailbox = new Mailbox<Arrival<A>>()
-      const running = new Map<number, Fiber.RuntimeFiber<void>>()
-      let candidates = ordered
-      let next = 0
-      let hedges = 0
-      let last: Failure | undefined
-      // The pending hedge timer: a Clock callback, or under a Clock without one (TestClock) a sleeping fiber.
-      let round = 0
-      let cancelTimer: (() => void) | undefined
-      const armTimer = Effect.suspend(() => {
-        const due: Arrival<A> = { _tag: "HedgeDue", round: ++round }
-        if (timer !== undefined) {
-          const cancel = timer(() => mailbox.offer(due), hedge.delayMs)
-          cancelTimer = () => cancel()
-          return Effect.void
+    const clock = yield* Effect.clock
+    const self = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((fiber) => Effect.succeed(fiber))
+    const timer = Deadline.timerOf(clock)
+    const mailbox = new Mailbox<Arrival<A>>()
+    const running = new Map<number, Fiber.RuntimeFiber<void>>()
+    let candidates = ordered
+    let next = 0
+    let hedges = 0
+    let last: Failure | undefined
+    // The pending hedge timer: a Clock callback, or under a Clock without one (TestClock) a sleeping fiber.
+    let round = 0
+    let cancelTimer: (() => void) | undefined
+    const armTimer = Effect.suspend(() => {
+      const due: Arrival<A> = { _tag: "HedgeDue", round: ++round }
+      if (timer !== undefined) {
+        const cancel = timer(() => mailbox.offer(due), hedge.delayMs)
+        cancelTimer = () => cancel()
+        return Effect.void
+      }
+      return Effect.map(
+        Effect.fork(Effect.zipRight(Effect.sleep(hedge.delayMs), Effect.sync(() => mailbox.offer(due)))),
+        (sleeper) => {
+          cancelTimer = () => sleeper.unsafeInterruptAsFork(sleeper.id())
         }
+      )
+    })
+    const disarm = () => {
+      cancelTimer?.()
+      cancelTimer = undefined
+      round++
+    }
+    const launch = (asHedge: boolean) =>
+      Effect.suspend(() => {
+        const index = next++
         return Effect.map(
-          Effect.fork(Effect.zipRight(Effect.sleep(hedge.delayMs), Effect.sync(() => mailbox.offer(due)))),
-          (sleeper) => {
-            cancelTimer = () => sleeper.unsafeInterruptAsFork(sleeper.id())
+          Effect.fork(
+            Effect.flatMap(
+              Effect.either(engine.runCandidate(candidates[index], context, spec, asHedge)),
+              (result) => Effect.sync(() => mailbox.offer({ _tag: "Result", index, result }))
+            )
+          ),
+          (fiber) => {
+            running.set(index, fiber)
           }
         )
       })
-      const disarm = () => {
-        cancelTimer?.()
+    // If this fiber is interrupted, its target fibers go with it (they are its children); the timer
+    // is stopped by an observer, which costs less than an interruption handler.
+    self.addObserver(disarm)
+    const stopOthers = Effect.suspend(() => {
+      disarm()
+      self.removeObserver(disarm)
+      return Effect.forEach([...running.values()], (fiber) => Fiber.interruptFork(fiber), { discard: true })
+    })
+    yield* launch(startAsHedge)
+    while (true) {
+      if (hedges < hedge.maxHedged && next < candidates.length) yield* armTimer
+      const item = yield* mailbox.take
+      if (item._tag === "HedgeDue") {
+        if (item.round !== round) continue // a timer cancelled after it fired
         cancelTimer = undefined
-        round++
-      }
-      const launch = (asHedge: boolean) =>
-        Effect.suspend(() => {
-          const index = next++
-          return Effect.map(
-            Effect.fork(
-              Effect.flatMap(
-                Effect.either(engine.runCandidate(candidates[index], context, spec, asHedge)),
-                (result) => Effect.sync(() => mailbox.offer({ _tag: "Result", index, result }))
-              )
-            ),
-            (fiber) => {
-              running.set(index, fiber)
-            }
-          )
-        })
-      // If this fiber is interrupted, its target fibers go with it (they are its children); the timer
-      // is stopped by an observer, which costs less than an interruption handler.
-      self.addObserver(disarm)
-      const stopOthers = Effect.suspend(() => {
-        disarm()
-        self.removeObserver(disarm)
-        return Effect.forEach([...running.values()], (fiber) => Fiber.interruptFork(fiber), { discard: true })
-      })
-      yield* launch(startAsHedge)
-      while (true) {
-        if (hedges < hedge.maxHedged && next < candidates.length) yield* armTimer
-        const item = yield* mailbox.take
-        if (item._tag === "HedgeDue") {
-          if (item.round !== round) continue // a timer cancelled after it fired
-          cancelTimer = undefined
-          // A hedge is extra load on top of the request stream, so it is paid from the budget of the
-          // provider the request went to first (whose requests fill that budget), as Finagle's backups are.
-          const provider = (ordered.find((candidate) => candidate.info !== undefined) ?? candidates[next]).info
-            ?.provider.name
-          if (provider !== undefined && !(yield* engine.withdrawRetry(provider, context, candidates[next].plan.id))) {
-            hedges = hedge.maxHedged // out of budget: no more hedges for this request
-            continue
-          }
-          hedges++
-          yield* launch(true)
+        // A hedge is extra load on top of the request stream, so it is paid from the budget of the
+        // provider the request went to first (whose requests fill that budget), as Finagle's backups are.
+        const provider = (ordered.find((candidate) => candidate.info !== undefined) ?? candidates[next]).info
+          ?.provider.name
+        if (provider !== undefined && !(yield* engine.withdrawRetry(provider, context, candidates[next].plan.id))) {
+          hedges = hedge.maxHedged // out of budget: no more hedges for this request
           continue
         }
-        disarm()
-        const { index, result } = item
-        running.delete(index)
-        if (Either.isRight(result)) {
-          yield* stopOthers
-          return result.right
-        }
-        const failure = result.left
-        if (!engine.continueAfter(failure, route, context)) {
-          yield* stopOthers
-          return yield* Effect.fail(failure)
-        }
-        if (isAttemptFailure(failure)) last = failure
-        candidates = [...candidates.slice(0, next), ...engine.remaining(candidates, next, failure, candidates[index])]
-        if (next < candidates.length) yield* launch(false)
-        else if (running.size === 0) {
-          yield* stopOthers
-          return yield* Effect.fail<Failure>(last ?? engine.exhausted(context))
-        }
+        hedges++
+        yield* launch(true)
+        continue
       }
-    })
+      disarm()
+      const { index, result } = item
+      running.delete(index)
+      if (Either.isRight(result)) {
+        yield* stopOthers
+        return result.right
+      }
+      const failure = result.left
+      if (!engine.continueAfter(failure, route, context)) {
+        yield* stopOthers
+        return yield* Effect.fail(failure)
+      }
+      if (isAttemptFailure(failure)) last = failure
+      candidates = [...candidates.slice(0, next), ...engine.remaining(candidates, next, failure, candidates[index])]
+      if (next < candidates.length) yield* launch(false)
+      else if (running.size === 0) {
+        yield* stopOthers
+        return yield* Effect.fail<Failure>(last ?? engine.exhausted(context))
+      }
+    }
   }
 
   /** The retry loop on one target (law L1, L2, L4, L6, L7, L9). */
@@ -622,38 +630,51 @@ class Engine {
           engine.denyRetry(context, target.id, "max-attempts")
           return Effect.fail(failure)
         }
-        return Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const [computed, nextBackoff] = Backoff.delay(retry.backoff, n, yield* Random.next, backoff)
-          const asked = retry.honourRetryAfter ? retryAfterMs(error) : undefined
-          // A Retry-After longer than the clamp is not worth waiting for: fail over instead.
-          if (asked !== undefined && asked > retry.retryAfterMaxMs) {
-            engine.denyRetry(context, target.id, "deadline")
-            return yield* Effect.fail(failure)
-          }
-          // Whole milliseconds keep Clock arithmetic exact.
-          const delay = Math.ceil(Math.max(computed, asked ?? 0))
-          if (now + delay >= context.deadline) {
-            engine.denyRetry(context, target.id, "deadline")
-            return yield* Effect.fail(failure)
-          }
-          if (!(yield* engine.withdrawRetry(target.provider.name, context, target.id))) {
-            return yield* Effect.fail(failure)
-          }
-          if (engine.events.enabled) {
-            engine.emit({
-              type: "retry-scheduled",
-              at: now,
-              requestId: context.info.requestId,
-              target: target.id,
-              delayMs: delay
-            })
-          }
-          if (delay > 0) yield* Effect.sleep(delay)
-          return yield* loop(n + 1, nextBackoff)
-        })
+        return Effect.gen(() => engine.retrying(target, context, failure, n, backoff, loop))
       })
     return loop(0, Backoff.initial)
+  }
+
+  /** After a retryable failure: wait the backoff (or Retry-After) and try again, if the budget and deadline allow. */
+  *retrying<A>(
+    target: TargetInfo,
+    context: RequestContext,
+    failure: Extract<Failure, { readonly _tag: "Failed" }>,
+    n: number,
+    backoff: Backoff.BackoffState,
+    loop: (n: number, backoff: Backoff.BackoffState) => Effect.Effect<Answered<A>, Failure>
+  ) {
+    const retry = target.route.retry
+    const engine = this
+    const error = failure.error
+    const now = yield* Clock.currentTimeMillis
+    const [computed, nextBackoff] = Backoff.delay(retry.backoff, n, yield* Random.next, backoff)
+    const asked = retry.honourRetryAfter ? retryAfterMs(error) : undefined
+    // A Retry-After longer than the clamp is not worth waiting for: fail over instead.
+    if (asked !== undefined && asked > retry.retryAfterMaxMs) {
+      engine.denyRetry(context, target.id, "deadline")
+      return yield* Effect.fail(failure)
+    }
+    // Whole milliseconds keep Clock arithmetic exact.
+    const delay = Math.ceil(Math.max(computed, asked ?? 0))
+    if (now + delay >= context.deadline) {
+      engine.denyRetry(context, target.id, "deadline")
+      return yield* Effect.fail(failure)
+    }
+    if (!(yield* engine.withdrawRetry(target.provider.name, context, target.id))) {
+      return yield* Effect.fail(failure)
+    }
+    if (engine.events.enabled) {
+      engine.emit({
+        type: "retry-scheduled",
+        at: now,
+        requestId: context.info.requestId,
+        target: target.id,
+        delayMs: delay
+      })
+    }
+    if (delay > 0) yield* Effect.sleep(delay)
+    return yield* loop(n + 1, nextBackoff)
   }
 
   denyRetry(context: RequestContext, target: string, reason: "budget" | "deadline" | "max-attempts") {
@@ -678,15 +699,11 @@ class Engine {
     // Check and withdraw as one store program: atomic on the in-memory store.
     return Clock.clockWith((clock) => {
       const now = clock.unsafeCurrentTimeMillis()
-      return steps(this.store, function*() {
-        const requests = yield* addToWindowStep(requestsKey, 0, now, ttlMs)
-        const retries = yield* addToWindowStep(retriesKey, 0, now, ttlMs)
-        if (retries + 1 > ratio * requests + minPerSecond * ttlMs / 1000) return false
-        yield* addToWindowStep(retriesKey, 1, now, ttlMs)
-        return true
-      }).pipe(Effect.tap((withdrawn) => {
-        if (!withdrawn) this.denyRetry(context, target, "budget")
-      }))
+      return steps(this.store, () => withdrawProgram(requestsKey, retriesKey, now, ttlMs, ratio, minPerSecond)).pipe(
+        Effect.tap((withdrawn) => {
+          if (!withdrawn) this.denyRetry(context, target, "budget")
+        })
+      )
     })
   }
 
@@ -1290,6 +1307,22 @@ interface OpenStream {
   readonly pull: Effect.Effect<Chunk.Chunk<StreamPart>, Option.Option<ProviderError>>
   readonly scope: Scope.CloseableScope
   readonly attemptDeadline: number
+}
+
+/** Checks and withdraws one retry from a provider's budget (a store program, so atomic in memory). */
+function* withdrawProgram(
+  requestsKey: string,
+  retriesKey: string,
+  now: number,
+  ttlMs: number,
+  ratio: number,
+  minPerSecond: number
+): Program<boolean> {
+  const requests = yield* addToWindowStep(requestsKey, 0, now, ttlMs)
+  const retries = yield* addToWindowStep(retriesKey, 0, now, ttlMs)
+  if (retries + 1 > ratio * requests + minPerSecond * ttlMs / 1000) return false
+  yield* addToWindowStep(retriesKey, 1, now, ttlMs)
+  return true
 }
 
 const endTickets = (tickets: ReadonlyArray<AttemptTicket>, outcome: AttemptOutcome): Effect.Effect<void> => {
