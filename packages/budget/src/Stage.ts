@@ -252,9 +252,19 @@ interface RateKey {
 }
 
 /** An attempt being admitted: what it took so far is in `held`; `restore` makes its waits interruptible. */
+/** What an admitted attempt's ticket holds until it ends. */
+interface Settlement {
+  readonly info: Plugin.AttemptInfo
+  readonly pricing: Pricing.Pricing | undefined
+  readonly held: ReadonlyArray<Held>
+  ended: boolean
+  usd: number | undefined
+}
+
 interface Admitting {
   readonly info: Plugin.AttemptInfo
-  readonly clock: Clock.Clock
+  /** The Clock's time now (it moves only while the admission waits). */
+  readonly time: () => number
   readonly pricing: Pricing.Pricing | undefined
   readonly held: Array<Held>
   readonly restore: <A>(effect: Effect.Effect<A>) => Effect.Effect<A>
@@ -446,57 +456,70 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
   // interrupted half-way, and only then does it need a guard that gives back what it took.
   const canWait = rates.some(({ rate }) => rate.onLimit === "wait" || rate.concurrency !== undefined)
 
-  const refused = (info: Plugin.AttemptInfo, clock: Clock.Clock, refusal: Plugin.Refusal) => {
+  const emitRefused = (info: Plugin.AttemptInfo, at: number, refusal: Plugin.Refusal) => {
     if (events.enabled) {
       events.emit({
         type: "plugin",
-        at: clock.unsafeCurrentTimeMillis(),
+        at,
         plugin: "budget",
         name: "refused",
         target: info.target.id,
         data: { requestId: info.request.requestId, reason: refusal.reason, detail: refusal.detail }
       })
     }
-    return Effect.fail(refusal)
   }
 
   const beforeAttempt = (info: Plugin.AttemptInfo): Effect.Effect<Plugin.AttemptTicket, Plugin.Refusal> =>
     Effect.clockWith((clock) => {
       const held: Array<Held> = []
       const pricing = priceOf(info.target)
-      const decide = (result: Plugin.Refusal | undefined) =>
-        result === undefined ? Effect.succeed(makeTicket(info, pricing, held)) : refused(info, clock, result)
+      const time = () => clock.unsafeCurrentTimeMillis()
+      const decide = (result: Plugin.Refusal | undefined) => {
+        if (result === undefined) return Effect.succeed(makeTicket(info, pricing, held))
+        emitRefused(info, time(), result)
+        return Effect.fail(result)
+      }
       if (!canWait) {
-        return State.unsafeStepsThen(store, admission({ info, clock, pricing, held, restore: identity }), decide)
+        return State.unsafeStepsThen(store, admitting({ info, time, pricing, held, restore: identity }), decide)
       }
       // Only the waits are interruptible, and they all come before the program ends: an interruption
       // always finds what was taken so far in `held`.
       return Effect.uninterruptibleMask((restore) =>
-        State.steps(store, () => admission({ info, clock, pricing, held, restore })).pipe(
-          Effect.onInterrupt(() => State.steps(store, () => rollback(held, clock.unsafeCurrentTimeMillis()))),
+        State.steps(store, () => admitting({ info, time, pricing, held, restore })).pipe(
+          Effect.onInterrupt(() => State.steps(store, () => rollback(held, time()))),
           Effect.flatMap(decide)
         )
       )
     })
 
+  /** `beforeAttempt` as one program, when no rate limit can wait (the router runs programs uninterruptibly). */
+  function* admission(info: Plugin.AttemptInfo, now: number): State.Program<Plugin.AttemptTicket | Plugin.Refusal> {
+    const held: Array<Held> = []
+    const pricing = priceOf(info.target)
+    const refusal = yield* admitting({ info, time: () => now, pricing, held, restore: identity })
+    if (refusal === undefined) return makeTicket(info, pricing, held)
+    emitRefused(info, now, refusal)
+    return refusal
+  }
+
   /**
    * The admission of an attempt as a program of store steps: undefined when admitted (what it took is
    * in `held`), else the refusal, after giving back what it took.
    */
-  function* admission(attempt: Admitting): State.Program<Plugin.Refusal | undefined> {
+  function* admitting(attempt: Admitting): State.Program<Plugin.Refusal | undefined> {
     const refusal = yield* reserveAll(attempt)
     if (refusal !== undefined) {
-      yield* rollback(attempt.held, attempt.clock.unsafeCurrentTimeMillis())
+      yield* rollback(attempt.held, attempt.time())
       attempt.held.length = 0
     }
     return refusal
   }
 
-  function* reserveAll({ clock, held, info, pricing, restore }: Admitting): State.Program<Plugin.Refusal | undefined> {
+  function* reserveAll({ held, info, pricing, restore, time }: Admitting): State.Program<Plugin.Refusal | undefined> {
     const { request, target } = info
     const modelMax = target.model.capabilities.maxOutputTokens
     const tokenEstimate = request.estimatedInputTokens + outputTokens(request, modelMax)
-    const now = clock.unsafeCurrentTimeMillis()
+    const now = time()
 
     // 1. A provider's Retry-After (L6, L27).
     const until = yield* State.modifyStep<number | undefined, number | undefined>(
@@ -570,7 +593,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       const keys = keysOf(request, target)
       for (const rateKey of keys) {
         const key = rateKey.key
-        const start = clock.unsafeCurrentTimeMillis()
+        const start = time()
         const deadline = start + rate.maxWaitMs
         const rateRefusal = (what: string, waitMs: number | undefined): Plugin.Refusal => {
           const detail = `rate limit ${rate.name} (${describeScope(rate.scope, key)}): ${what}${
@@ -623,7 +646,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
               held.push({ _tag: "Slot", key: slot })
               break
             }
-            const left = deadline - clock.unsafeCurrentTimeMillis()
+            const left = deadline - time()
             if (rate.onLimit !== "wait" || left <= 0) {
               return rateRefusal(`concurrency cap of ${cap} reached`, undefined)
             }
@@ -640,25 +663,28 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
     pricing: Pricing.Pricing | undefined,
     held: ReadonlyArray<Held>
   ): Plugin.AttemptTicket => {
-    let ended = false
-    let usd: number | undefined
-    const { request } = info
+    const ticket: Settlement = { info, pricing, held, ended: false, usd: undefined }
     return {
-      cost: () => usd,
+      cost: () => ticket.usd,
       end: (outcome) =>
-        Effect.clockWith((clock) => {
-          // Exactly once, whatever the router does (L30).
-          if (ended) return Effect.void
-          ended = true
-          const usage = billedUsage(outcome, request.estimatedInputTokens)
-          usd = pricing === undefined ? undefined : usage === undefined ? 0 : Pricing.cost(usage, pricing)
-          return State.unsafeStepsThen(
-            store,
-            settle(info, clock.unsafeCurrentTimeMillis(), held, outcome, usage, pricing),
-            () => Effect.void
-          )
-        })
+        Effect.clockWith((clock) =>
+          State.unsafeStepsThen(store, settleOnce(ticket, outcome, clock.unsafeCurrentTimeMillis()), () => Effect.void)
+        ),
+      settle: (outcome, now) => settleOnce(ticket, outcome, now)
     }
+  }
+
+  function* settleOnce(ticket: Settlement, outcome: Plugin.AttemptOutcome, now: number): State.Program<void> {
+    // Exactly once, whatever the router does (L30).
+    if (ticket.ended) return
+    ticket.ended = true
+    const usage = billedUsage(outcome, ticket.info.request.estimatedInputTokens)
+    ticket.usd = ticket.pricing === undefined
+      ? undefined
+      : usage === undefined
+      ? 0
+      : Pricing.cost(usage, ticket.pricing)
+    yield* settle(ticket.info, now, ticket.held, outcome, usage, ticket.pricing)
   }
 
   /** The end of an attempt as a program of store steps: spend committed, what it held given back. */
@@ -813,7 +839,13 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
 
   // Only a budget that downgrades needs to see whole requests.
   const downgrades = limits.some((limit) => limit.downgrade !== undefined)
-  return { name: "budget", beforeAttempt, inspect, ...(downgrades ? { aroundRequest } : {}) }
+  return {
+    name: "budget",
+    beforeAttempt,
+    ...(canWait ? {} : { admission }),
+    inspect,
+    ...(downgrades ? { aroundRequest } : {})
+  }
 }
 
 /**

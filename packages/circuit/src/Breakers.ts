@@ -74,6 +74,16 @@ export interface Breakers {
   readonly ejection: Config.EjectionOptions | undefined
   /** Asks to start an attempt on `target`; `pool` enables outlier ejection among its targets. */
   readonly admit: (target: string, pool?: Pool) => Effect.Effect<Admission>
+  /** `admit` as a store program, at the Clock's time `now`. */
+  readonly admission: (target: string, now: number, pool?: Pool) => Program<Admission>
+  /** `end` as a store program, at the Clock's time `now`. */
+  readonly settle: (
+    target: string,
+    ticket: Breaker.Ticket,
+    outcome: AttemptOutcome,
+    now: number,
+    pool?: Pool
+  ) => Program<void>
   /** Records the end of an admitted attempt. Call exactly once per ticket. */
   readonly end: (target: string, ticket: Breaker.Ticket, outcome: AttemptOutcome, pool?: Pool) => Effect.Effect<void>
   /** The state of a target now. */
@@ -216,38 +226,44 @@ export const make = (
     (state.status === "open" && now < state.openUntil) ||
     (state.status === "half-open" && state.probesAdmitted >= opts.halfOpenProbes)
 
-  const healthyCount = (pool: Pool, ejectedNow: ReadonlyArray<string>, now: number): Effect.Effect<number> =>
-    Effect.map(
-      Effect.forEach(pool.targets, (target) =>
-        ejectedNow.includes(target)
-          ? Effect.succeed(false)
-          : Effect.map(read(target, now), (state) => !blocking(state, options(target), now))),
-      (healthy) => healthy.filter((ok) => ok).length
-    )
+  /** How many targets of `pool` are neither ejected nor refused by their breaker at `now`. */
+  function* healthyCount(pool: Pool, ejectedNow: ReadonlyArray<string>, now: number): Program<number> {
+    let healthy = 0
+    for (const target of pool.targets) {
+      if (ejectedNow.includes(target)) continue
+      const opts = options(target)
+      const current = yield* modifyStep<Breaker.BreakerState, Breaker.BreakerState | undefined>(
+        breakerKey(target),
+        (current) => [current, current as Breaker.BreakerState]
+      )
+      if (!blocking(Breaker.advance(current ?? Breaker.initial(opts), opts, now)[0], opts, now)) healthy++
+    }
+    return healthy
+  }
 
   /** Undefined when `target` may be called; otherwise why not. */
-  const ejectionRefusal = (
+  function* ejectionRefusal(
     target: string,
-    pool: Pool | undefined,
+    pool: Pool,
+    ejection: Config.EjectionOptions,
     now: number
-  ): Effect.Effect<Extract<Admission, { _tag: "Refused" }> | undefined> => {
-    if (ejection === undefined || pool === undefined) return Effect.succeed(undefined)
-    return Effect.flatMap(readPool(pool.route), (state) => {
-      if (!Ejection.isEjected(state, target, now)) return Effect.succeed(undefined)
-      const ejectedNow = Ejection.ejected(state, now)
-      return Effect.map(healthyCount(pool, ejectedNow, now), (healthy) => {
-        if (Ejection.panics(ejection, healthy, pool.targets.length)) return undefined
-        const host = state!.hosts[target]
-        return {
-          _tag: "Refused" as const,
-          reason: "outlier-ejected" as const,
-          retryAfterMs: host.until - now,
-          detail: `ejected from route \`${pool.route}\` until +${
-            Duration.format(host.until - now)
-          } (ejection #${host.times})`
-        }
-      })
-    })
+  ): Program<Extract<Admission, { _tag: "Refused" }> | undefined> {
+    const state = yield* modifyStep<Ejection.PoolState, Ejection.PoolState | undefined>(
+      ejectionKey(pool.route),
+      (current) => [current, current as Ejection.PoolState]
+    )
+    if (!Ejection.isEjected(state, target, now)) return undefined
+    const healthy = yield* healthyCount(pool, Ejection.ejected(state, now), now)
+    if (Ejection.panics(ejection, healthy, pool.targets.length)) return undefined
+    const host = state!.hosts[target]
+    return {
+      _tag: "Refused",
+      reason: "outlier-ejected",
+      retryAfterMs: host.until - now,
+      detail: `ejected from route \`${pool.route}\` until +${
+        Duration.format(host.until - now)
+      } (ejection #${host.times})`
+    }
   }
 
   const admitStep = (
@@ -263,21 +279,23 @@ export const make = (
     ]
   }
 
-  // admit and end run once per attempt: each is one store program (one effect step on the memory store).
-  const admit = (target: string, pool?: Pool): Effect.Effect<Admission> =>
-    Effect.clockWith((clock) => {
-      const now = clock.unsafeCurrentTimeMillis()
-      if (ejection === undefined || pool === undefined) {
-        return unsafeStepsThen(store, stepProgram(target, now, admitStep), Effect.succeed)
-      }
-      const admitted = steps(store, () => stepProgram(target, now, admitStep))
-      return Effect.flatMap(
-        ejectionRefusal(target, pool, now),
-        (refusal) => refusal !== undefined ? Effect.succeed(refusal) : admitted
-      )
-    })
+  // The admission and the end of an attempt are store programs (one effect step on the memory store),
+  // defined once: calling a generator function created per call costs V8 about 3 µs.
+  function* admission(target: string, now: number, pool?: Pool): Program<Admission> {
+    if (ejection !== undefined && pool !== undefined) {
+      const refusal = yield* ejectionRefusal(target, pool, ejection, now)
+      if (refusal !== undefined) return refusal
+    }
+    return yield* stepProgram(target, now, admitStep)
+  }
 
-  const end = (target: string, ticket: Breaker.Ticket, outcome: AttemptOutcome, pool?: Pool): Effect.Effect<void> => {
+  function* settle(
+    target: string,
+    ticket: Breaker.Ticket,
+    outcome: AttemptOutcome,
+    now: number,
+    pool?: Pool
+  ): Program<void> {
     const verdict: Breaker.Verdict = outcome._tag === "Success"
       ? "success"
       : outcome._tag === "Interrupted"
@@ -287,60 +305,47 @@ export const make = (
       : "ignored"
     // Window statistics are only needed to judge an outlier: skip them on the hot path otherwise.
     const judge = verdict === "failure" && ejection !== undefined && pool !== undefined
-    return Effect.clockWith((clock) =>
-      unsafeStepsThen(
-        store,
-        recording(target, clock.unsafeCurrentTimeMillis(), ticket, verdict, outcome.latencyMs, judge),
-        (snapshot) =>
-          judge && snapshot !== undefined && snapshot.state !== "disabled" && Ejection.isOutlier(ejection!, snapshot)
-            ? ejectOutlier(target, pool!, ejection!)
-            : Effect.void
-      )
-    )
-  }
-
-  // Defined once: calling a generator function created per call costs V8 about 3 µs (its prototype).
-  function* recording(
-    target: string,
-    now: number,
-    ticket: Breaker.Ticket,
-    verdict: Breaker.Verdict,
-    latencyMs: number,
-    judge: boolean
-  ): Program<Breaker.Snapshot | undefined> {
     const snapshot = yield* stepProgram(target, now, (state, opts, at) => {
-      const [next, transitions] = Breaker.record(state, opts, at, ticket, verdict, latencyMs)
+      const [next, transitions] = Breaker.record(state, opts, at, ticket, verdict, outcome.latencyMs)
       return [judge ? Breaker.snapshot(next, opts, at) : undefined, next, transitions]
     })
     if (verdict === "success" || verdict === "failure") {
       yield* modifyStep<Health.HealthState, void>(
         healthKey(target),
-        (current) => [undefined, Health.update(current, { ok: verdict === "success", latencyMs })]
+        (current) => [undefined, Health.update(current, { ok: verdict === "success", latencyMs: outcome.latencyMs })]
       )
     }
-    return snapshot
+    if (judge && snapshot !== undefined && snapshot.state !== "disabled" && Ejection.isOutlier(ejection!, snapshot)) {
+      yield* ejectOutlier(target, pool!, ejection!, now)
+    }
   }
 
-  const ejectOutlier = (target: string, pool: Pool, ejection: Config.EjectionOptions): Effect.Effect<void> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.map(
-        store.modify<Ejection.PoolState, ReturnType<typeof Ejection.eject>[0]>(
-          ejectionKey(pool.route),
-          (current) => Ejection.eject(current, ejection, target, pool.targets.length, now)
-        ),
-        (ejected) => {
-          if (ejected !== undefined && events.enabled) {
-            events.emit({
-              type: "plugin",
-              plugin: "circuit",
-              name: "ejected",
-              target,
-              at: now,
-              data: { route: pool.route, until: ejected.until, times: ejected.times }
-            })
-          }
-        }
-      ))
+  function* ejectOutlier(target: string, pool: Pool, ejection: Config.EjectionOptions, now: number): Program<void> {
+    const ejected = yield* modifyStep<Ejection.PoolState, ReturnType<typeof Ejection.eject>[0]>(
+      ejectionKey(pool.route),
+      (current) => Ejection.eject(current, ejection, target, pool.targets.length, now)
+    )
+    if (ejected !== undefined && events.enabled) {
+      events.emit({
+        type: "plugin",
+        plugin: "circuit",
+        name: "ejected",
+        target,
+        at: now,
+        data: { route: pool.route, until: ejected.until, times: ejected.times }
+      })
+    }
+  }
+
+  const admit = (target: string, pool?: Pool): Effect.Effect<Admission> =>
+    Effect.clockWith((clock) =>
+      unsafeStepsThen(store, admission(target, clock.unsafeCurrentTimeMillis(), pool), Effect.succeed)
+    )
+
+  const end = (target: string, ticket: Breaker.Ticket, outcome: AttemptOutcome, pool?: Pool): Effect.Effect<void> =>
+    Effect.clockWith((clock) =>
+      unsafeStepsThen(store, settle(target, ticket, outcome, clock.unsafeCurrentTimeMillis(), pool), () => Effect.void)
+    )
 
   const status = (state: Breaker.BreakerState, now: number): Breaker.Status =>
     state.status === "open" && now >= state.openUntil ? "half-open" : state.status
@@ -384,6 +389,8 @@ export const make = (
   return {
     options,
     ejection,
+    admission,
+    settle,
     admit,
     end,
     state,
@@ -400,7 +407,7 @@ export const make = (
         : Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.flatMap(readPool(pool.route), (s) =>
             Effect.map(
-              healthyCount(pool, Ejection.ejected(s, now), now),
+              steps(store, () => healthyCount(pool, Ejection.ejected(s, now), now)),
               (healthy) => Ejection.panics(ejection, healthy, pool.targets.length)
             ))),
     isolate: manual((s, _, now) => Breaker.isolate(s, now)),

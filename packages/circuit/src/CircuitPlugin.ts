@@ -16,6 +16,7 @@ import type {
   TargetInfo,
   TargetNote
 } from "@switchyard/core/Plugin"
+import type { Program } from "@switchyard/core/State"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Breaker from "./Breaker.js"
@@ -52,27 +53,43 @@ const poolOf = (route: RoutePlan): Breakers.Pool => {
  * @category constructors
  */
 export const makeStage = (breakers: Breakers.Breakers): CircuitStage => {
-  const beforeAttempt = (attempt: AttemptInfo) => {
+  /** The breaker's answer as the router's: a ticket whose end records the outcome, or a refusal. */
+  const answer = (attempt: AttemptInfo, admitted: Breakers.Admission, pool: Breakers.Pool | undefined) => {
     const target = attempt.target
-    const pool = breakers.ejection !== undefined ? poolOf(target.route) : undefined
-    return Effect.flatMap(breakers.admit(target.id, pool), (admission) => {
-      if (admission._tag === "Refused") {
-        const refusal: Refusal = {
-          _tag: "Refusal",
-          reason: admission.reason,
-          detail: admission.detail,
-          error: new CircuitOpen({
-            message: `${target.id}: ${admission.detail}`,
-            target: target.id,
-            retryAfterMs: admission.retryAfterMs
-          })
-        }
-        return Effect.fail(refusal)
+    if (admitted._tag === "Refused") {
+      const refusal: Refusal = {
+        _tag: "Refusal",
+        reason: admitted.reason,
+        detail: admitted.detail,
+        error: new CircuitOpen({
+          message: `${target.id}: ${admitted.detail}`,
+          target: target.id,
+          retryAfterMs: admitted.retryAfterMs
+        })
       }
-      const ticket = attempt.request.streaming ? { ...admission.ticket, streamed: true } : admission.ticket
-      const admitted: AttemptTicket = { end: (outcome) => breakers.end(target.id, ticket, outcome, pool) }
-      return Effect.succeed(admitted)
+      return refusal
+    }
+    const ticket = attempt.request.streaming ? { ...admitted.ticket, streamed: true } : admitted.ticket
+    const admittedTicket: AttemptTicket = {
+      end: (outcome) => breakers.end(target.id, ticket, outcome, pool),
+      settle: (outcome, now) => breakers.settle(target.id, ticket, outcome, now, pool)
+    }
+    return admittedTicket
+  }
+
+  const poolFor = (attempt: AttemptInfo) => breakers.ejection !== undefined ? poolOf(attempt.target.route) : undefined
+
+  const beforeAttempt = (attempt: AttemptInfo): Effect.Effect<AttemptTicket, Refusal> => {
+    const pool = poolFor(attempt)
+    return Effect.flatMap(breakers.admit(attempt.target.id, pool), (admitted) => {
+      const result = answer(attempt, admitted, pool)
+      return "_tag" in result ? Effect.fail(result) : Effect.succeed(result)
     })
+  }
+
+  function* admission(attempt: AttemptInfo, now: number): Program<AttemptTicket | Refusal> {
+    const pool = poolFor(attempt)
+    return answer(attempt, yield* breakers.admission(attempt.target.id, now, pool), pool)
   }
 
   const inspect = (target: TargetInfo): Effect.Effect<ReadonlyArray<TargetNote>> =>
@@ -108,6 +125,7 @@ export const makeStage = (breakers: Breakers.Breakers): CircuitStage => {
     name: "circuit",
     control: breakers,
     beforeAttempt,
+    admission,
     inspect,
     healthScore: breakers.healthScore
   }

@@ -9,6 +9,9 @@
  *   limits); it admits with a ticket, or refuses and the router moves to the next target;
  * - the ticket's `end`: after each attempt, with its outcome (breaker and health statistics, budget
  *   settlement, metrics);
+ * - `admission` and the ticket's `settle`, optional: the same two as store programs (see
+ *   `State.Program`), which the router runs for all stages together in one step on a store with a
+ *   synchronous face (the in-memory store) instead of one effect per stage;
  * - `healthScore`: the score the `adaptive` strategy ranks targets by.
  *
  * Plugins never import each other; they meet through these types.
@@ -22,7 +25,7 @@ import type { SwitchyardError } from "./Errors.js"
 import type { EventSink } from "./Events.js"
 import type { GenerateRequest, GenerateResponse, Usage } from "./Model.js"
 import type { ModelPlan, PolicyPlan, ProviderPlan, RoutePlan } from "./Plan.js"
-import type { StateStore } from "./State.js"
+import type { Program, StateStore } from "./State.js"
 
 /**
  * A request as the stages see it.
@@ -93,6 +96,11 @@ export type AttemptOutcome =
  */
 export interface AttemptTicket {
   readonly end: (outcome: AttemptOutcome) => Effect.Effect<void>
+  /**
+   * `end` as a store program, with the Clock's time of the end: if present the router runs it instead
+   * of `end` (and still exactly once).
+   */
+  readonly settle?: ((outcome: AttemptOutcome, now: number) => Program<void>) | undefined
   /** Cost in US dollars of the attempt, if the stage prices calls; read once the ticket has ended. */
   readonly cost?: (() => number | undefined) | undefined
 }
@@ -144,6 +152,14 @@ export interface Stage {
   ) => Effect.Effect<GenerateResponse, SwitchyardError>
   readonly inspect?: (target: TargetInfo, request: RequestInfo) => Effect.Effect<ReadonlyArray<TargetNote>>
   readonly beforeAttempt?: (attempt: AttemptInfo) => Effect.Effect<AttemptTicket | undefined, Refusal>
+  /**
+   * `beforeAttempt` as a store program, with the Clock's time of the admission; it answers a refusal
+   * instead of failing. A stage that offers it offers `beforeAttempt` too. When every stage that
+   * admits attempts has one, the router runs them together as one program; otherwise it calls
+   * `beforeAttempt`. Only an admission that never waits can be a program: the router runs programs
+   * uninterruptibly.
+   */
+  readonly admission?: ((attempt: AttemptInfo, now: number) => Program<AttemptTicket | Refusal | undefined>) | undefined
   /** A score in [0, 1], or undefined when the stage has no opinion (yet) about the target. */
   readonly healthScore?: (target: string) => Effect.Effect<number | undefined>
 }

@@ -38,7 +38,7 @@ import type {
 import type { CallOptions, LanguageModel } from "../Provider.js"
 import { lacksCapability } from "../RequestFeatures.js"
 import type { Router, RouterOptions } from "../Router.js"
-import { addToWindowStep, type Program, State, type StateStore, steps } from "../State.js"
+import { addToWindowStep, effectStep, type Program, State, type StateStore, steps, unsafeStepsThen } from "../State.js"
 import type { StreamPart } from "../StreamPart.js"
 import { estimateInputTokens, neededCapabilities, ruleMatches } from "./features.js"
 import {
@@ -149,6 +149,8 @@ class Engine {
   readonly candidates = new Map<string, ReadonlyArray<Candidate>>()
   readonly aroundStages: ReadonlyArray<Stage>
   readonly beforeStages: ReadonlyArray<Stage>
+  /** Whether every stage that admits attempts offers its admission as a store program. */
+  readonly admissionPrograms: boolean
   readonly inspectStages: ReadonlyArray<Stage>
   readonly healthStages: ReadonlyArray<Stage>
   /** Targets whose in-flight count a strategy reads (least-loaded). */
@@ -168,6 +170,8 @@ class Engine {
     const stages = options.stages ?? []
     this.aroundStages = stages.filter((stage) => stage.aroundRequest !== undefined)
     this.beforeStages = stages.filter((stage) => stage.beforeAttempt !== undefined)
+    this.admissionPrograms = this.beforeStages.length > 0 &&
+      this.beforeStages.every((stage) => stage.admission !== undefined)
     this.inspectStages = stages.filter((stage) => stage.inspect !== undefined)
     this.healthStages = stages.filter((stage) => stage.healthScore !== undefined)
     const providers = new Map(options.plan.providers.map((provider) => [provider.name, provider]))
@@ -740,11 +744,39 @@ class Engine {
       const attempt = context.attemptCount++
       if (this.beforeStages.length === 0) return this.callTarget(target, context, spec, hedge, attempt, clock, [])
       const info: AttemptInfo = { request: context.info, target, attempt, hedge }
+      if (this.admissionPrograms) {
+        // Every stage's admission in one store program: one step on the in-memory store, none per stage.
+        const tickets: Array<AttemptTicket> = []
+        return unsafeStepsThen(
+          this.store,
+          admitAll(this.beforeStages, info, admittedAt, tickets),
+          (refusal) =>
+            refusal === undefined ?
+              this.callTarget(target, context, spec, hedge, attempt, clock, tickets) :
+              this.refused(info, refusal, context, admittedAt)
+        )
+      }
       return Effect.flatMap(
         this.admit(info, 0, [], context, admittedAt),
         (tickets) => this.callTarget(target, context, spec, hedge, attempt, clock, tickets)
       )
     })
+  }
+
+  /** A stage refused the attempt: it does not count, and the route moves on. */
+  refused(info: AttemptInfo, refusal: Refusal, context: RequestContext, admittedAt: number) {
+    context.attemptCount--
+    if (this.events.enabled) {
+      this.emit({
+        type: "target-skipped",
+        at: admittedAt,
+        requestId: context.info.requestId,
+        target: info.target.id,
+        reason: refusal.reason,
+        detail: refusal.detail
+      })
+    }
+    return Effect.fail<Failure>({ _tag: "Refused", refusal, target: info.target.id })
   }
 
   /** Asks every stage, in order, to admit the attempt; on a refusal gives back what earlier ones took. */
@@ -757,23 +789,13 @@ class Engine {
   ): Effect.Effect<Array<AttemptTicket>, Failure> {
     if (index === this.beforeStages.length) return Effect.succeed(tickets)
     return Effect.matchEffect(this.beforeStages[index].beforeAttempt!(info), {
-      onFailure: (refusal) => {
-        context.attemptCount--
-        if (this.events.enabled) {
-          this.emit({
-            type: "target-skipped",
-            at: admittedAt,
-            requestId: context.info.requestId,
-            target: info.target.id,
-            reason: refusal.reason,
-            detail: refusal.detail
-          })
-        }
-        const refused = Effect.fail<Failure>({ _tag: "Refused", refusal, target: info.target.id })
-        return tickets.length === 0 ?
-          refused :
-          Effect.zipRight(endTickets(tickets, { _tag: "Interrupted", latencyMs: 0 }), refused)
-      },
+      onFailure: (refusal) =>
+        tickets.length === 0 ?
+          this.refused(info, refusal, context, admittedAt) :
+          Effect.zipRight(
+            endTickets(this.store, tickets, { _tag: "Interrupted", latencyMs: 0 }, admittedAt),
+            this.refused(info, refusal, context, admittedAt)
+          ),
       onSuccess: (ticket) => {
         if (ticket !== undefined) tickets.push(ticket)
         return this.admit(info, index + 1, tickets, context, admittedAt)
@@ -848,7 +870,7 @@ class Engine {
           const ok = outcome._tag === "Success" || !outcome.error.countsAsFailure
           bookkeeping.push(recordStats(this.store, target.id, outcome.latencyMs, ok))
         }
-        if (tickets.length > 0) bookkeeping.push(endTickets(tickets, outcome))
+        if (tickets.length > 0) bookkeeping.push(endTickets(this.store, tickets, outcome, endedAt))
         return bookkeeping.length === 0 ?
           Effect.void :
           bookkeeping.length === 1 ?
@@ -1325,15 +1347,48 @@ function* withdrawProgram(
   return true
 }
 
-const endTickets = (tickets: ReadonlyArray<AttemptTicket>, outcome: AttemptOutcome): Effect.Effect<void> => {
-  // A plain chain: Effect.forEach costs several steps more, and this runs on every attempt.
-  let ended: Effect.Effect<void> = Effect.void
-  for (let index = tickets.length - 1; index >= 0; index--) {
-    const end = tickets[index].end(outcome)
-    ended = index === tickets.length - 1 ? end : Effect.zipRight(end, ended)
+/**
+ * Ends an attempt's tickets in order, as one store program (each ticket's `settle`, or its `end` as an
+ * effect step): on the in-memory store, tickets that all have `settle` cost one effect step together.
+ * Runs at once: call it where effects run (inside `Effect.suspend`, say).
+ */
+const endTickets = (
+  store: StateStore,
+  tickets: ReadonlyArray<AttemptTicket>,
+  outcome: AttemptOutcome,
+  now: number
+): Effect.Effect<void> => unsafeStepsThen(store, settleAll(tickets, outcome, now), () => Effect.void)
+
+function* settleAll(tickets: ReadonlyArray<AttemptTicket>, outcome: AttemptOutcome, now: number): Program<void> {
+  for (const ticket of tickets) {
+    if (ticket.settle !== undefined) yield* ticket.settle(outcome, now)
+    else yield* effectStep(ticket.end(outcome))
   }
-  return ended
 }
+
+/**
+ * Every stage's `admission` in order, as one program: undefined when all admit (their tickets are
+ * pushed to `tickets`), else the first refusal, once the tickets already taken are ended.
+ */
+function* admitAll(
+  stages: ReadonlyArray<Stage>,
+  info: AttemptInfo,
+  now: number,
+  tickets: Array<AttemptTicket>
+): Program<Refusal | undefined> {
+  for (const stage of stages) {
+    const answer = yield* stage.admission!(info, now)
+    if (answer === undefined) continue
+    if (isRefusal(answer)) {
+      yield* settleAll(tickets, { _tag: "Interrupted", latencyMs: 0 }, now)
+      return answer
+    }
+    tickets.push(answer)
+  }
+  return undefined
+}
+
+const isRefusal = (answer: AttemptTicket | Refusal): answer is Refusal => "_tag" in answer && answer._tag === "Refusal"
 
 /** The usage of a broken stream: the last reported usage, else input estimate and ~4 characters a token. */
 const partialUsage = (parts: ReadonlyArray<StreamPart>, estimatedInputTokens: number) => {

@@ -1,0 +1,126 @@
+/**
+ * The stage protocol as the router runs it: `beforeAttempt` → ticket `end`, and the same as store
+ * programs (`admission` → ticket `settle`), which the router runs together when every admitting
+ * stage offers one. Both must give the same answers: stages asked in order, a refusal gives back the
+ * tickets already taken (once), and every admitted attempt is ended exactly once with its outcome.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import type { Plugin } from "@switchyard/core"
+import { Errors, State } from "@switchyard/core"
+import { Plans } from "@switchyard/core/testing"
+import { Clock, Effect, Either } from "effect"
+import { build, request, run } from "./utilities.js"
+
+const ok = () => ({ _tag: "ok" as const, latencyMs: 10 })
+const down = () => ({ _tag: "fail" as const, latencyMs: 5, error: new Errors.Unavailable({ message: "503" }) })
+
+type Log = Array<string>
+
+/**
+ * A stage that logs what the router asks of it and refuses the targets in `refuse`. `programs`: it
+ * also offers its admission and its tickets' end as store programs.
+ */
+const stage = (name: string, log: Log, refuse: ReadonlyArray<string>, programs: boolean): Plugin.Stage => {
+  const answer = (attempt: Plugin.AttemptInfo, via: string): Plugin.AttemptTicket | Plugin.Refusal => {
+    log.push(`${name} ${via} ${attempt.target.id}`)
+    if (refuse.includes(attempt.target.id)) {
+      return { _tag: "Refusal", reason: "test", detail: `${name} refuses ${attempt.target.id}` }
+    }
+    return {
+      end: (outcome) => Effect.sync(() => log.push(`${name} end ${attempt.target.id} ${outcome._tag}`)),
+      ...(programs ?
+        {
+          settle: function*(outcome, now) {
+            // A store operation, so that the program really runs on the store.
+            const ended = yield* State.incrementStep(`${name}:ended`, 1)
+            log.push(`${name} settle ${attempt.target.id} ${outcome._tag} at ${now} (#${ended})`)
+          }
+        } :
+        {})
+    }
+  }
+  const isRefusal = (value: Plugin.AttemptTicket | Plugin.Refusal): value is Plugin.Refusal => "_tag" in value
+  return {
+    name,
+    beforeAttempt: (attempt) => {
+      const result = answer(attempt, "beforeAttempt")
+      return isRefusal(result) ? Effect.fail(result) : Effect.succeed(result)
+    },
+    ...(programs ?
+      {
+        admission: function*(attempt, now) {
+          yield* State.incrementStep(`${name}:admissions`, 1)
+          const result = answer(attempt, `admission at ${now}`)
+          return result
+        }
+      } :
+      {})
+  }
+}
+
+const plan = Plans.route({ providers: ["a", "b"], retry: { maxAttempts: 1 } })
+
+describe("the stage protocol", () => {
+  for (const programs of [false, true]) {
+    const via = (at: number) => programs ? `admission at ${at}` : "beforeAttempt"
+    const ended = (name: string, target: string, tag: string, at: number, n: number) =>
+      programs ? `${name} settle ${target} ${tag} at ${at} (#${n})` : `${name} end ${target} ${tag}`
+
+    it.effect(`${programs ? "programs" : "effects"}: a refusal gives back earlier tickets once, the next target runs`, () =>
+      Effect.gen(function*() {
+        const log: Log = []
+        const stages = [stage("first", log, [], programs), stage("second", log, ["a/m"], programs)]
+        const { calls, router } = yield* build(plan, { a: ok, b: ok }, stages)
+        const { result } = yield* run(router.generate(request))
+        expect(Either.isRight(result) && result.right.provider).toBe("b")
+        expect(calls().map((call) => call.provider)).toEqual(["b"])
+        expect(log).toEqual([
+          `first ${via(0)} a/m`,
+          `second ${via(0)} a/m`,
+          ended("first", "a/m", "Interrupted", 0, 1),
+          `first ${via(0)} b/m`,
+          `second ${via(0)} b/m`,
+          ended("first", "b/m", "Success", 10, 2),
+          ended("second", "b/m", "Success", 10, 1)
+        ])
+      }))
+
+    it.effect(`${programs ? "programs" : "effects"}: every admitted attempt ends once with its outcome`, () =>
+      Effect.gen(function*() {
+        const log: Log = []
+        const { router } = yield* build(plan, { a: down, b: ok }, [stage("only", log, [], programs)])
+        yield* run(router.generate(request))
+        expect(log).toEqual([
+          `only ${via(0)} a/m`,
+          ended("only", "a/m", "Failure", 5, 1),
+          `only ${via(5)} b/m`,
+          ended("only", "b/m", "Success", 15, 2)
+        ])
+      }))
+  }
+
+  it.effect("programs get the Clock's time of the admission and of the end", () =>
+    Effect.gen(function*() {
+      const log: Log = []
+      const slow = () => ({ _tag: "ok" as const, latencyMs: 250 })
+      const { router } = yield* build(plan, { a: slow, b: slow }, [stage("only", log, [], true)])
+      const start = yield* Clock.currentTimeMillis
+      yield* run(router.generate(request))
+      expect(log).toEqual([`only admission at ${start} a/m`, `only settle a/m Success at ${start + 250} (#1)`])
+    }))
+
+  it.effect("a stage without programs makes the router call every stage's beforeAttempt", () =>
+    Effect.gen(function*() {
+      const log: Log = []
+      const stages = [stage("program", log, [], true), stage("effect", log, [], false)]
+      const { router } = yield* build(plan, { a: ok, b: ok }, stages)
+      yield* run(router.generate(request))
+      expect(log).toEqual([
+        "program beforeAttempt a/m",
+        "effect beforeAttempt a/m",
+        // Tickets that have `settle` are still ended through it, once.
+        "program settle a/m Success at 10 (#1)",
+        "effect end a/m Success"
+      ])
+    }))
+})
