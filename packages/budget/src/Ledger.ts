@@ -81,6 +81,15 @@ export const roll = (state: LedgerState | undefined, window: Window, now: number
 }
 
 /**
+ * `current` with other amounts, as a literal rather than a spread: this runs twice per attempt, and V8
+ * builds an object of a fixed shape several times faster than it spreads a stored one.
+ */
+const withAmounts = (current: LedgerState, committed: number, reserved: number): LedgerState =>
+  current.buckets === undefined
+    ? { period: current.period, committed, reserved }
+    : { period: current.period, committed, reserved, buckets: current.buckets }
+
+/**
  * What a reservation attempt decided, and the ledger as seen at that moment.
  *
  * @since 0.1.0
@@ -110,7 +119,7 @@ export const reserve = (
   const current = roll(state, window, now)
   const admitted = !enforce || fits(current.committed + current.reserved, amount, limit)
   if (!admitted) return [{ admitted, committed: current.committed, reserved: current.reserved }, current]
-  const next = { ...current, reserved: current.reserved + amount }
+  const next = withAmounts(current, current.committed, current.reserved + amount)
   return [{ admitted, committed: current.committed, reserved: next.reserved }, next]
 }
 
@@ -133,9 +142,9 @@ export const settle = (
   const nextReserved = left < EPSILON * Math.max(1, reserved) ? 0 : left
   const spend = Math.max(0, actual)
   if (window._tag !== "Rolling") {
-    return { ...current, committed: current.committed + spend, reserved: nextReserved }
+    return withAmounts(current, current.committed + spend, nextReserved)
   }
-  if (spend === 0) return { ...current, reserved: nextReserved }
+  if (spend === 0) return withAmounts(current, current.committed, nextReserved)
   const size = bucketMs(window.ms)
   const start = Math.floor(now / size) * size
   const buckets = [...(current.buckets ?? [])]

@@ -69,13 +69,13 @@ export const take = (
 ): readonly [Take, BucketState] => {
   const current = refill(state, config, now)
   if (cost <= current.tokens) {
-    return [{ admitted: true, waitMs: 0, tokens: current.tokens - cost }, { ...current, tokens: current.tokens - cost }]
+    return [{ admitted: true, waitMs: 0, tokens: current.tokens - cost }, { tokens: current.tokens - cost, at: current.at }]
   }
   // More than the bucket can ever hold: no wait helps (the provider would refuse it as too large).
   if (cost > config.burst) return [{ admitted: false, waitMs: Infinity, tokens: current.tokens }, current]
   const waitMs = Math.ceil((cost - current.tokens) / config.ratePerMs)
   if (waitMs > maxWaitMs) return [{ admitted: false, waitMs, tokens: current.tokens }, current]
-  return [{ admitted: true, waitMs, tokens: current.tokens - cost }, { ...current, tokens: current.tokens - cost }]
+  return [{ admitted: true, waitMs, tokens: current.tokens - cost }, { tokens: current.tokens - cost, at: current.at }]
 }
 
 /**
@@ -92,5 +92,5 @@ export const giveBack = (
   amount: number
 ): BucketState => {
   const current = refill(state, config, now)
-  return { ...current, tokens: Math.min(config.burst, current.tokens + amount) }
+  return { tokens: Math.min(config.burst, current.tokens + amount), at: current.at }
 }

@@ -145,6 +145,17 @@ export const make = (
     }
     return resolved
   }
+  // Store keys built once per target: a key concatenated per call is a new string that the store's Map
+  // must hash again on every lookup.
+  const keyCache = new Map<string, { readonly breaker: string; readonly health: string }>()
+  const keysOf = (target: string) => {
+    let keys = keyCache.get(target)
+    if (keys === undefined) {
+      keys = { breaker: breakerKey(target), health: healthKey(target) }
+      keyCache.set(target, keys)
+    }
+    return keys
+  }
 
   const emit = (target: string, transitions: ReadonlyArray<Breaker.Transition>) => {
     if (!events.enabled) return
@@ -175,7 +186,7 @@ export const make = (
       Breaker.BreakerState,
       readonly [A, ReadonlyArray<Breaker.Transition>]
     >(
-      breakerKey(target),
+      keysOf(target).breaker,
       (current) => {
         const [result, next, transitions] = f(current ?? Breaker.initial(opts), opts, now)
         return [[result, transitions], next]
@@ -201,7 +212,7 @@ export const make = (
     const opts = options(target)
     return Effect.map(
       store.modify<Breaker.BreakerState, Breaker.BreakerState | undefined>(
-        breakerKey(target),
+        keysOf(target).breaker,
         (current) => [current, current as Breaker.BreakerState]
       ),
       (current) => Breaker.advance(current ?? Breaker.initial(opts), opts, now)[0]
@@ -216,7 +227,7 @@ export const make = (
 
   const readHealth = (target: string): Effect.Effect<Health.HealthState | undefined> =>
     store.modify<Health.HealthState, Health.HealthState | undefined>(
-      healthKey(target),
+      keysOf(target).health,
       (current) => [current, current as Health.HealthState]
     )
 
@@ -233,7 +244,7 @@ export const make = (
       if (ejectedNow.includes(target)) continue
       const opts = options(target)
       const current = yield* modifyStep<Breaker.BreakerState, Breaker.BreakerState | undefined>(
-        breakerKey(target),
+        keysOf(target).breaker,
         (current) => [current, current as Breaker.BreakerState]
       )
       if (!blocking(Breaker.advance(current ?? Breaker.initial(opts), opts, now)[0], opts, now)) healthy++
@@ -311,7 +322,7 @@ export const make = (
     })
     if (verdict === "success" || verdict === "failure") {
       yield* modifyStep<Health.HealthState, void>(
-        healthKey(target),
+        keysOf(target).health,
         (current) => [undefined, Health.update(current, { ok: verdict === "success", latencyMs: outcome.latencyMs })]
       )
     }
