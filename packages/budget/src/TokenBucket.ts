@@ -69,7 +69,10 @@ export const take = (
 ): readonly [Take, BucketState] => {
   const current = refill(state, config, now)
   if (cost <= current.tokens) {
-    return [{ admitted: true, waitMs: 0, tokens: current.tokens - cost }, { tokens: current.tokens - cost, at: current.at }]
+    return [{ admitted: true, waitMs: 0, tokens: current.tokens - cost }, {
+      tokens: current.tokens - cost,
+      at: current.at
+    }]
   }
   // More than the bucket can ever hold: no wait helps (the provider would refuse it as too large).
   if (cost > config.burst) return [{ admitted: false, waitMs: Infinity, tokens: current.tokens }, current]
