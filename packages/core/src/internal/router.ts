@@ -864,18 +864,17 @@ class Engine {
             usage: outcome.usage
           })
         }
-        const bookkeeping: Array<Effect.Effect<unknown>> = []
+        // Usually only the tickets: then their program is the whole of it, with no step to combine.
+        const ticketsEnd = tickets.length > 0 ? endTickets(this.store, tickets, outcome, endedAt) : Effect.void
+        const trackStats = this.trackStats.has(target.id) && outcome._tag !== "Interrupted"
+        if (!trackLoad && !trackStats) return ticketsEnd
+        const bookkeeping: Array<Effect.Effect<unknown>> = [ticketsEnd]
         if (trackLoad) bookkeeping.push(this.store.increment(inFlightKey(target.id), -1))
-        if (this.trackStats.has(target.id) && outcome._tag !== "Interrupted") {
+        if (trackStats) {
           const ok = outcome._tag === "Success" || !outcome.error.countsAsFailure
           bookkeeping.push(recordStats(this.store, target.id, outcome.latencyMs, ok))
         }
-        if (tickets.length > 0) bookkeeping.push(endTickets(this.store, tickets, outcome, endedAt))
-        return bookkeeping.length === 0 ?
-          Effect.void :
-          bookkeeping.length === 1 ?
-          Effect.asVoid(bookkeeping[0]) :
-          Effect.all(bookkeeping, { discard: true })
+        return Effect.all(bookkeeping, { discard: true })
       })
 
     const options: CallOptions = {
