@@ -137,6 +137,17 @@ const effectRouter = Effect.runSync(
   )
 )
 
+// The same policy with one stage only: what each stage adds to core's pipeline.
+const routerWith = (name: string) =>
+  Effect.runSync(
+    Router.make({ plan, providers: providers(model), stages: stages.filter((stage) => stage.name === name) }).pipe(
+      Effect.provideService(State.State, store),
+      Effect.provideService(Events.Events, events)
+    )
+  )
+const circuitRouter = routerWith("circuit")
+const budgetRouter = routerWith("budget")
+
 const cockatiel = wrap(
   retry(handleAll, { maxAttempts: 2 }),
   circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
@@ -151,23 +162,28 @@ interface Case {
   readonly call: () => Promise<unknown>
 }
 
+/** A case that calls a router the way an application does: `Effect.runPromise(router.generate(request))`. */
+const routed = (name: string, label: string, target: Router.Router): Case => ({
+  name,
+  label,
+  call: () => Effect.runPromise(target.generate(request))
+})
+
 const cases: ReadonlyArray<Case> = [
   { name: "direct", label: "(a) direct `await f()`", call: f },
-  {
-    name: "switchyard",
-    label: `(b) Switchyard compiled policy (${stages.map((stage) => stage.name).join(" + ")} stages)`,
-    call: () => Effect.runPromise(router.generate(request))
-  },
-  {
-    name: "switchyard-core",
-    label: "(b0) the same policy without stages (core's pipeline alone)",
-    call: () => Effect.runPromise(coreRouter.generate(request))
-  },
-  {
-    name: "switchyard-effect-provider",
-    label: "(b1) (b) with an Effect provider that does not bound itself (router arms a timer fiber)",
-    call: () => Effect.runPromise(effectRouter.generate(request))
-  },
+  routed(
+    "switchyard",
+    `(b) Switchyard compiled policy (${stages.map((stage) => stage.name).join(" + ")} stages)`,
+    router
+  ),
+  routed("switchyard-core", "(b0) the same policy without stages (core's pipeline alone)", coreRouter),
+  routed(
+    "switchyard-effect-provider",
+    "(b1) (b) with an Effect provider that does not bound itself (router arms a timer fiber)",
+    effectRouter
+  ),
+  routed("switchyard-circuit", "(b2) (b) with the circuit stage only", circuitRouter),
+  routed("switchyard-budget", "(b3) (b) with the budget stage only", budgetRouter),
   {
     name: "cockatiel",
     label: "(c) cockatiel 3.2.1 retry + breaker + timeout (Aggressive)",
