@@ -68,6 +68,11 @@ export interface AttemptInfo {
   /** 0-based number of this attempt within the request. */
   readonly attempt: number
   readonly hedge: boolean
+  /**
+   * Every target refused this request (no attempt was made), and the router asks again once: a stage
+   * may admit it where it would otherwise refuse, e.g. an open breaker's early probe.
+   */
+  readonly lastResort?: boolean | undefined
 }
 
 /**

@@ -127,6 +127,10 @@ interface RequestContext {
   attemptCount: number
   /** The error of the last attempt that failed, which the caller sees when nothing answers (L3). */
   lastError: SwitchyardError | undefined
+  /** The route runs again in last-resort mode: every target refused the first pass (see `routeOnce`). */
+  lastResort: boolean
+  /** The most attempts this request may make: `maxAttemptsPerRequest`, or 1 in a last-resort pass. */
+  maxAttempts: number
 }
 
 /** @internal */
@@ -258,7 +262,9 @@ class Engine {
       tickets: [],
       providersSeen: [],
       attemptCount: 0,
-      lastError: undefined
+      lastError: undefined,
+      lastResort: false,
+      maxAttempts: this.maxAttemptsPerRequest
     }
   }
 
@@ -273,7 +279,7 @@ class Engine {
           route: info.route.name
         })
       }
-      const routed = Effect.mapBoth(this.runRoute(info.route, context, this.generateSpec), {
+      const routed = Effect.mapBoth(this.routeOnce(info.route, context, this.generateSpec), {
         onFailure: (failure) => this.surface(failure, context),
         onSuccess: (answered) => this.response(answered, context)
       })
@@ -399,6 +405,40 @@ class Engine {
     )
   }
 
+  /**
+   * Routes a request over its route; if no attempt was made at all because every target refused it,
+   * and at least one refusal was an open breaker (`circuit-open`), routes it once more in last-resort
+   * mode: every `AttemptInfo` of that pass has `lastResort: true`, so a stage may admit it where it
+   * would otherwise refuse (an open breaker's early probe). Same context, same deadline, never a third
+   * pass. The pass makes at most one attempt (the request was to be shed: a probe must not also make it
+   * wait for failovers and retries). The skipped targets and refusal errors the caller sees are those
+   * of the last pass.
+   */
+  routeOnce<A>(route: RoutePlan, context: RequestContext, spec: CallSpec<A>): Effect.Effect<Answered<A>, Failure> {
+    const routed = this.runRoute(route, context, spec)
+    if (this.beforeStages.length === 0) return routed
+    return Effect.catchAll(routed, (failure) => {
+      if (!this.lastResortDue(failure, context)) return Effect.fail(failure)
+      context.lastResort = true
+      context.maxAttempts = Math.min(context.maxAttempts, 1)
+      context.skipped.length = 0
+      context.refusalErrors.length = 0
+      return this.runRoute(route, context, spec)
+    })
+  }
+
+  /** Whether a request that failed with `failure` gets a last-resort pass (see `routeOnce`). */
+  lastResortDue(failure: Failure, context: RequestContext): boolean {
+    if (context.lastResort || context.attemptCount !== 0 || context.lastError !== undefined) return false
+    // Only refusals: not a final one (a spent global budget), not a deadline reached before any attempt.
+    if (failure._tag === "Refused") {
+      if (failure.refusal.final === true) return false
+    } else if (failure.error._tag !== "NoEligibleTarget" && !context.refusalErrors.includes(failure.error)) {
+      return false
+    }
+    return context.skipped.some((skip) => skip.reason === "circuit-open")
+  }
+
   /** Routes over a route's targets; `hedge`: the route itself runs as a hedge (its first attempt is one). */
   runRoute<A>(
     route: RoutePlan,
@@ -414,7 +454,8 @@ class Engine {
         else this.skip(context, skip)
       }
       const run = (ordered: ReadonlyArray<Candidate>) =>
-        route.hedge !== undefined && route.hedge.maxHedged > 0 && ordered.length > 1 ?
+        // A last-resort pass makes one attempt: no hedge (it would end the pass's attempt).
+        route.hedge !== undefined && route.hedge.maxHedged > 0 && ordered.length > 1 && !context.lastResort ?
           this.runHedged(route, ordered, context, spec, hedge) :
           this.runSequential(route, ordered, context, spec, hedge)
       // Fallback keeps the declared order: no strategy step to run.
@@ -624,13 +665,12 @@ class Engine {
   ): Effect.Effect<Answered<A>, Failure> {
     const retry = target.route.retry
     const engine = this
-    const maxPerRequest = this.maxAttemptsPerRequest
     const loop = (n: number, backoff: Backoff.BackoffState): Effect.Effect<Answered<A>, Failure> =>
       Effect.catchAll(this.runAttempt(target, context, spec, hedge && n === 0), (failure) => {
         if (failure._tag === "Refused") return Effect.fail(failure)
         const error = failure.error
         if (!error.retryable || !retry.on.includes(error._tag)) return Effect.fail(failure)
-        if (n + 1 >= retry.maxAttempts || context.attemptCount >= maxPerRequest) {
+        if (n + 1 >= retry.maxAttempts || context.attemptCount >= context.maxAttempts) {
           engine.denyRetry(context, target.id, "max-attempts")
           return Effect.fail(failure)
         }
@@ -728,7 +768,7 @@ class Engine {
       if (admittedAt >= context.deadline) {
         return Effect.fail(failed(this.totalTimeout(context, target)))
       }
-      if (context.attemptCount >= this.maxAttemptsPerRequest) {
+      if (context.attemptCount >= context.maxAttempts) {
         this.denyRetry(context, target.id, "max-attempts")
         return Effect.fail<Failure>({
           _tag: "Refused",
@@ -743,7 +783,7 @@ class Engine {
       }
       const attempt = context.attemptCount++
       if (this.beforeStages.length === 0) return this.callTarget(target, context, spec, hedge, attempt, clock, [])
-      const info: AttemptInfo = { request: context.info, target, attempt, hedge }
+      const info: AttemptInfo = { request: context.info, target, attempt, hedge, lastResort: context.lastResort }
       if (this.admissionPrograms) {
         // Every stage's admission in one store program: one step on the in-memory store, none per stage.
         const tickets: Array<AttemptTicket> = []
@@ -962,13 +1002,13 @@ class Engine {
       const route = info.route
       if (route.streamMode === "buffered") {
         const answered = yield* Effect.mapError(
-          this.runRoute(route, context, this.bufferedSpec(info, context)),
+          this.routeOnce(route, context, this.bufferedSpec(info, context)),
           (failure) => this.surface(failure, context)
         )
         return Stream.fromIterable(this.withStart(answered, context, answered.value))
       }
       const answered = yield* Effect.mapError(
-        this.runRoute(route, context, this.openSpec(info, context)),
+        this.routeOnce(route, context, this.openSpec(info, context)),
         (failure) => this.surface(failure, context)
       )
       return this.passThrough(answered, context)
