@@ -9,6 +9,7 @@
  * - open → half-open: lazily, on the first admission at or after `openUntil`;
  * - half-open → closed: all `halfOpenProbes` probes succeeded (the window starts empty);
  * - half-open → open: a probe failed, or did not end within `maxHalfOpenDuration`;
+ * - open → closed: a last-resort probe succeeded (with `lastResortProbes`, see {@link admit});
  * - manual: any → isolated, any → disabled, any → closed (force-close or reset).
  *
  * Every transition bumps `epoch`; an attempt remembers the epoch it was admitted in, and an outcome
@@ -93,6 +94,8 @@ export interface BreakerState {
   readonly probesAdmitted: number
   readonly probesSucceeded: number
   readonly nextProbe: number
+  /** When the latest last-resort probe was admitted (see {@link admit}); undefined before the first. */
+  readonly lastResortAt?: number | undefined
 }
 
 /**
@@ -168,7 +171,8 @@ export const initial = (options: BreakerOptions): BreakerState => ({
   probes: [],
   probesAdmitted: 0,
   probesSucceeded: 0,
-  nextProbe: 0
+  nextProbe: 0,
+  lastResortAt: undefined
 })
 
 /**
@@ -191,7 +195,8 @@ const copy = (state: BreakerState): { -readonly [K in keyof BreakerState]: Break
   probes: state.probes,
   probesAdmitted: state.probesAdmitted,
   probesSucceeded: state.probesSucceeded,
-  nextProbe: state.nextProbe
+  nextProbe: state.nextProbe,
+  lastResortAt: state.lastResortAt
 })
 
 /** No transition: shared, since most steps make none. */
@@ -302,7 +307,30 @@ export const advance = (
 }
 
 /**
+ * Whether an open breaker may admit a last-resort probe at `now`: `lastResortProbes` is set and no
+ * last-resort probe was admitted in the last `lastResortProbes` milliseconds.
+ *
+ * @since 0.2.0
+ * @category math
+ */
+export const lastResortDue = (state: BreakerState, options: BreakerOptions, now: number): boolean => {
+  const interval = options.lastResortProbes
+  if (interval === undefined) return false
+  const last = state.lastResortAt
+  return last === undefined || now - last >= interval
+}
+
+/**
  * Asks the breaker to admit an attempt at `now`.
+ *
+ * `lastResort`: every target of the request refused it, so this attempt would otherwise not be made
+ * at all. With `lastResortProbes` set, an open breaker (before `openUntil`) then admits it as an
+ * early probe of the current epoch, at most one per `lastResortProbes`: it finds out that a target
+ * recovered while requests are being shed anyway, instead of only at the end of the open period.
+ * Its success closes the breaker (open → closed, `lastResort: true` in the transition's data) unless
+ * it was slow (longer than `slowCall`, in either mode); its failure, or a slow success, leaves the
+ * breaker open with `openUntil` and `opens` unchanged (an early probe never lengthens the open period). An isolated breaker, and a half-open one whose probes are all in
+ * flight, refuse it as any other attempt.
  *
  * @since 0.1.0
  * @category updates
@@ -310,7 +338,8 @@ export const advance = (
 export const admit = (
   current: BreakerState,
   options: BreakerOptions,
-  now: number
+  now: number,
+  lastResort = false
 ): readonly [Admission, BreakerState, ReadonlyArray<Transition>] => {
   // The hot path: a closed breaker admits with the next sequence number, and time changes nothing.
   if (current.status === "closed" || current.status === "disabled") {
@@ -332,6 +361,12 @@ export const admit = (
       return [{ _tag: "Refused", retryAfterMs: options.maxOpenDuration, detail: "isolated by an operator" }, state, all]
     case "open": {
       if (now < state.openUntil) {
+        if (lastResort && lastResortDue(state, options, now)) {
+          const next = copy(state)
+          next.lastResortAt = now
+          next.nextProbe = state.nextProbe + 1
+          return [{ _tag: "Admitted", ticket: { epoch: state.epoch, probe: state.nextProbe } }, next, all]
+        }
         return [
           { _tag: "Refused", retryAfterMs: state.openUntil - now, detail: describeOpen(state, options, now) },
           state,
@@ -421,6 +456,15 @@ export const record = (
       return [next, [...transitions, transition]]
     }
     return [{ ...state, probes: remaining, probesSucceeded: succeeded }, transitions]
+  }
+  if (state.status === "open") {
+    // A last-resort probe of this open period (see `admit`): only a fast success moves the breaker. A
+    // slow one does not, in either mode: closing early on it would send all traffic back to a target
+    // that is slow (the breaker may have opened on slow calls), and staying open costs only the wait
+    // for the ordinary half-open probe.
+    if (ticket.probe === undefined || verdict !== "success" || slow) return [state, transitions]
+    const [next, transition] = close(state, options, now, { probes: 1, lastResort: true })
+    return [next, [...transitions, transition]]
   }
   if (state.status !== "closed" && state.status !== "disabled") return [state, transitions]
   // An outcome that says nothing about the target fills its place in admission order and nothing else.

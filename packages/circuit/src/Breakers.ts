@@ -72,10 +72,14 @@ export interface Breakers {
   /** The resolved options of a target. */
   readonly options: (target: string) => Config.BreakerOptions
   readonly ejection: Config.EjectionOptions | undefined
-  /** Asks to start an attempt on `target`; `pool` enables outlier ejection among its targets. */
-  readonly admit: (target: string, pool?: Pool) => Effect.Effect<Admission>
+  /**
+   * Asks to start an attempt on `target`; `pool` enables outlier ejection among its targets.
+   * `lastResort`: every target refused the request, so an open breaker may admit it as an early
+   * probe (with `lastResortProbes`; see `Breaker.admit`).
+   */
+  readonly admit: (target: string, pool?: Pool, lastResort?: boolean) => Effect.Effect<Admission>
   /** `admit` as a store program, at the Clock's time `now`. */
-  readonly admission: (target: string, now: number, pool?: Pool) => Program<Admission>
+  readonly admission: (target: string, now: number, pool?: Pool, lastResort?: boolean) => Program<Admission>
   /** `end` as a store program, at the Clock's time `now`. */
   readonly settle: (
     target: string,
@@ -277,27 +281,33 @@ export const make = (
     }
   }
 
-  const admitStep = (
+  const admitWith = (
     state: Breaker.BreakerState,
     opts: Config.BreakerOptions,
-    at: number
+    at: number,
+    lastResort: boolean
   ): readonly [Admission, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>] => {
-    const [admission, next, transitions] = Breaker.admit(state, opts, at)
+    const [admission, next, transitions] = Breaker.admit(state, opts, at, lastResort)
     return [
       admission._tag === "Admitted" ? admission : { ...admission, reason: "circuit-open" as const },
       next,
       transitions
     ]
   }
+  // Two steps defined once, rather than a closure over `lastResort` per admission.
+  const admitStep = (state: Breaker.BreakerState, opts: Config.BreakerOptions, at: number) =>
+    admitWith(state, opts, at, false)
+  const admitLastResortStep = (state: Breaker.BreakerState, opts: Config.BreakerOptions, at: number) =>
+    admitWith(state, opts, at, true)
 
   // The admission and the end of an attempt are store programs (one effect step on the memory store),
   // defined once: calling a generator function created per call costs V8 about 3 µs.
-  function* admission(target: string, now: number, pool?: Pool): Program<Admission> {
+  function* admission(target: string, now: number, pool?: Pool, lastResort?: boolean): Program<Admission> {
     if (ejection !== undefined && pool !== undefined) {
       const refusal = yield* ejectionRefusal(target, pool, ejection, now)
       if (refusal !== undefined) return refusal
     }
-    return yield* stepProgram(target, now, admitStep)
+    return yield* stepProgram(target, now, lastResort === true ? admitLastResortStep : admitStep)
   }
 
   function* settle(
@@ -348,9 +358,9 @@ export const make = (
     }
   }
 
-  const admit = (target: string, pool?: Pool): Effect.Effect<Admission> =>
+  const admit = (target: string, pool?: Pool, lastResort?: boolean): Effect.Effect<Admission> =>
     Effect.clockWith((clock) =>
-      unsafeStepsThen(store, admission(target, clock.unsafeCurrentTimeMillis(), pool), Effect.succeed)
+      unsafeStepsThen(store, admission(target, clock.unsafeCurrentTimeMillis(), pool, lastResort), Effect.succeed)
     )
 
   const end = (target: string, ticket: Breaker.Ticket, outcome: AttemptOutcome, pool?: Pool): Effect.Effect<void> =>

@@ -81,7 +81,7 @@ export const makeStage = (breakers: Breakers.Breakers): CircuitStage => {
 
   const beforeAttempt = (attempt: AttemptInfo): Effect.Effect<AttemptTicket, Refusal> => {
     const pool = poolFor(attempt)
-    return Effect.flatMap(breakers.admit(attempt.target.id, pool), (admitted) => {
+    return Effect.flatMap(breakers.admit(attempt.target.id, pool, attempt.lastResort === true), (admitted) => {
       const result = answer(attempt, admitted, pool)
       return "_tag" in result ? Effect.fail(result) : Effect.succeed(result)
     })
@@ -89,7 +89,7 @@ export const makeStage = (breakers: Breakers.Breakers): CircuitStage => {
 
   function* admission(attempt: AttemptInfo, now: number): Program<AttemptTicket | Refusal> {
     const pool = poolFor(attempt)
-    return answer(attempt, yield* breakers.admission(attempt.target.id, now, pool), pool)
+    return answer(attempt, yield* breakers.admission(attempt.target.id, now, pool, attempt.lastResort === true), pool)
   }
 
   const inspect = (target: TargetInfo): Effect.Effect<ReadonlyArray<TargetNote>> =>

@@ -49,6 +49,12 @@ export interface BreakerOptions {
   readonly decayInterval: number
   /** A probe that has not ended after this long counts as a failed probe. */
   readonly maxHalfOpenDuration: number
+  /**
+   * Last-resort probes, off when undefined: while open, the breaker admits an attempt that every
+   * target of its request refused (`AttemptInfo.lastResort`) as an early probe, at most one per this
+   * interval. A success closes the breaker; a failure leaves the open period as it was.
+   */
+  readonly lastResortProbes?: number | undefined
 }
 
 /**
@@ -150,7 +156,8 @@ export const BreakerOverrides = Schema.Struct({
   openDuration: opt(Duration.between(500, DAY)),
   maxOpenDuration: opt(Duration.between(500, DAY)),
   decayInterval: opt(Duration.between(100, DAY)),
-  maxHalfOpenDuration: opt(Duration.between(100, DAY))
+  maxHalfOpenDuration: opt(Duration.between(100, DAY)),
+  lastResortProbes: opt(Duration.between(100, DAY))
 }).annotations({ identifier: "BreakerOptions", ...strict })
 
 /**
@@ -279,6 +286,16 @@ export const check = (section: Section, plan: PolicyPlan): ReadonlyArray<PluginI
         message: `maxOpenDuration (${Duration.format(merged.maxOpenDuration)}) is shorter than openDuration (${
           Duration.format(merged.openDuration)
         })`
+      })
+    }
+    if (merged.lastResortProbes !== undefined && merged.lastResortProbes >= merged.openDuration) {
+      issues.push({
+        path: [...path, overrides?.lastResortProbes !== undefined ? "lastResortProbes" : "openDuration"],
+        code: "last-resort-not-below-open",
+        severity: "error",
+        message: `lastResortProbes (${Duration.format(merged.lastResortProbes)}) must be shorter than openDuration (${
+          Duration.format(merged.openDuration)
+        }): a last-resort probe is an early probe, at most one per lastResortProbes while the breaker is open`
       })
     }
   }
