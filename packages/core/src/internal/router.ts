@@ -279,9 +279,17 @@ class Engine {
           route: info.route.name
         })
       }
-      const routed = Effect.mapBoth(this.routeOnce(info.route, context, this.generateSpec), {
-        onFailure: (failure) => this.surface(failure, context),
-        onSuccess: (answered) => this.response(answered, context)
+      // `routeOnce` inlined: one handler both answers and decides on a last-resort pass.
+      const respond = {
+        onFailure: (failure: Failure) => this.surface(failure, context),
+        onSuccess: (answered: Answered<ModelResponse>) => this.response(answered, context)
+      }
+      const routed = Effect.matchEffect(this.runRoute(info.route, context, this.generateSpec), {
+        onFailure: (failure) =>
+          this.lastResortDue(failure, context) ?
+            Effect.mapBoth(this.lastResortPass(info.route, context, this.generateSpec), respond) :
+            Effect.fail(respond.onFailure(failure)),
+        onSuccess: (answered) => Effect.succeed(respond.onSuccess(answered))
       })
       return this.events.enabled ? this.endRequest(routed, context) : routed
     })
@@ -417,18 +425,25 @@ class Engine {
   routeOnce<A>(route: RoutePlan, context: RequestContext, spec: CallSpec<A>): Effect.Effect<Answered<A>, Failure> {
     const routed = this.runRoute(route, context, spec)
     if (this.beforeStages.length === 0) return routed
-    return Effect.catchAll(routed, (failure) => {
-      if (!this.lastResortDue(failure, context)) return Effect.fail(failure)
-      context.lastResort = true
-      context.maxAttempts = Math.min(context.maxAttempts, 1)
-      context.skipped.length = 0
-      context.refusalErrors.length = 0
-      return this.runRoute(route, context, spec)
-    })
+    return Effect.catchAll(
+      routed,
+      (failure) =>
+        this.lastResortDue(failure, context) ? this.lastResortPass(route, context, spec) : Effect.fail(failure)
+    )
+  }
+
+  /** The second pass of `routeOnce`. */
+  lastResortPass<A>(route: RoutePlan, context: RequestContext, spec: CallSpec<A>): Effect.Effect<Answered<A>, Failure> {
+    context.lastResort = true
+    context.maxAttempts = Math.min(context.maxAttempts, 1)
+    context.skipped.length = 0
+    context.refusalErrors.length = 0
+    return this.runRoute(route, context, spec)
   }
 
   /** Whether a request that failed with `failure` gets a last-resort pass (see `routeOnce`). */
   lastResortDue(failure: Failure, context: RequestContext): boolean {
+    if (this.beforeStages.length === 0) return false
     if (context.lastResort || context.attemptCount !== 0 || context.lastError !== undefined) return false
     // Only refusals: not a final one (a spent global budget), not a deadline reached before any attempt.
     if (failure._tag === "Refused") {
