@@ -940,13 +940,19 @@ class Engine {
     const bounded = spec.boundedBy(this.provider(target)) ?
       unbounded :
       Deadline.bound(unbounded, attemptDeadline, () => this.attemptTimeout(target, context, attemptDeadline))
-    const call = Effect.matchEffect(
-      Effect.onInterrupt(
-        bounded,
-        () => end({ _tag: "Interrupted", latencyMs: clock.unsafeCurrentTimeMillis() - start })
-      ),
-      {
-        onFailure: (providerError): Effect.Effect<Answered<A>, Failure> => {
+    // One handler for every way the call can end, its continuation run uninterruptibly (as
+    // `Effect.onExit` does), so that an interrupted attempt still ends its tickets: one region instead
+    // of `Effect.onInterrupt` inside `Effect.matchEffect`, two steps fewer per attempt.
+    const call = Effect.uninterruptibleMask((restore) =>
+      Effect.matchCauseEffect(restore(bounded), {
+        onFailure: (cause): Effect.Effect<Answered<A>, Failure> => {
+          const either = Cause.failureOrCause(cause)
+          if (Either.isRight(either)) {
+            if (!Cause.isInterruptedOnly(cause)) return Effect.failCause(either.right)
+            const ended = end({ _tag: "Interrupted", latencyMs: clock.unsafeCurrentTimeMillis() - start })
+            return Effect.zipRight(ended, Effect.failCause(either.right))
+          }
+          const providerError = either.left
           const latencyMs = clock.unsafeCurrentTimeMillis() - start
           // A provider that enforces the deadline itself reports a plain Timeout; at the total deadline
           // it is the request's, which is never retried.
@@ -971,7 +977,7 @@ class Engine {
           const latencyMs = clock.unsafeCurrentTimeMillis() - start
           return Effect.as(end({ _tag: "Success", latencyMs, usage }), answered)
         }
-      }
+      })
     )
     // The retry budget counts this request once per provider (L9); in-flight counts only where read.
     const deposit = this.depositRequest(target.provider.name, context, start)
