@@ -38,7 +38,16 @@ import type {
 import type { CallOptions, LanguageModel } from "../Provider.js"
 import { lacksCapability } from "../RequestFeatures.js"
 import type { Router, RouterOptions } from "../Router.js"
-import { addToWindowStep, effectStep, type Program, State, type StateStore, steps, unsafeStepsThen } from "../State.js"
+import {
+  addToWindowStep,
+  effectStep,
+  type Program,
+  State,
+  type StateStore,
+  type Step,
+  steps,
+  unsafeStepsThen
+} from "../State.js"
 import type { StreamPart } from "../StreamPart.js"
 import { estimateInputTokens, neededCapabilities, ruleMatches } from "./features.js"
 import {
@@ -155,6 +164,7 @@ class Engine {
   readonly beforeStages: ReadonlyArray<Stage>
   /** Whether every stage that admits attempts offers its admission as a store program. */
   readonly admissionPrograms: boolean
+  readonly requestsKeys = new Map<string, string>()
   readonly inspectStages: ReadonlyArray<Stage>
   readonly healthStages: ReadonlyArray<Stage>
   /** Targets whose in-flight count a strategy reads (least-loaded). */
@@ -233,6 +243,13 @@ class Engine {
   }
 
   generate(request: GenerateRequest): Effect.Effect<GenerateResponse, SwitchyardError> {
+    if (this.aroundStages.length === 0) {
+      // Nothing wraps the request: read the clock in the step that starts it.
+      return Clock.clockWith((clock) => {
+        const { info, needs } = this.requestInfo(request, false)
+        return this.routeRequestAt(info, needs, clock)
+      })
+    }
     return Effect.suspend(() => {
       const { info, needs } = this.requestInfo(request, false)
       const runWith = (index: number, current: RequestInfo) => (routeName?: string) => {
@@ -269,30 +286,33 @@ class Engine {
   }
 
   routeRequest(info: RequestInfo, needs: ReadonlyArray<NeededCapability>) {
-    return Clock.clockWith((clock) => {
-      const context = this.newContext(info, needs, clock.unsafeCurrentTimeMillis())
-      if (this.events.enabled) {
-        this.emit({
-          type: "request-started",
-          at: clock.unsafeCurrentTimeMillis(),
-          requestId: info.requestId,
-          route: info.route.name
-        })
-      }
-      // `routeOnce` inlined: one handler both answers and decides on a last-resort pass.
-      const respond = {
-        onFailure: (failure: Failure) => this.surface(failure, context),
-        onSuccess: (answered: Answered<ModelResponse>) => this.response(answered, context)
-      }
-      const routed = Effect.matchEffect(this.runRoute(info.route, context, this.generateSpec), {
-        onFailure: (failure) =>
-          this.lastResortDue(failure, context) ?
-            Effect.mapBoth(this.lastResortPass(info.route, context, this.generateSpec), respond) :
-            Effect.fail(respond.onFailure(failure)),
-        onSuccess: (answered) => Effect.succeed(respond.onSuccess(answered))
+    return Clock.clockWith((clock) => this.routeRequestAt(info, needs, clock))
+  }
+
+  /** `routeRequest`, for code that already runs as an effect step and has the Clock. */
+  routeRequestAt(info: RequestInfo, needs: ReadonlyArray<NeededCapability>, clock: Clock.Clock) {
+    const context = this.newContext(info, needs, clock.unsafeCurrentTimeMillis())
+    if (this.events.enabled) {
+      this.emit({
+        type: "request-started",
+        at: clock.unsafeCurrentTimeMillis(),
+        requestId: info.requestId,
+        route: info.route.name
       })
-      return this.events.enabled ? this.endRequest(routed, context) : routed
+    }
+    // `routeOnce` inlined: one handler both answers and decides on a last-resort pass.
+    const respond = {
+      onFailure: (failure: Failure) => this.surface(failure, context),
+      onSuccess: (answered: Answered<ModelResponse>) => this.response(answered, context)
+    }
+    const routed = Effect.matchEffect(this.runRoute(info.route, context, this.generateSpec), {
+      onFailure: (failure) =>
+        this.lastResortDue(failure, context) ?
+          Effect.mapBoth(this.lastResortPass(info.route, context, this.generateSpec), respond) :
+          Effect.fail(respond.onFailure(failure)),
+      onSuccess: (answered) => Effect.succeed(respond.onSuccess(answered))
     })
+    return this.events.enabled ? this.endRequest(routed, context) : routed
   }
 
   endRequest<A>(effect: Effect.Effect<A, SwitchyardError>, context: RequestContext) {
@@ -743,17 +763,25 @@ class Engine {
   }
 
   /** The retry budget per provider (L9): retries and hedges within `ratio × requests + reserve`. */
-  depositRequest(provider: string, context: RequestContext, now: number): Effect.Effect<void> | undefined {
+  depositRequest(provider: string, context: RequestContext, now: number): Step<number> | undefined {
     if (context.providersSeen.includes(provider)) return undefined
     context.providersSeen.push(provider)
-    return Effect.asVoid(
-      this.store.addToWindow(`retry-budget:requests:${provider}`, 1, now, this.options.plan.retryBudget.ttlMs)
-    )
+    return addToWindowStep(this.requestsKey(provider), 1, now, this.options.plan.retryBudget.ttlMs)
+  }
+
+  /** The retry budget's key of a provider's requests (built once per provider: the store hashes keys). */
+  requestsKey(provider: string): string {
+    let key = this.requestsKeys.get(provider)
+    if (key === undefined) {
+      key = `retry-budget:requests:${provider}`
+      this.requestsKeys.set(provider, key)
+    }
+    return key
   }
 
   withdrawRetry(provider: string, context: RequestContext, target: string): Effect.Effect<boolean> {
     const { minPerSecond, ratio, ttlMs } = this.options.plan.retryBudget
-    const requestsKey = `retry-budget:requests:${provider}`
+    const requestsKey = this.requestsKey(provider)
     const retriesKey = `retry-budget:retries:${provider}`
     // Check and withdraw as one store program: atomic on the in-memory store.
     return Clock.clockWith((clock) => {
@@ -888,49 +916,51 @@ class Engine {
     }
 
     let ended = false
-    const end = (outcome: AttemptOutcome): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (ended) return Effect.void
-        ended = true
-        const endedAt = clock.unsafeCurrentTimeMillis()
-        context.attempts.push({
+    // `endNow` does the bookkeeping at once and returns what is left to run: for the handlers below,
+    // which already run as effect steps. `end` is the same, deferred, for whoever holds the answer.
+    const endNow = (outcome: AttemptOutcome): Effect.Effect<void> => {
+      if (ended) return Effect.void
+      ended = true
+      const endedAt = clock.unsafeCurrentTimeMillis()
+      context.attempts.push({
+        target: target.id,
+        provider: target.provider.name,
+        model: target.model.id,
+        outcome: outcome._tag === "Success"
+          ? "ok"
+          : outcome._tag === "Failure"
+          ? outcome.error._tag
+          : "interrupted",
+        startedAt: start,
+        durationMs: endedAt - start,
+        ...(hedge ? { hedge } : {})
+      })
+      if (this.events.enabled) {
+        this.emit({
+          type: "attempt-ended",
+          at: endedAt,
+          requestId: context.info.requestId,
           target: target.id,
           provider: target.provider.name,
-          model: target.model.id,
-          outcome: outcome._tag === "Success"
-            ? "ok"
-            : outcome._tag === "Failure"
-            ? outcome.error._tag
-            : "interrupted",
-          startedAt: start,
-          durationMs: endedAt - start,
-          ...(hedge ? { hedge } : {})
+          attempt,
+          outcome: outcome._tag === "Success" ? "success" : outcome._tag === "Failure" ? "failure" : "interrupted",
+          error: outcome._tag === "Failure" ? outcome.error : undefined,
+          usage: outcome.usage
         })
-        if (this.events.enabled) {
-          this.emit({
-            type: "attempt-ended",
-            at: endedAt,
-            requestId: context.info.requestId,
-            target: target.id,
-            provider: target.provider.name,
-            attempt,
-            outcome: outcome._tag === "Success" ? "success" : outcome._tag === "Failure" ? "failure" : "interrupted",
-            error: outcome._tag === "Failure" ? outcome.error : undefined,
-            usage: outcome.usage
-          })
-        }
-        // Usually only the tickets: then their program is the whole of it, with no step to combine.
-        const ticketsEnd = tickets.length > 0 ? endTickets(this.store, tickets, outcome, endedAt) : Effect.void
-        const trackStats = this.trackStats.has(target.id) && outcome._tag !== "Interrupted"
-        if (!trackLoad && !trackStats) return ticketsEnd
-        const bookkeeping: Array<Effect.Effect<unknown>> = [ticketsEnd]
-        if (trackLoad) bookkeeping.push(this.store.increment(inFlightKey(target.id), -1))
-        if (trackStats) {
-          const ok = outcome._tag === "Success" || !outcome.error.countsAsFailure
-          bookkeeping.push(recordStats(this.store, target.id, outcome.latencyMs, ok))
-        }
-        return Effect.all(bookkeeping, { discard: true })
-      })
+      }
+      // Usually only the tickets: then their program is the whole of it, with no step to combine.
+      const ticketsEnd = tickets.length > 0 ? endTickets(this.store, tickets, outcome, endedAt) : Effect.void
+      const trackStats = this.trackStats.has(target.id) && outcome._tag !== "Interrupted"
+      if (!trackLoad && !trackStats) return ticketsEnd
+      const bookkeeping: Array<Effect.Effect<unknown>> = [ticketsEnd]
+      if (trackLoad) bookkeeping.push(this.store.increment(inFlightKey(target.id), -1))
+      if (trackStats) {
+        const ok = outcome._tag === "Success" || !outcome.error.countsAsFailure
+        bookkeeping.push(recordStats(this.store, target.id, outcome.latencyMs, ok))
+      }
+      return Effect.all(bookkeeping, { discard: true })
+    }
+    const end = (outcome: AttemptOutcome): Effect.Effect<void> => Effect.suspend(() => endNow(outcome))
 
     const options: CallOptions = {
       model: target.model.id,
@@ -949,8 +979,8 @@ class Engine {
           const either = Cause.failureOrCause(cause)
           if (Either.isRight(either)) {
             if (!Cause.isInterruptedOnly(cause)) return Effect.failCause(either.right)
-            const ended = end({ _tag: "Interrupted", latencyMs: clock.unsafeCurrentTimeMillis() - start })
-            return Effect.zipRight(ended, Effect.failCause(either.right))
+            const ended = endNow({ _tag: "Interrupted", latencyMs: clock.unsafeCurrentTimeMillis() - start })
+            return andThen(ended, Effect.failCause(either.right))
           }
           const providerError = either.left
           const latencyMs = clock.unsafeCurrentTimeMillis() - start
@@ -968,24 +998,23 @@ class Engine {
             } :
             undefined
           context.lastError = error
-          return Effect.zipRight(end({ _tag: "Failure", latencyMs, error, usage }), Effect.fail(failed(error)))
+          return andThen(endNow({ _tag: "Failure", latencyMs, error, usage }), Effect.fail(failed(error)))
         },
         onSuccess: (value) => {
           const answered: Answered<A> = { value, target, end, startedAt: start }
           const usage = spec.completeUsage(value)
           if (usage === undefined) return Effect.succeed(answered)
           const latencyMs = clock.unsafeCurrentTimeMillis() - start
-          return Effect.as(end({ _tag: "Success", latencyMs, usage }), answered)
+          return andThen(endNow({ _tag: "Success", latencyMs, usage }), Effect.succeed(answered))
         }
       })
     )
     // The retry budget counts this request once per provider (L9); in-flight counts only where read.
+    // A store step run at once: on the in-memory store it costs no effect step.
     const deposit = this.depositRequest(target.provider.name, context, start)
     const load = trackLoad ? this.store.increment(inFlightKey(target.id), 1) : undefined
-    if (deposit === undefined && load === undefined) return call
-    if (load === undefined) return Effect.zipRight(deposit!, call)
-    if (deposit === undefined) return Effect.zipRight(load, call)
-    return Effect.zipRight(Effect.zipRight(deposit, load), call)
+    const loaded = load === undefined ? call : Effect.zipRight(load, call)
+    return deposit === undefined ? loaded : unsafeStepsThen(this.store, stepOnce(deposit), () => loaded)
   }
 
   /** The error of an attempt that reached its deadline: the request's total one, or its own. */
@@ -1389,6 +1418,18 @@ interface OpenStream {
   readonly pull: Effect.Effect<Chunk.Chunk<StreamPart>, Option.Option<ProviderError>>
   readonly scope: Scope.CloseableScope
   readonly attemptDeadline: number
+}
+
+/**
+ * `first`, then `next`; nothing to combine when `first` is `Effect.void` (bookkeeping that a store with
+ * a synchronous face has already done).
+ */
+const andThen = <A, E>(first: Effect.Effect<void>, next: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  first === Effect.void ? next : Effect.zipRight(first, next)
+
+/** A program of one step. */
+function* stepOnce<A>(step: Step<A>): Program<A> {
+  return yield* step
 }
 
 /** Checks and withdraws one retry from a provider's budget (a store program, so atomic in memory). */
