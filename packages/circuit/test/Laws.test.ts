@@ -57,6 +57,11 @@ const ratioConfig = fc.record({
   maxHalfOpenDuration: fc.constant(30_000)
 })
 
+/** `ratioConfig` with last-resort probes on some of the time (L13's model covers them). */
+const lastResortConfig = fc.tuple(ratioConfig, fc.option(fc.constantFrom(200, 400), { nil: undefined })).map((
+  [cfg, lastResortProbes]
+) => lastResortProbes === undefined ? cfg : { ...cfg, lastResortProbes })
+
 const stepArb = fc.record({ dt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4_000 })), kind: kindArb })
 
 const adjust = (ms: number) => ms > 0 ? TestClock.adjust(ms) : Effect.void
@@ -203,6 +208,7 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
     openUntil = 0
     succeeded = 0
     now = 0
+    lastResortAt: number | undefined = undefined
     constructor(readonly cfg: Config.BreakerOptions) {}
     duration = (k: number) => Math.min(this.cfg.maxOpenDuration, this.cfg.openDuration * 2 ** (k - 1))
     decayed = () =>
@@ -241,11 +247,29 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
       if (trip) this.open(this.decayed() + 1)
       return "admitted"
     }
+    /** A call every other target refused: an open breaker may take it as an early probe. */
+    lastResortCall(kind: "success" | "failure" | "slow"): "admitted" | "refused" {
+      if (this.status !== "open" || this.now >= this.openUntil) return this.call(kind)
+      const interval = this.cfg.lastResortProbes
+      if (interval === undefined) return "refused"
+      if (this.lastResortAt !== undefined && this.now - this.lastResortAt < interval) return "refused"
+      this.lastResortAt = this.now
+      // Only a fast success moves the breaker; nothing else changes the open period.
+      if (kind === "success") Object.assign(this, { status: "closed", log: [], consecutive: 0, closedAt: this.now })
+      return "admitted"
+    }
     isolate() {
       if (this.status !== "isolated") Object.assign(this, { status: "isolated", closedAt: null })
     }
     reset() {
-      Object.assign(this, { status: "closed", log: [], consecutive: 0, opens: 0, closedAt: null })
+      Object.assign(this, {
+        status: "closed",
+        log: [],
+        consecutive: 0,
+        opens: 0,
+        closedAt: null,
+        lastResortAt: undefined
+      })
     }
   }
 
@@ -255,12 +279,14 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
   }
 
   const automatic = new Set(["closed>open", "open>half-open", "half-open>closed", "half-open>open"])
+  // With `lastResortProbes`, a last-resort probe's success closes an open breaker directly.
+  const lastResortEdges = new Set([...automatic, "open>closed"])
 
   const compare = async (
     m: Model,
     r: Real,
     before: string,
-    kind: "auto" | "isolate" | "reset",
+    kind: "auto" | "last-resort" | "isolate" | "reset",
     eventsBefore: number
   ) => {
     const state = await r.run(r.h.breakers.state("p/a"))
@@ -276,6 +302,7 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
       const to = e.name === "opened" ? "open" : e.name === "half-opened" ? "half-open" : e.name
       expect(to).not.toBe(at)
       if (kind === "auto") expect(automatic.has(`${at}>${to}`)).toBe(true)
+      if (kind === "last-resort") expect(lastResortEdges.has(`${at}>${to}`)).toBe(true)
       if (kind === "isolate") expect(to).toBe("isolated")
       if (kind === "reset") expect(to).toBe("closed")
       at = to
@@ -294,6 +321,27 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
       await compare(m, r, before, "auto", n)
     },
     toString: () => kind
+  })
+  const lastResortCommand = (kind: "success" | "failure" | "slow"): fc.AsyncCommand<Model, Real> => ({
+    check: () => true,
+    run: async (m, r) => {
+      const before = m.status === "open" && m.now >= m.openUntil ? "open" : m.status
+      const n = r.h.sink.events.length
+      const expected = m.lastResortCall(kind)
+      const attempt = { ...r.h.attempt("p/a"), lastResort: true }
+      const got = await r.run(
+        Effect.flatMap(
+          Effect.either(r.h.stage.beforeAttempt!(attempt)),
+          (started) =>
+            Either.isLeft(started)
+              ? Effect.succeed("refused" as const)
+              : Effect.as(started.right!.end(outcomeOf(kind, m.cfg.slowCall)), "admitted" as const)
+        )
+      )
+      expect(got).toBe(expected)
+      await compare(m, r, before, "last-resort", n)
+    },
+    toString: () => `last-resort ${kind}`
   })
   const tick = (dt: number): fc.AsyncCommand<Model, Real> => ({
     check: () => true,
@@ -322,14 +370,17 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
     fc.constant(callCommand("failure")),
     fc.constant(callCommand("failure")),
     fc.constant(callCommand("slow")),
+    fc.constant(lastResortCommand("success")),
+    fc.constant(lastResortCommand("failure")),
+    fc.constant(lastResortCommand("slow")),
     fc.integer({ min: 1, max: 6_000 }).map(tick),
     fc.constant(manual("isolate")),
     fc.constant(manual("reset"))
   ], { maxCommands: 60 })
 
   it.effect.prop(
-    "states, window counts, open periods and decay agree after every command; only allowed edges",
-    { cfg: ratioConfig, commands },
+    "states, window counts, open periods and decay agree after every command (last-resort probes included); only allowed edges",
+    { cfg: lastResortConfig, commands },
     ({ cfg, commands }) =>
       Effect.gen(function*() {
         const runtime = yield* Effect.runtime<never>()
