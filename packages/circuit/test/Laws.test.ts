@@ -310,38 +310,18 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
     expect(at).toBe(state.state)
   }
 
-  const callCommand = (kind: "success" | "failure" | "slow"): fc.AsyncCommand<Model, Real> => ({
+  /** A call; `lastResort`: one that every other target refused (an open breaker may take it as a probe). */
+  const callCommand = (kind: "success" | "failure" | "slow", lastResort = false): fc.AsyncCommand<Model, Real> => ({
     check: () => true,
     run: async (m, r) => {
       const before = m.status === "open" && m.now >= m.openUntil ? "open" : m.status
       const n = r.h.sink.events.length
-      const expected = m.call(kind)
-      const got = await r.run(call(r.h, outcomeOf(kind, m.cfg.slowCall)))
+      const expected = lastResort ? m.lastResortCall(kind) : m.call(kind)
+      const got = await r.run(call(r.h, outcomeOf(kind, m.cfg.slowCall), "p/a", lastResort))
       expect(got).toBe(expected)
-      await compare(m, r, before, "auto", n)
+      await compare(m, r, before, lastResort ? "last-resort" : "auto", n)
     },
-    toString: () => kind
-  })
-  const lastResortCommand = (kind: "success" | "failure" | "slow"): fc.AsyncCommand<Model, Real> => ({
-    check: () => true,
-    run: async (m, r) => {
-      const before = m.status === "open" && m.now >= m.openUntil ? "open" : m.status
-      const n = r.h.sink.events.length
-      const expected = m.lastResortCall(kind)
-      const attempt = { ...r.h.attempt("p/a"), lastResort: true }
-      const got = await r.run(
-        Effect.flatMap(
-          Effect.either(r.h.stage.beforeAttempt!(attempt)),
-          (started) =>
-            Either.isLeft(started)
-              ? Effect.succeed("refused" as const)
-              : Effect.as(started.right!.end(outcomeOf(kind, m.cfg.slowCall)), "admitted" as const)
-        )
-      )
-      expect(got).toBe(expected)
-      await compare(m, r, before, "last-resort", n)
-    },
-    toString: () => `last-resort ${kind}`
+    toString: () => lastResort ? `last-resort ${kind}` : kind
   })
   const tick = (dt: number): fc.AsyncCommand<Model, Real> => ({
     check: () => true,
@@ -370,9 +350,9 @@ describe("L13 the breaker is a model of a 30-line reference state machine", () =
     fc.constant(callCommand("failure")),
     fc.constant(callCommand("failure")),
     fc.constant(callCommand("slow")),
-    fc.constant(lastResortCommand("success")),
-    fc.constant(lastResortCommand("failure")),
-    fc.constant(lastResortCommand("slow")),
+    fc.constant(callCommand("success", true)),
+    fc.constant(callCommand("failure", true)),
+    fc.constant(callCommand("slow", true)),
     fc.integer({ min: 1, max: 6_000 }).map(tick),
     fc.constant(manual("isolate")),
     fc.constant(manual("reset"))

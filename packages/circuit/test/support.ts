@@ -115,13 +115,24 @@ export const nonCounting: ReadonlyArray<SwitchyardError> = [
   new RateLimited({ message: "429", status: 429, retryAfterMs: 1000 })
 ]
 
-/** Starts an attempt: the ticket, or the refusal. */
-export const begin = (h: Harness, target = "p/a"): Effect.Effect<Either.Either<AttemptTicket, Refusal>> =>
-  Effect.either(Effect.map(h.stage.beforeAttempt!(h.attempt(target)), (ticket) => ticket!))
+/** Starts an attempt (`lastResort`: one that every other target refused): the ticket, or the refusal. */
+export const begin = (
+  h: Harness,
+  target = "p/a",
+  lastResort = false
+): Effect.Effect<Either.Either<AttemptTicket, Refusal>> => {
+  const attempt = lastResort ? { ...h.attempt(target), lastResort: true } : h.attempt(target)
+  return Effect.either(Effect.map(h.stage.beforeAttempt!(attempt), (ticket) => ticket!))
+}
 
 /** One whole attempt ending at once: "refused" or the outcome's tag. */
-export const call = (h: Harness, outcome: AttemptOutcome, target = "p/a"): Effect.Effect<"refused" | "admitted"> =>
-  Effect.flatMap(begin(h, target), (started) =>
+export const call = (
+  h: Harness,
+  outcome: AttemptOutcome,
+  target = "p/a",
+  lastResort = false
+): Effect.Effect<"refused" | "admitted"> =>
+  Effect.flatMap(begin(h, target, lastResort), (started) =>
     Either.isLeft(started)
       ? Effect.succeed("refused" as const)
       : Effect.as(started.right.end(outcome), "admitted" as const))
