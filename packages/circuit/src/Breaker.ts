@@ -341,21 +341,17 @@ export const admit = (
   now: number,
   lastResort = false
 ): readonly [Admission, BreakerState, ReadonlyArray<Transition>] => {
-  // The hot path: a closed breaker admits with the next sequence number, and time changes nothing.
-  if (current.status === "closed" || current.status === "disabled") {
-    const seq = current.admissions ?? 0
-    const next = copy(current)
-    next.admissions = seq + 1
-    return [{ _tag: "Admitted", ticket: { epoch: current.epoch, seq } }, next, noTransitions]
-  }
   const [advanced, transitions] = advance(current, options, now)
   let state = advanced
-  const all = [...transitions]
+  let all = transitions
   switch (state.status) {
     case "closed":
     case "disabled": {
+      // The hot path: the next sequence number, on a copy (not a spread: see `copy`).
       const seq = state.admissions ?? 0
-      return [{ _tag: "Admitted", ticket: { epoch: state.epoch, seq } }, { ...state, admissions: seq + 1 }, all]
+      const next = copy(state)
+      next.admissions = seq + 1
+      return [{ _tag: "Admitted", ticket: { epoch: state.epoch, seq } }, next, all]
     }
     case "isolated":
       return [{ _tag: "Refused", retryAfterMs: options.maxOpenDuration, detail: "isolated by an operator" }, state, all]
@@ -381,7 +377,12 @@ export const admit = (
         probesAdmitted: 0,
         probesSucceeded: 0
       }
-      all.push({ from: "open", to: "half-open", at: now, data: { opens: state.opens, probes: options.halfOpenProbes } })
+      all = [...all, {
+        from: "open",
+        to: "half-open",
+        at: now,
+        data: { opens: state.opens, probes: options.halfOpenProbes }
+      }]
     }
   }
   // half-open
@@ -583,20 +584,7 @@ const trips = (
  * @category manual
  */
 export const isolate = (state: BreakerState, now: number): readonly [BreakerState, ReadonlyArray<Transition>] =>
-  state.status === "isolated"
-    ? [state, []]
-    : [
-      {
-        ...state,
-        ...freshRun(state),
-        status: "isolated",
-        epoch: state.epoch + 1,
-        closedAt: null,
-        probes: [],
-        probesAdmitted: 0
-      },
-      [{ from: state.status, to: "isolated", at: now, data: { manual: true } }]
-    ]
+  manually(state, now, "isolated")
 
 /**
  * Disables the breaker: every attempt is admitted, outcomes are still counted, nothing trips it.
@@ -605,19 +593,27 @@ export const isolate = (state: BreakerState, now: number): readonly [BreakerStat
  * @category manual
  */
 export const disable = (state: BreakerState, now: number): readonly [BreakerState, ReadonlyArray<Transition>] =>
-  state.status === "disabled"
+  manually(state, now, "disabled")
+
+/** An operator's move to `isolated` or `disabled`: a new epoch, a fresh run, no probes. */
+const manually = (
+  state: BreakerState,
+  now: number,
+  to: "isolated" | "disabled"
+): readonly [BreakerState, ReadonlyArray<Transition>] =>
+  state.status === to
     ? [state, []]
     : [
       {
         ...state,
         ...freshRun(state),
-        status: "disabled",
+        status: to,
         epoch: state.epoch + 1,
         closedAt: null,
         probes: [],
         probesAdmitted: 0
       },
-      [{ from: state.status, to: "disabled", at: now, data: { manual: true } }]
+      [{ from: state.status, to, at: now, data: { manual: true } }]
     ]
 
 /**

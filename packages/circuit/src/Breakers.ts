@@ -212,22 +212,22 @@ export const make = (
     Effect.clockWith((clock) => steps(store, () => stepProgram(target, clock.unsafeCurrentTimeMillis(), f)))
 
   /** Reads a breaker without changing it; time-driven transitions are applied to the copy only. */
-  const read = (target: string, now: number): Effect.Effect<Breaker.BreakerState> => {
+  function* reading(target: string, now: number): Program<Breaker.BreakerState> {
     const opts = options(target)
-    return Effect.map(
-      store.modify<Breaker.BreakerState, Breaker.BreakerState | undefined>(
-        keysOf(target).breaker,
-        (current) => [current, current as Breaker.BreakerState]
-      ),
-      (current) => Breaker.advance(current ?? Breaker.initial(opts), opts, now)[0]
+    const current = yield* modifyStep<Breaker.BreakerState, Breaker.BreakerState | undefined>(
+      keysOf(target).breaker,
+      (current) => [current, current as Breaker.BreakerState]
     )
+    return Breaker.advance(current ?? Breaker.initial(opts), opts, now)[0]
   }
+  const read = (target: string, now: number): Effect.Effect<Breaker.BreakerState> =>
+    steps(store, () => reading(target, now))
 
+  /** Reads a route's ejection pool without changing it: as a store step, or as an effect. */
+  const unchangedPool = (current: Ejection.PoolState | undefined) => [current, current as Ejection.PoolState] as const
+  const readPoolStep = (route: string) => modifyStep(ejectionKey(route), unchangedPool)
   const readPool = (route: string): Effect.Effect<Ejection.PoolState | undefined> =>
-    store.modify<Ejection.PoolState, Ejection.PoolState | undefined>(
-      ejectionKey(route),
-      (current) => [current, current as Ejection.PoolState]
-    )
+    store.modify(ejectionKey(route), unchangedPool)
 
   const readHealth = (target: string): Effect.Effect<Health.HealthState | undefined> =>
     store.modify<Health.HealthState, Health.HealthState | undefined>(
@@ -246,12 +246,7 @@ export const make = (
     let healthy = 0
     for (const target of pool.targets) {
       if (ejectedNow.includes(target)) continue
-      const opts = options(target)
-      const current = yield* modifyStep<Breaker.BreakerState, Breaker.BreakerState | undefined>(
-        keysOf(target).breaker,
-        (current) => [current, current as Breaker.BreakerState]
-      )
-      if (!blocking(Breaker.advance(current ?? Breaker.initial(opts), opts, now)[0], opts, now)) healthy++
+      if (!blocking(yield* reading(target, now), options(target), now)) healthy++
     }
     return healthy
   }
@@ -263,10 +258,7 @@ export const make = (
     ejection: Config.EjectionOptions,
     now: number
   ): Program<Extract<Admission, { _tag: "Refused" }> | undefined> {
-    const state = yield* modifyStep<Ejection.PoolState, Ejection.PoolState | undefined>(
-      ejectionKey(pool.route),
-      (current) => [current, current as Ejection.PoolState]
-    )
+    const state = yield* readPoolStep(pool.route)
     if (!Ejection.isEjected(state, target, now)) return undefined
     const healthy = yield* healthyCount(pool, Ejection.ejected(state, now), now)
     if (Ejection.panics(ejection, healthy, pool.targets.length)) return undefined
