@@ -251,7 +251,6 @@ interface RateKey {
   readonly concurrency: string
 }
 
-/** An attempt being admitted: what it took so far is in `held`; `restore` makes its waits interruptible. */
 /** What an admitted attempt's ticket holds until it ends. */
 interface Settlement {
   readonly info: Plugin.AttemptInfo
@@ -261,6 +260,7 @@ interface Settlement {
   usd: number | undefined
 }
 
+/** An attempt being admitted: what it took so far is in `held`; `restore` makes its waits interruptible. */
 interface Admitting {
   readonly info: Plugin.AttemptInfo
   /** The Clock's time now (it moves only while the admission waits). */
@@ -471,6 +471,13 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
 
   const beforeAttempt = (info: Plugin.AttemptInfo): Effect.Effect<Plugin.AttemptTicket, Plugin.Refusal> =>
     Effect.clockWith((clock) => {
+      if (!canWait) {
+        return State.unsafeStepsThen(
+          store,
+          admission(info, clock.unsafeCurrentTimeMillis()),
+          (answer) => "_tag" in answer ? Effect.fail(answer) : Effect.succeed(answer)
+        )
+      }
       const held: Array<Held> = []
       const pricing = priceOf(info.target)
       const time = () => clock.unsafeCurrentTimeMillis()
@@ -478,9 +485,6 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
         if (result === undefined) return Effect.succeed(makeTicket(info, pricing, held))
         emitRefused(info, time(), result)
         return Effect.fail(result)
-      }
-      if (!canWait) {
-        return State.unsafeStepsThen(store, admitting({ info, time, pricing, held, restore: identity }), decide)
       }
       // Only the waits are interruptible, and they all come before the program ends: an interruption
       // always finds what was taken so far in `held`.
@@ -492,7 +496,10 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       )
     })
 
-  /** `beforeAttempt` as one program, when no rate limit can wait (the router runs programs uninterruptibly). */
+  /**
+   * `beforeAttempt` as one program, when no rate limit can wait (the router runs programs
+   * uninterruptibly); `beforeAttempt` runs it too in that case.
+   */
   function* admission(info: Plugin.AttemptInfo, now: number): State.Program<Plugin.AttemptTicket | Plugin.Refusal> {
     const held: Array<Held> = []
     const pricing = priceOf(info.target)
