@@ -22,5 +22,8 @@ export const plugin: CorePlugin.Plugin<Section> = {
   section: "budget",
   schema: Section,
   check,
+  // Routes that budgets downgrade to are reached through the budget.
+  routesUsed: (section) =>
+    section.limits.flatMap((limit) => typeof limit.onExceeded === "string" ? [] : [limit.onExceeded.downgrade]),
   make: (section, context) => Effect.sync(() => make(section, context))
 }

@@ -65,6 +65,19 @@ describe("the example policy", () => {
     expect(diagnostics.filter((d) => d.severity === "error")).toEqual([])
   })
 
+  it("counts a route that only a budget downgrades to as reachable", () => {
+    const text = fs.readFileSync(policyFile, "utf8")
+    const unreachable = (plugins: ReadonlyArray<typeof plugin>) =>
+      Policy.check(text, "budgets-and-limits.yaml", { adapters, plugins, env: {} })
+        .filter((d) => d.code === "SY301")
+        .map((d) => d.message)
+    expect(unreachable([plugin])).toEqual([])
+    // The same plugin without its routesUsed hook: nothing else leads to `economy`.
+    expect(unreachable([{ ...plugin, routesUsed: undefined }])).toEqual([
+      "route `economy` is unreachable: no rule, alias, default, other route or plugin section leads to it"
+    ])
+  })
+
   it.scopedLive("prices responses and explains budget headroom", () =>
     Effect.gen(function*() {
       const text = fs.readFileSync(policyFile, "utf8")

@@ -209,6 +209,11 @@ export interface Plugin<Section = any> {
   readonly section: string
   readonly schema: Schema.Schema<Section, any>
   readonly check?: (section: Section, plan: PolicyPlan) => ReadonlyArray<PluginIssue>
+  /**
+   * The routes this section can send requests to (a budget that downgrades to a route), so that the
+   * compiler counts them as reachable rather than warning that nothing leads to them.
+   */
+  readonly routesUsed?: ((section: Section) => ReadonlyArray<string>) | undefined
   readonly make: (section: Section, context: StageContext) => Effect.Effect<Stage, never, Scope.Scope>
 }
 

@@ -285,7 +285,10 @@ const run = (text: string, file: string, options: Options, strictEnv: boolean): 
 
   // Semantics.
   const seen = new Set<string>()
-  for (const finding of Checks.check(document, { removed, adapters: options.adapters })) {
+  const pluginRoutes = plugins.flatMap((plugin) =>
+    plugin.routesUsed !== undefined && plugin.section in sections ? plugin.routesUsed(sections[plugin.section]) : []
+  )
+  for (const finding of Checks.check(document, { removed, adapters: options.adapters, pluginRoutes })) {
     const key = `${finding.code}:${JSON.stringify(finding.path)}`
     if (seen.has(key)) continue
     seen.add(key)

@@ -17,3 +17,11 @@ export * as Scenario from "./Scenario.js"
 export * as SimClock from "./SimClock.js"
 /** @since 0.1.0 */
 export * as SimulatedProvider from "./SimulatedProvider.js"
+/**
+ * The `simulated` adapter (also `SimulatedProvider.adapter`), exported here as every adapter package
+ * exports its own, so the policy compiler and the CLI find it: a policy whose providers use
+ * `adapter: simulated` then checks clean.
+ *
+ * @since 0.1.0
+ */
+export { adapter } from "./SimulatedProvider.js"

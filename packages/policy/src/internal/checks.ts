@@ -94,6 +94,8 @@ export const check = (
   options: {
     readonly removed: ReadonlyArray<Path>
     readonly adapters: ReadonlyArray<Adapter> | undefined
+    /** Routes that plugin sections send requests to (a budget's downgrade): reachable too. */
+    readonly pluginRoutes?: ReadonlyArray<string> | undefined
   }
 ): Array<Finding> => {
   const out: Array<Finding> = []
@@ -301,6 +303,7 @@ export const check = (
 
   // Aliases.
   const entryRoutes: Array<string> = defaultRoute !== undefined ? [defaultRoute] : []
+  entryRoutes.push(...(options.pluginRoutes ?? []))
   for (const [alias, value] of Object.entries(doc.aliases ?? {})) {
     const ref = parseRef(value)
     const path: Path = ["aliases", alias]
@@ -418,7 +421,7 @@ export const check = (
         at: "key",
         code: "SY301",
         severity: "warning",
-        message: `route \`${name}\` is unreachable: no rule, alias, default or other route leads to it`
+        message: `route \`${name}\` is unreachable: no rule, alias, default, other route or plugin section leads to it`
       })
     }
   }
