@@ -1,6 +1,5 @@
 /**
- * The `switchyard` command line: `check`, `explain` and `schema` (`simulate` and `serve` are wired by
- * their packages).
+ * The `switchyard` command line: `check`, `explain`, `schema` and `simulate`.
  *
  * @since 0.1.0
  */
@@ -62,6 +61,8 @@ const schema = Command.make(
   () => Effect.flatMap(Install.load, (installed) => Effect.flatMap(Commands.schema(installed), emit))
 ).pipe(Command.withDescription("print the JSON Schema of the policy language"))
 
+const dedupe = (names: ReadonlyArray<string>) => [...new Set(names)]
+
 const simulate = Command.make(
   "simulate",
   {
@@ -71,18 +72,37 @@ const simulate = Command.make(
       Options.repeated,
       Options.withDescription("another policy file (or `naive`, `retry-only`) to run side by side")
     ),
-    seed: Options.integer("seed").pipe(Options.withDefault(1), Options.withDescription("random seed")),
+    provider: Options.keyValueMap("provider").pipe(
+      Options.optional,
+      Options.withDescription(
+        "which scenario provider a policy provider stands for, e.g. `--provider openai=A` (repeatable; default: the one of the same name)"
+      )
+    ),
+    seed: Options.integer("seed").pipe(
+      Options.optional,
+      Options.withDescription("random seed (default: the scenario's `seed`, else 1)")
+    ),
+    environment,
     report: Options.text("report").pipe(Options.optional, Options.withDescription("write an HTML report here")),
-    format: Options.choice("format", ["table", "json"]).pipe(Options.withDefault("table" as const))
+    format: Options.choice("format", ["table", "json"]).pipe(
+      Options.withDefault("table" as const),
+      Options.withDescription("output format")
+    )
   },
-  ({ compare, format, policy, report, scenario, seed }) =>
+  ({ compare, environment, format, policy, provider, report, scenario, seed }) =>
     Effect.flatMap(Install.load, (installed) =>
       Effect.tryPromise(() =>
         Simulate.simulate({
           policy,
           scenario,
-          compare: compare.length > 0 ? [...compare, "naive", "retry-only"] : undefined,
-          seed,
+          // The baselines always run (the scenario's bars compare with them), once each.
+          compare: compare.length > 0 ? dedupe([...compare, "naive", "retry-only"]) : undefined,
+          providers: Option.match(provider, {
+            onNone: () => undefined,
+            onSome: (map) => Object.fromEntries(map)
+          }),
+          seed: Option.getOrUndefined(seed),
+          environment: Option.getOrUndefined(environment),
           report: Option.getOrUndefined(report),
           format,
           plugins: installed.plugins

@@ -4,9 +4,19 @@
  *
  * @since 0.1.0
  */
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import { run } from "./Cli.js"
 
-run(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain)
+run(process.argv).pipe(
+  // A usage error (bad flag, missing argument) has been printed to stderr already: exit 1 without
+  // also logging it as a crash on stdout, where it would corrupt `--format json` output.
+  Effect.catchIf(ValidationError.isValidationError, () =>
+    Effect.sync(() => {
+      process.exitCode = 1
+    })),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain
+)

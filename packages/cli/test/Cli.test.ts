@@ -165,6 +165,10 @@ describe("schema", () => {
       const schema = JSON.parse(result.stdout)
       expect(schema.properties.routes).toBeDefined()
       for (const plugin of installed.plugins) expect(schema.properties[plugin.section]).toBeDefined()
+      // Targets in their short form (`openai/gpt-4o`, `route:backup`), as every example writes them, or long.
+      const targets = schema.properties.routes.additionalProperties.properties.targets.items.anyOf
+      expect(targets[0].type).toBe("string")
+      expect(Object.keys(targets[1].properties).sort()).toEqual(["priority", "route", "target", "weight"])
     }))
 })
 
@@ -205,5 +209,53 @@ describe("the bin", () => {
     expect(ko.status).toBe(1)
     expect(ko.stdout).toContain(`${bad}:7:15: error SY201: undefined provider \`opnai\``)
     expect(ko.stdout).toContain("1 file checked: 1 error")
+  })
+
+  it("simulates a production policy against a scenario, its providers stood in for", () => {
+    const scenario = write(
+      "scenario.yaml",
+      [
+        "name: short outage",
+        "duration: 20s",
+        "seed: 5",
+        "arrivals: { rate: 10 }",
+        "providers:",
+        "  A:",
+        "    latency: { p50: 200ms, p99: 1s }",
+        "    faults: [{ from: 5s, to: 15s, errors: { \"503\": 1 } }]",
+        "  B: { latency: { p50: 300ms, p99: 1s } }"
+      ].join("\n") + "\n"
+    )
+    const production = write(
+      "production.yaml",
+      [
+        "providers:",
+        "  openai: { adapter: openai, apiKey: \"${env:SWITCHYARD_TEST_UNSET_KEY}\", models: { mini: {} } }",
+        "  mistral: { adapter: mistral, apiKey: \"${env:SWITCHYARD_TEST_UNSET_KEY}\", models: { small: {} } }",
+        "routes:",
+        "  default:",
+        "    targets: [openai/mini, mistral/small]",
+        "    timeout: { total: 10s, attempt: 5s }"
+      ].join("\n") + "\n"
+    )
+    const simulate = (...extra: Array<string>) =>
+      spawnSync(tsx, [bin, "simulate", production, "--scenario", scenario, ...extra], { cwd: root, encoding: "utf8" })
+    const missing = simulate()
+    expect(missing.status).toBe(1)
+    expect(missing.stderr).toContain("the scenario has no provider `openai` (it has A, B)")
+    // `--compare naive` runs each baseline once (they always run: the scenario's bars compare with them).
+    const ok = simulate("--provider", "openai=A", "--provider", "mistral=B", "--compare", "naive", "--format", "json")
+    expect(ok.stderr).toBe("")
+    expect(ok.status).toBe(0)
+    const json = JSON.parse(ok.stdout)
+    // Without --seed, the scenario's seed.
+    expect(json.seed).toBe(5)
+    expect(json.runs.map((run: any) => run.policy)).toEqual(["production", "naive", "retry-only"])
+    // A usage error is one line on stderr, nothing on stdout (which may be redirected JSON).
+    const usage = simulate("--seed", "abc", "--format", "json")
+    expect(usage.status).toBe(1)
+    expect(usage.stdout).toBe("")
+    expect(usage.stderr).toContain("'abc' is not a integer")
+    expect(Object.keys(json.runs[0].metrics.attemptsByProvider).sort()).toEqual(["mistral", "openai"])
   })
 })

@@ -503,5 +503,36 @@ export const jsonSchema = (plugins: ReadonlyArray<Plugin> = []): object => {
     title: "Switchyard policy",
     description: "A Switchyard routing policy (see @switchyard/policy README)."
   })
-  return JSONSchema.make(schema)
+  return withTargetShorthand(JSONSchema.make(schema))
+}
+
+/**
+ * Route targets are written `provider/model` or `route:name` as often as in their long form, which
+ * the compiler rewrites before decoding (`normalizeTargets`): the JSON Schema accepts both.
+ */
+const withTargetShorthand = <A>(node: A): A => {
+  if (Array.isArray(node)) return node.map(withTargetShorthand) as A
+  if (typeof node !== "object" || node === null) return node
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(node)) {
+    out[key] = key === "properties" && typeof value === "object" && value !== null
+      ? Object.fromEntries(
+        Object.entries(value as Record<string, { type?: unknown; items?: unknown }>).map(([name, property]) => [
+          name,
+          name === "targets" && property?.type === "array" && property.items !== undefined
+            ? {
+              ...withTargetShorthand(property),
+              items: {
+                anyOf: [
+                  { type: "string", description: "`provider/model`, or `route:name` for a nested route" },
+                  withTargetShorthand(property.items)
+                ]
+              }
+            }
+            : withTargetShorthand(property)
+        ])
+      )
+      : withTargetShorthand(value)
+  }
+  return out as A
 }

@@ -47,6 +47,8 @@ import { adapter, CurrentScenario } from "./SimulatedProvider.js"
 export interface PolicyUnderTest {
   readonly name: string
   readonly build: Effect.Effect<Router, unknown, State.State | Scope.Scope>
+  /** The names of the policy's providers, when known (a policy file's). */
+  readonly providers?: ReadonlyArray<string> | undefined
 }
 
 /**

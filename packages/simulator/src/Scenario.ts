@@ -424,7 +424,7 @@ export const parse = (text: string, file = "<scenario>"): Either.Either<Scenario
     const semantic = check(result.right).map((issue) => {
       const { key, value } = locate(doc, issue.path)
       return at((value ?? key)?.range?.[0] ?? 0, issue.path, issue.message)
-    })
+    }).sort((a, b) => a.line - b.line || a.column - b.column)
     return semantic.length > 0 ? Either.left(new ScenarioError(semantic)) : Either.right(result.right)
   }
   const issues = ParseResult.ArrayFormatter.formatErrorSync(result.left)
@@ -470,12 +470,28 @@ const check = (scenario: Scenario): Array<{ path: ReadonlyArray<PropertyKey>; me
       }`
     })
   }
+  if (scenario.duration <= 0) issues.push({ path: ["duration"], message: "a scenario must last longer than 0" })
+  if (scenario.bars?.budgetOvershoot !== undefined && scenario.budget === undefined) {
+    issues.push({
+      path: ["bars", "budgetOvershoot"],
+      message: "a budget-overshoot bar needs the scenario's `budget` (the spend it is measured against)"
+    })
+  }
+  // An error mix draws one class per call: its probabilities cannot add up to more than 1.
+  const checkMix = (mix: ErrorMix | undefined, path: ReadonlyArray<PropertyKey>) => {
+    const total = Object.values(mix ?? {}).reduce<number>((sum, p) => sum + (p ?? 0), 0)
+    if (total > 1 + 1e-9) {
+      issues.push({ path, message: `the error probabilities add up to ${Number(total.toFixed(6))}, more than 1` })
+    }
+  }
   for (const name of names) {
     const behaviour = scenario.providers[name]
+    checkMix(behaviour.errors, ["providers", name, "errors"])
     behaviour.faults.forEach((fault, i) => {
       if (fault.to <= fault.from) {
         issues.push({ path: ["providers", name, "faults", i, "to"], message: "`to` must be after `from`" })
       }
+      checkMix(fault.errors, ["providers", name, "faults", i, "errors"])
     })
     if ("p50" in behaviour.latency && behaviour.latency.p99 < behaviour.latency.p50) {
       issues.push({ path: ["providers", name, "latency", "p99"], message: "p99 must not be below p50" })
@@ -491,7 +507,13 @@ const check = (scenario: Scenario): Array<{ path: ReadonlyArray<PropertyKey>; me
  * @category parsing
  */
 export const load = (file: string): Scenario => {
-  const result = parse(fs.readFileSync(file, "utf8"), file)
+  let text: string
+  try {
+    text = fs.readFileSync(file, "utf8")
+  } catch (e) {
+    throw new Error(`${file}: cannot read the scenario: ${(e as Error).message}`)
+  }
+  const result = parse(text, file)
   if (Either.isLeft(result)) throw result.left
   return result.right
 }

@@ -1,13 +1,19 @@
 /**
- * `simulate`: what `switchyard simulate <policy> --scenario <file> [--compare <policy>...] [--seed N]
- * [--report out.html] [--format json]` does. Runs the policy and the policies it is compared with
- * (by default the `naive` and `retry-only` baselines) under one scenario and one seed, checks the
- * scenario's bars, and renders a table or JSON; writes the HTML report when asked.
+ * `simulate`: what `switchyard simulate <policy> --scenario <file> [--compare <policy>...]
+ * [--provider name=scenarioProvider...] [--seed N] [--report out.html] [--format json]` does. Runs the
+ * policy and the policies it is compared with (by default the `naive` and `retry-only` baselines)
+ * under one scenario and one seed, checks the scenario's bars, and renders a table or JSON; writes
+ * the HTML report when asked.
+ *
+ * A production policy runs as it is: every provider whose adapter is a real one (`openai`,
+ * `anthropic`...) is stood in for by a simulated provider of the scenario, the one of the same name
+ * or the one `providers` maps it to, so no API key is needed and no vendor is called.
  *
  * @since 0.1.0
  */
 import type { Plugin } from "@switchyard/core/Plugin"
 import type { Adapter } from "@switchyard/core/Provider"
+import { AdapterConfigError, knownAdapters } from "@switchyard/core/Provider"
 import * as Policy from "@switchyard/policy/Policy"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
@@ -17,7 +23,7 @@ import type { PolicyUnderTest, RunResult } from "./Runner.js"
 import * as Runner from "./Runner.js"
 import * as ScenarioModule from "./Scenario.js"
 import type { Scenario } from "./Scenario.js"
-import { adapter } from "./SimulatedProvider.js"
+import { adapter, CurrentScenario } from "./SimulatedProvider.js"
 
 /**
  * Options of {@link simulate}. A policy is a file path, a built-in baseline name (`naive`,
@@ -39,6 +45,13 @@ export interface SimulateOptions {
   readonly plugins?: ReadonlyArray<Plugin> | undefined
   /** Adapters besides `simulated` (rarely useful: real adapters would call real vendors). */
   readonly adapters?: ReadonlyArray<Adapter> | undefined
+  /**
+   * Which provider of the scenario each provider of the policy stands for (`{ openai: "A" }`); a
+   * provider not named here stands for the scenario's provider of the same name.
+   */
+  readonly providers?: Readonly<Record<string, string>> | undefined
+  /** The environment overlay of the policy files to apply (`environments.<name>`). */
+  readonly environment?: string | undefined
   /** Progress bar on stderr: default when stderr is a TTY. */
   readonly progress?: boolean | undefined
 }
@@ -65,21 +78,61 @@ export const fromPolicyFile = async (
   file: string,
   options: {
     readonly plugins?: ReadonlyArray<Plugin> | undefined
+    /** Real adapters to use instead of stand-ins (rarely useful: they would call real vendors). */
     readonly adapters?: ReadonlyArray<Adapter> | undefined
     readonly name?: string | undefined
     /** The policy's environment overlay to apply. */
     readonly environment?: string | undefined
+    /** Which scenario provider each policy provider stands for (see {@link SimulateOptions}). */
+    readonly providers?: Readonly<Record<string, string>> | undefined
   } = {}
 ): Promise<PolicyUnderTest> => {
-  const adapters = [adapter, ...(options.adapters ?? [])]
+  const adapters = [adapter, ...(options.adapters ?? []), standIn(options.providers ?? {})]
+  // Stand-ins use no API key or URL: a variable left unset reads as a visible placeholder instead of
+  // failing the run (real adapters, when given, still need every variable).
+  const env = options.adapters === undefined || options.adapters.length === 0
+    ? (name: string) => process.env[name] ?? `<unset:${name}>`
+    : undefined
   const compiled = await Effect.runPromise(
-    Policy.load(file, { adapters, plugins: options.plugins, environment: options.environment })
+    Policy.load(file, { adapters, plugins: options.plugins, environment: options.environment, env })
   )
   return {
     name: options.name ?? path.basename(file).replace(/\.ya?ml$/, ""),
-    build: Policy.build(compiled.plan, { adapters, plugins: options.plugins }, file)
+    build: Policy.build(compiled.plan, { adapters, plugins: options.plugins }, file),
+    providers: compiled.plan.providers.map((provider) => provider.name)
   }
 }
+
+/**
+ * The adapter that stands in for every real one during a simulation: a provider of the policy becomes
+ * the scenario's provider that `providers` maps it to, or the one of the same name. Its own options
+ * (API key, base URL...) are not used.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const standIn = (providers: Readonly<Record<string, string>>): Adapter => ({
+  names: Object.keys(knownAdapters).filter((name) => name !== "simulated"),
+  packageName: "@switchyard/simulator",
+  make: (config) =>
+    Effect.flatMap(CurrentScenario, (current) => {
+      const standsFor = providers[config.name] ?? config.name
+      const simulated = Object.keys(current.scenario?.providers ?? {})
+      if (current.scenario !== undefined && !simulated.includes(standsFor)) {
+        return Effect.fail(
+          new AdapterConfigError(
+            config.name,
+            `the scenario has no provider \`${standsFor}\` (it has ${
+              simulated.join(", ")
+            }): say which one \`${config.name}\` (adapter \`${config.adapter}\`) stands for, e.g. \`--provider ${config.name}=${
+              simulated[0]
+            }\``
+          )
+        )
+      }
+      return adapter.make({ ...config, options: { behaviour: standsFor } })
+    })
+})
 
 const resolve = async (
   policy: string | PolicyUnderTest,
@@ -131,6 +184,30 @@ export const compare = async (options: {
   return { scenario: options.scenario, seed, runs, bars: Report.checkBars(options.scenario, runs) }
 }
 
+/** A stand-in map must name providers that exist on both sides: a typo would otherwise go unnoticed. */
+const checkProviderMap = (
+  providers: Readonly<Record<string, string>>,
+  policies: ReadonlyArray<PolicyUnderTest>,
+  scenario: Scenario
+) => {
+  const known = new Set(policies.flatMap((policy) => policy.providers ?? []))
+  const simulated = Object.keys(scenario.providers)
+  for (const [name, standsFor] of Object.entries(providers)) {
+    if (!known.has(name)) {
+      throw new Error(
+        `--provider ${name}=${standsFor}: no policy has a provider \`${name}\` (they have ${[...known].join(", ")})`
+      )
+    }
+    if (!simulated.includes(standsFor)) {
+      throw new Error(
+        `--provider ${name}=${standsFor}: the scenario has no provider \`${standsFor}\` (it has ${
+          simulated.join(", ")
+        })`
+      )
+    }
+  }
+}
+
 /**
  * The CLI's `simulate`. Two runs with the same seed print identical output.
  *
@@ -139,15 +216,38 @@ export const compare = async (options: {
  */
 export const simulate = async (options: SimulateOptions): Promise<SimulateResult> => {
   const scenario = typeof options.scenario === "string" ? ScenarioModule.load(options.scenario) : options.scenario
+  const report = options.report === undefined ? undefined : reportPath(options.report)
   const policies: Array<PolicyUnderTest> = [await resolve(options.policy, scenario, options)]
   for (const other of options.compare ?? ["naive", "retry-only"]) {
+    // A baseline under test is not run a second time as its own baseline.
+    if (other === options.policy) continue
     policies.push(await resolve(other, scenario, options))
   }
+  checkProviderMap(options.providers ?? {}, policies, scenario)
   const comparison = await compare({ scenario, policies, seed: options.seed, progress: options.progress })
-  if (options.report !== undefined) {
-    fs.mkdirSync(path.dirname(path.resolve(options.report)), { recursive: true })
-    fs.writeFileSync(options.report, Report.html(comparison))
+  if (report !== undefined) {
+    try {
+      fs.writeFileSync(report, Report.html(comparison))
+    } catch (e) {
+      throw new Error(`cannot write the report ${report}: ${(e as Error).message}`)
+    }
   }
   const output = options.format === "json" ? Report.json(comparison) : Report.table(comparison)
   return { output, comparison }
+}
+
+/** Checks where the report goes before anything runs, creating its directory: a bad path should not cost a run. */
+const reportPath = (file: string): string => {
+  const resolved = path.resolve(file)
+  const fail = (why: string): never => {
+    throw new Error(`cannot write the report ${JSON.stringify(file)}: ${why}`)
+  }
+  if (file.trim() === "") fail("no file name")
+  if (fs.existsSync(resolved) && fs.statSync(resolved).isDirectory()) fail("it is a directory")
+  try {
+    fs.mkdirSync(path.dirname(resolved), { recursive: true })
+  } catch (e) {
+    fail((e as Error).message)
+  }
+  return resolved
 }

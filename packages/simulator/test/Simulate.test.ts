@@ -92,4 +92,93 @@ describe("simulate", () => {
       /bad\.yaml:4:23: unknown key `burst`/
     )
   })
+
+  // A production policy: real adapters, API keys from the environment (unset here).
+  const production = path.join(dir, "production.yaml")
+  fs.writeFileSync(
+    production,
+    `version: 1
+providers:
+  openai:
+    adapter: openai
+    apiKey: \${env:SWITCHYARD_TEST_UNSET_OPENAI_KEY}
+    models: { mini: { contextWindow: 100000 } }
+  anthropic:
+    adapter: anthropic
+    apiKey: \${env:SWITCHYARD_TEST_UNSET_ANTHROPIC_KEY}
+    models: { haiku: { contextWindow: 100000 } }
+defaults:
+  retry: { maxAttempts: 1 }
+  timeout: { total: 10s, attempt: 5s }
+routes:
+  default:
+    strategy: fallback
+    targets: [openai/mini, anthropic/haiku]
+`
+  )
+
+  it("runs a production policy with its real providers stood in for by the scenario's", async () => {
+    const result = await simulate({
+      policy: production,
+      scenario: scenarioFile,
+      providers: { openai: "A", anthropic: "B" },
+      seed: 3,
+      progress: false
+    })
+    const run = result.comparison.runs[0]!
+    // Traffic reached both stand-ins under the policy's names, and A's outage was failed over.
+    expect(Object.keys(run.metrics.attemptsByProvider).sort()).toEqual(["anthropic", "openai"])
+    expect(run.metrics.attemptsByProvider["anthropic"]).toBeGreaterThan(0)
+    expect(run.metrics.faultyCalls).toBeGreaterThan(0)
+    expect(run.metrics.successRate).toBeGreaterThan(0.99)
+    // The same run as the all-simulated policy with the same seed: the stand-ins behave as A and B.
+    const simulated = await simulate({ policy: policyFile, scenario: scenarioFile, seed: 3, progress: false })
+    expect(run.metrics.successRate).toBe(simulated.comparison.runs[0]!.metrics.successRate)
+    expect(run.metrics.p99Ms).toBe(simulated.comparison.runs[0]!.metrics.p99Ms)
+  })
+
+  it("says which stand-in is missing, and rejects a map that names unknown providers", async () => {
+    await expect(simulate({ policy: production, scenario: scenarioFile, progress: false })).rejects.toThrow(
+      "the scenario has no provider `openai` (it has A, B): say which one `openai` (adapter `openai`) stands for, e.g. `--provider openai=A`"
+    )
+    await expect(
+      simulate({ policy: production, scenario: scenarioFile, providers: { opnai: "A" }, progress: false })
+    ).rejects.toThrow("--provider opnai=A: no policy has a provider `opnai` (they have openai, anthropic)")
+    await expect(
+      simulate({ policy: production, scenario: scenarioFile, providers: { openai: "Z" }, progress: false })
+    ).rejects.toThrow("--provider openai=Z: the scenario has no provider `Z` (it has A, B)")
+  })
+
+  it("meets a bound on the p99 of failures when nothing failed, and runs a baseline under test once", async () => {
+    const calm = path.join(dir, "calm.yaml")
+    fs.writeFileSync(
+      calm,
+      [
+        "name: calm",
+        "duration: 20s",
+        "arrivals: { rate: 10 }",
+        "providers:",
+        "  A: { latency: { p50: 200ms, p99: 1s } }",
+        "  B: { latency: { p50: 300ms, p99: 1s } }",
+        "bars:",
+        "  statement: failures fail fast",
+        "  failedP99Ms: { max: 50 }"
+      ].join("\n") + "\n"
+    )
+    const result = await simulate({ policy: policyFile, scenario: calm, progress: false })
+    expect(result.comparison.runs[0]!.metrics.successRate).toBe(1)
+    expect(result.comparison.bars).toEqual([
+      { metric: "failedP99Ms", bound: "≤ 50 ms", value: "no failures", met: true }
+    ])
+    const baseline = await simulate({ policy: "naive", scenario: calm, progress: false })
+    expect(baseline.comparison.runs.map((run) => run.policy)).toEqual(["naive", "retry-only"])
+  })
+
+  it("checks the report's path before running", async () => {
+    await expect(simulate({ policy: policyFile, scenario: scenarioFile, report: dir, progress: false })).rejects
+      .toThrow(`cannot write the report ${JSON.stringify(dir)}: it is a directory`)
+    const under = path.join(policyFile, "report.html")
+    await expect(simulate({ policy: policyFile, scenario: scenarioFile, report: under, progress: false })).rejects
+      .toThrow(`cannot write the report ${JSON.stringify(under)}: EEXIST`)
+  })
 })

@@ -337,6 +337,37 @@ describe("Scenario diagnostics", () => {
     ])
   })
 
+  it("checks the duration, error mixes that add up to more than 1, and a budget bar without a budget", () => {
+    const text = [
+      "name: s",
+      "duration: 0s",
+      "arrivals: { rate: 1 }",
+      "providers:",
+      "  A:",
+      "    errors: { \"503\": 0.8, \"500\": 0.8 }",
+      "    faults:",
+      "      - { from: 1s, to: 2s, errors: { \"429\": 0.5, \"503\": 0.5 } }",
+      "      - { from: 3s, to: 4s, errors: { \"429\": 0.7, network: 0.5 } }",
+      "bars:",
+      "  statement: x",
+      "  budgetOvershoot: { max: 0 }"
+    ].join("\n")
+    const result = Scenario.parse(text, "s.yaml")
+    if (Either.isRight(result)) throw new Error("expected diagnostics")
+    expect(result.left.diagnostics.map(Scenario.formatDiagnostic)).toEqual([
+      "s.yaml:2:11: a scenario must last longer than 0",
+      "s.yaml:6:13: the error probabilities add up to 1.6, more than 1",
+      "s.yaml:9:37: the error probabilities add up to 1.2, more than 1",
+      "s.yaml:12:20: a budget-overshoot bar needs the scenario's `budget` (the spend it is measured against)"
+    ])
+  })
+
+  it("says which file it cannot read", () => {
+    expect(() => Scenario.load("/nonexistent/s.yaml")).toThrow(
+      /^\/nonexistent\/s\.yaml: cannot read the scenario: ENOENT/
+    )
+  })
+
   it("expands flapping into down windows", () => {
     const behaviour = Scenario.behaviour({ flapping: { up: "20s", down: "10s", cycles: 2 } })
     expect(Scenario.faultWindows(behaviour).map((w) => [w.from, w.to])).toEqual([[20_000, 30_000], [50_000, 60_000]])
