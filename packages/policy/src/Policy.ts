@@ -208,41 +208,8 @@ const run = (text: string, file: string, options: Options, strictEnv: boolean): 
   const sectionNames = [...new Set([...Object.keys(knownSections), ...plugins.map((p) => p.section)])]
   const schema = Document.make(sectionNames)
   const reportSchemaIssue = (issue: Decode.SchemaIssue, ast: Schema.Schema.AnyNoContext["ast"], prefix: Path) => {
-    const path = [...prefix, ...issue.path]
-    const last = issue.path[issue.path.length - 1]
-    switch (issue.kind) {
-      case "unexpected": {
-        const keys = Decode.keysAt(ast, issue.path.slice(0, -1))
-        report(
-          Source.locate(original, path, "key"),
-          "SY102",
-          "error",
-          `unknown key \`${String(last)}\`${didYouMean(String(last), keys)}`,
-          keys.length > 0 ? `valid keys here: ${keys.join(", ")}` : undefined
-        )
-        return
-      }
-      case "missing": {
-        const parent = path.slice(0, -1)
-        report(
-          parent.length > 0 ? Source.locate(original, parent, "key") : { start: 0, end: 0 },
-          "SY104",
-          "error",
-          `missing required key \`${String(last)}\`${parent.length > 0 ? ` in \`${parent.join(".")}\`` : ""}`
-        )
-        return
-      }
-      case "type": {
-        const suggestion = typeof issue.actual === "string" && issue.literals !== undefined
-          ? didYouMean(issue.actual, issue.literals)
-          : ""
-        report(Source.locate(original, path, "value"), "SY103", "error", `${issue.message}${suggestion}`)
-        return
-      }
-      case "range":
-        report(Source.locate(original, path, "value"), "SY307", "error", issue.message)
-        return
-    }
+    const located = Decode.locateIssue(issue, ast, original, prefix)
+    report(located.span, located.code, "error", located.message, located.hint)
   }
   let tree: LNode = root
   const removed: Array<Path> = []

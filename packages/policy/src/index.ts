@@ -13,3 +13,5 @@ export * as Diagnostic from "./Diagnostic.js"
 export * as Document from "./Document.js"
 /** @since 0.1.0 */
 export * as Policy from "./Policy.js"
+/** @since 0.1.0 */
+export * as Validate from "./Validate.js"

@@ -5,11 +5,12 @@
  *
  * @since 0.1.0
  */
+import * as PolicyDiagnostic from "@switchyard/policy/Diagnostic"
+import * as Validate from "@switchyard/policy/Validate"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
-import * as YAML from "yaml"
 
 const durationPattern = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/
 
@@ -320,88 +321,35 @@ export type Scenario = typeof Scenario.Type
 export type ScenarioInput = typeof Scenario.Encoded
 
 /**
- * A problem found in a scenario file, with its position.
+ * A problem found in a scenario file: the policy language's diagnostic (file, line, column, code,
+ * message), so that scenarios are checked and printed as policies are.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Diagnostic {
-  readonly file: string
-  readonly line: number
-  readonly column: number
-  readonly path: ReadonlyArray<PropertyKey>
-  readonly message: string
-}
+export type Diagnostic = PolicyDiagnostic.Diagnostic
 
 /**
- * A scenario file that cannot be used.
+ * A scenario file that cannot be used. Its message is the diagnostics rendered with their source lines.
  *
  * @since 0.1.0
  * @category errors
  */
 export class ScenarioError extends Error {
   readonly _tag = "ScenarioError"
-  constructor(readonly diagnostics: ReadonlyArray<Diagnostic>) {
-    super(diagnostics.map(formatDiagnostic).join("\n"))
+  constructor(readonly diagnostics: ReadonlyArray<Diagnostic>, source?: string) {
+    super(Validate.render(diagnostics, source))
     this.name = "ScenarioError"
   }
 }
 
 /**
- * `file:line:column: message`.
+ * `file:line:column: error CODE: message`, as `switchyard check` prints a policy's.
  *
  * @since 0.1.0
  * @category diagnostics
  */
-export const formatDiagnostic = (d: Diagnostic): string => `${d.file}:${d.line}:${d.column}: ${d.message}`
-
-const levenshtein = (a: string, b: string): number => {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = tmp
-    }
-  }
-  return row[b.length]
-}
-
-/** The closest candidate within a small edit distance. */
-const didYouMean = (word: string, candidates: ReadonlyArray<string>): string | undefined => {
-  let best: string | undefined
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1
-  for (const candidate of candidates) {
-    const d = levenshtein(word.toLowerCase(), candidate.toLowerCase())
-    if (d < bestDistance && d < word.length) {
-      best = candidate
-      bestDistance = d
-    }
-  }
-  return best
-}
-
-/** The node at `path`, and for the last segment the key node, to point at. */
-const locate = (doc: YAML.Document, path: ReadonlyArray<PropertyKey>): { key?: YAML.Node; value?: YAML.Node } => {
-  let node: unknown = doc.contents
-  let key: YAML.Node | undefined
-  for (const segment of path) {
-    if (YAML.isMap(node)) {
-      const pair = node.items.find((item) => YAML.isScalar(item.key) && String(item.key.value) === String(segment))
-      if (pair === undefined) return { value: node }
-      key = pair.key as YAML.Node
-      node = pair.value
-    } else if (YAML.isSeq(node) && typeof segment === "number") {
-      key = undefined
-      node = node.items[segment]
-    } else {
-      break
-    }
-  }
-  return { ...(key === undefined ? {} : { key }), ...(YAML.isNode(node) ? { value: node } : {}) }
-}
+export const formatDiagnostic = (d: Diagnostic): string => PolicyDiagnostic.formatLine(d)
 
 /**
  * Parses and decodes scenario text. `file` names it in diagnostics.
@@ -410,78 +358,46 @@ const locate = (doc: YAML.Document, path: ReadonlyArray<PropertyKey>): { key?: Y
  * @category parsing
  */
 export const parse = (text: string, file = "<scenario>"): Either.Either<Scenario, ScenarioError> => {
-  const lineCounter = new YAML.LineCounter()
-  const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
-  const at = (offset: number, path: ReadonlyArray<PropertyKey>, message: string): Diagnostic => {
-    const pos = lineCounter.linePos(offset)
-    return { file, line: pos.line, column: pos.col, path, message }
-  }
-  if (doc.errors.length > 0) {
-    return Either.left(new ScenarioError(doc.errors.map((e) => at(e.pos[0], [], e.message.split("\n")[0]))))
-  }
-  const result = Schema.decodeUnknownEither(Scenario, { errors: "all", onExcessProperty: "error" })(doc.toJS())
-  if (Either.isRight(result)) {
-    const semantic = check(result.right).map((issue) => {
-      const { key, value } = locate(doc, issue.path)
-      return at((value ?? key)?.range?.[0] ?? 0, issue.path, issue.message)
-    }).sort((a, b) => a.line - b.line || a.column - b.column)
-    return semantic.length > 0 ? Either.left(new ScenarioError(semantic)) : Either.right(result.right)
-  }
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(result.left)
-  const seen = new Set<string>()
-  const diagnostics: Array<Diagnostic> = []
-  for (const issue of issues) {
-    // The `undefined` branch of an optional field adds nothing to the real complaint.
-    if (issue.message.startsWith("Expected undefined")) continue
-    const { key, value } = locate(doc, issue.path)
-    let message = issue.message
-    let node = value ?? key
-    if (issue._tag === "Unexpected") {
-      const name = String(issue.path[issue.path.length - 1])
-      const expected = [...issue.message.matchAll(/"([^"]+)"/g)].map((m) => m[1])
-      const suggestion = didYouMean(name, expected)
-      message = `unknown key \`${name}\`${suggestion === undefined ? "" : `; did you mean \`${suggestion}\`?`}`
-      node = key ?? value
-    } else {
-      message = `${issue.path.length > 0 ? `\`${issue.path.join(".")}\`: ` : ""}${message.split("\n")[0]}`
-    }
-    const diagnostic = at(node?.range?.[0] ?? 0, issue.path, message)
-    const id = formatDiagnostic(diagnostic)
-    if (!seen.has(id)) {
-      seen.add(id)
-      diagnostics.push(diagnostic)
-    }
-  }
-  diagnostics.sort((a, b) => a.line - b.line || a.column - b.column)
-  return Either.left(new ScenarioError(diagnostics))
+  const checked = Validate.check(Scenario, text, file, check)
+  return checked.value === undefined
+    ? Either.left(new ScenarioError(checked.diagnostics, text))
+    : Either.right(checked.value)
 }
 
 /** Checks the schema cannot express. */
-const check = (scenario: Scenario): Array<{ path: ReadonlyArray<PropertyKey>; message: string }> => {
-  const issues: Array<{ path: ReadonlyArray<PropertyKey>; message: string }> = []
+const check = (scenario: Scenario): Array<Validate.Finding> => {
+  const issues: Array<Validate.Finding> = []
   const names = Object.keys(scenario.providers)
-  if (names.length === 0) issues.push({ path: ["providers"], message: "a scenario needs at least one provider" })
+  if (names.length === 0) {
+    issues.push({ path: ["providers"], code: "SY104", message: "a scenario needs at least one provider" })
+  }
   if (scenario.primary !== undefined && !names.includes(scenario.primary)) {
-    const suggestion = didYouMean(scenario.primary, names)
     issues.push({
       path: ["primary"],
-      message: `unknown provider \`${scenario.primary}\`${
-        suggestion === undefined ? "" : `; did you mean \`${suggestion}\`?`
-      }`
+      code: "SY201",
+      message: `unknown provider \`${scenario.primary}\`${Validate.didYouMean(scenario.primary, names)}`,
+      hint: `providers of the scenario: ${names.join(", ")}`
     })
   }
-  if (scenario.duration <= 0) issues.push({ path: ["duration"], message: "a scenario must last longer than 0" })
+  if (scenario.duration <= 0) {
+    issues.push({ path: ["duration"], code: "SY307", message: "a scenario must last longer than 0" })
+  }
   if (scenario.bars?.budgetOvershoot !== undefined && scenario.budget === undefined) {
     issues.push({
       path: ["bars", "budgetOvershoot"],
+      code: "SY104",
       message: "a budget-overshoot bar needs the scenario's `budget` (the spend it is measured against)"
     })
   }
   // An error mix draws one class per call: its probabilities cannot add up to more than 1.
-  const checkMix = (mix: ErrorMix | undefined, path: ReadonlyArray<PropertyKey>) => {
+  const checkMix = (mix: ErrorMix | undefined, path: ReadonlyArray<string | number>) => {
     const total = Object.values(mix ?? {}).reduce<number>((sum, p) => sum + (p ?? 0), 0)
     if (total > 1 + 1e-9) {
-      issues.push({ path, message: `the error probabilities add up to ${Number(total.toFixed(6))}, more than 1` })
+      issues.push({
+        path,
+        code: "SY307",
+        message: `the error probabilities add up to ${Number(total.toFixed(6))}, more than 1`
+      })
     }
   }
   for (const name of names) {
@@ -489,12 +405,16 @@ const check = (scenario: Scenario): Array<{ path: ReadonlyArray<PropertyKey>; me
     checkMix(behaviour.errors, ["providers", name, "errors"])
     behaviour.faults.forEach((fault, i) => {
       if (fault.to <= fault.from) {
-        issues.push({ path: ["providers", name, "faults", i, "to"], message: "`to` must be after `from`" })
+        issues.push({
+          path: ["providers", name, "faults", i, "to"],
+          code: "SY307",
+          message: "`to` must be after `from`"
+        })
       }
       checkMix(fault.errors, ["providers", name, "faults", i, "errors"])
     })
     if ("p50" in behaviour.latency && behaviour.latency.p99 < behaviour.latency.p50) {
-      issues.push({ path: ["providers", name, "latency", "p99"], message: "p99 must not be below p50" })
+      issues.push({ path: ["providers", name, "latency", "p99"], code: "SY307", message: "p99 must not be below p50" })
     }
   }
   return issues

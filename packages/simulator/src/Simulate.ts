@@ -215,7 +215,9 @@ const checkProviderMap = (
  * @category running
  */
 export const simulate = async (options: SimulateOptions): Promise<SimulateResult> => {
-  const scenario = typeof options.scenario === "string" ? ScenarioModule.load(options.scenario) : options.scenario
+  const scenario = typeof options.scenario === "string"
+    ? await loadScenario(options.scenario, options)
+    : options.scenario
   const report = options.report === undefined ? undefined : reportPath(options.report)
   const policies: Array<PolicyUnderTest> = [await resolve(options.policy, scenario, options)]
   for (const other of options.compare ?? ["naive", "retry-only"]) {
@@ -234,6 +236,24 @@ export const simulate = async (options: SimulateOptions): Promise<SimulateResult
   }
   const output = options.format === "json" ? Report.json(comparison) : Report.table(comparison)
   return { output, comparison }
+}
+
+/**
+ * Loads the scenario; when it has errors, checks the policy files too, so that one run reports every
+ * problem of every file instead of one file per attempt.
+ */
+const loadScenario = async (file: string, options: SimulateOptions): Promise<Scenario> => {
+  try {
+    return ScenarioModule.load(file)
+  } catch (scenarioError) {
+    const files = [options.policy, ...(options.compare ?? [])].filter(
+      (policy): policy is string => typeof policy === "string" && policy !== "naive" && policy !== "retry-only"
+    )
+    const policyErrors = await Promise.all(
+      [...new Set(files)].map((file) => fromPolicyFile(file, options).then(() => [], (e: Error) => [e.message]))
+    )
+    throw new Error([(scenarioError as Error).message, ...policyErrors.flat()].join("\n"))
+  }
 }
 
 /** Checks where the report goes before anything runs, creating its directory: a bad path should not cost a run. */

@@ -89,7 +89,7 @@ describe("simulate", () => {
     const bad = path.join(dir, "bad.yaml")
     fs.writeFileSync(bad, scenarioText.replace("arrivals: { rate: 20 }", "arrivals: { rate: 20, burst: 3 }"))
     await expect(simulate({ policy: "naive", scenario: bad, progress: false })).rejects.toThrow(
-      /bad\.yaml:4:23: unknown key `burst`/
+      /bad\.yaml:4:23: error SY102: unknown key `burst`\n4 \| arrivals: \{ rate: 20, burst: 3 \}\n/
     )
   })
 

@@ -321,9 +321,16 @@ describe("Scenario diagnostics", () => {
     expect(Either.isLeft(result)).toBe(true)
     if (Either.isRight(result)) return
     const messages = result.left.diagnostics.map(Scenario.formatDiagnostic)
-    expect(messages[0]).toBe("s.yaml:6:5: unknown key `latncy`; did you mean `latency`?")
-    expect(messages[1]).toMatch(/^s\.yaml:7:39: .*expected a duration/)
+    expect(messages[0]).toBe("s.yaml:6:5: error SY102: unknown key `latncy`; did you mean `latency`?")
+    expect(messages[1]).toMatch(/^s\.yaml:7:39: error SY103: expected a duration such as 800ms, 3s or 2m, got "soon"$/)
     expect(messages).toHaveLength(2)
+    // Rendered as `switchyard check` renders a policy's: the source line, carets, the valid keys.
+    expect(result.left.message.split("\n").slice(0, 4)).toEqual([
+      "s.yaml:6:5: error SY102: unknown key `latncy`; did you mean `latency`?",
+      "6 |     latncy: { p50: 800ms, p99: 3s }",
+      "  |     ^^^^^^",
+      expect.stringMatching(/^  hint: valid keys here: cost, latency, /)
+    ])
   })
 
   it("checks windows and the primary provider", () => {
@@ -332,8 +339,8 @@ describe("Scenario diagnostics", () => {
     const result = Scenario.parse(text, "s.yaml")
     if (Either.isRight(result)) throw new Error("expected diagnostics")
     expect(result.left.diagnostics.map(Scenario.formatDiagnostic)).toEqual([
-      "s.yaml:4:10: unknown provider `X`",
-      "s.yaml:8:25: `to` must be after `from`"
+      "s.yaml:4:10: error SY201: unknown provider `X`; did you mean `A`?",
+      "s.yaml:8:25: error SY307: `to` must be after `from`"
     ])
   })
 
@@ -355,10 +362,10 @@ describe("Scenario diagnostics", () => {
     const result = Scenario.parse(text, "s.yaml")
     if (Either.isRight(result)) throw new Error("expected diagnostics")
     expect(result.left.diagnostics.map(Scenario.formatDiagnostic)).toEqual([
-      "s.yaml:2:11: a scenario must last longer than 0",
-      "s.yaml:6:13: the error probabilities add up to 1.6, more than 1",
-      "s.yaml:9:37: the error probabilities add up to 1.2, more than 1",
-      "s.yaml:12:20: a budget-overshoot bar needs the scenario's `budget` (the spend it is measured against)"
+      "s.yaml:2:11: error SY307: a scenario must last longer than 0",
+      "s.yaml:6:13: error SY307: the error probabilities add up to 1.6, more than 1",
+      "s.yaml:9:37: error SY307: the error probabilities add up to 1.2, more than 1",
+      "s.yaml:12:20: error SY104: a budget-overshoot bar needs the scenario's `budget` (the spend it is measured against)"
     ])
   })
 

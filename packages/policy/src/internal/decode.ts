@@ -3,7 +3,9 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
 import { Duration } from "../Document.js"
-import type { Path } from "./source.js"
+import type { LNode, Path, Span } from "./source.js"
+import * as Source from "./source.js"
+import { didYouMean } from "./suggest.js"
 
 /** One issue of a schema decode, flattened, with the path of the value it concerns. */
 export interface SchemaIssue {
@@ -37,7 +39,15 @@ const walk = (issue: ParseResult.ParseIssue, path: Path, out: Array<SchemaIssue>
       return
     }
     case "Composite": {
-      const issues = Array.isArray(issue.issues) ? issue.issues : [issue.issues as ParseResult.ParseIssue]
+      const all = Array.isArray(issue.issues) ? issue.issues : [issue.issues as ParseResult.ParseIssue]
+      // An optional field is a union with `undefined`: that member adds nothing to the real complaint.
+      const issues = AST.isUnion(issue.ast) ?
+        all.filter((i: ParseResult.ParseIssue) => !(i._tag === "Type" && AST.isUndefinedKeyword(i.ast))) :
+        all
+      if (AST.isUnion(issue.ast) && issues.length === 1 && issues.length < all.length) {
+        walk(issues[0]!, path, out)
+        return
+      }
       if (AST.isUnion(issue.ast)) {
         const inner: Array<SchemaIssue> = []
         for (const i of issues) walk(i, path, inner)
@@ -142,3 +152,48 @@ export const keysAt = (ast: AST.AST, path: Path): Array<string> =>
 
 /** The string literals a value at `path` may be. */
 export const literalsAt = (ast: AST.AST, path: Path): Array<string> => nodesAt(ast, path).flatMap(literalsOf)
+
+/** A schema issue as a diagnostic to report: where, which code, what. */
+export interface Located {
+  readonly span: Span
+  readonly code: "SY102" | "SY103" | "SY104" | "SY307"
+  readonly message: string
+  readonly hint?: string | undefined
+}
+
+/**
+ * Places a schema issue in the source: an unknown key at the key (with the valid keys), a missing key
+ * at its parent, a wrong value or one out of range at the value. `prefix` is where the decoded value
+ * sits in `root` (a plugin's section decodes on its own).
+ */
+export const locateIssue = (issue: SchemaIssue, ast: AST.AST, root: LNode | undefined, prefix: Path): Located => {
+  const path = [...prefix, ...issue.path]
+  const last = issue.path[issue.path.length - 1]
+  switch (issue.kind) {
+    case "unexpected": {
+      const keys = keysAt(ast, issue.path.slice(0, -1))
+      return {
+        span: Source.locate(root, path, "key"),
+        code: "SY102",
+        message: `unknown key \`${String(last)}\`${didYouMean(String(last), keys)}`,
+        hint: keys.length > 0 ? `valid keys here: ${keys.join(", ")}` : undefined
+      }
+    }
+    case "missing": {
+      const parent = path.slice(0, -1)
+      return {
+        span: parent.length > 0 ? Source.locate(root, parent, "key") : { start: 0, end: 0 },
+        code: "SY104",
+        message: `missing required key \`${String(last)}\`${parent.length > 0 ? ` in \`${parent.join(".")}\`` : ""}`
+      }
+    }
+    case "type": {
+      const suggestion = typeof issue.actual === "string" && issue.literals !== undefined
+        ? didYouMean(issue.actual, issue.literals)
+        : ""
+      return { span: Source.locate(root, path, "value"), code: "SY103", message: `${issue.message}${suggestion}` }
+    }
+    case "range":
+      return { span: Source.locate(root, path, "value"), code: "SY307", message: issue.message }
+  }
+}
