@@ -8,11 +8,9 @@ import { GenerateRequest } from "@switchyard/core/Model"
 import type { LanguageModel } from "@switchyard/core/Provider"
 import * as Router from "@switchyard/core/Router"
 import * as State from "@switchyard/core/State"
-import { Diagnostic, Policy } from "@switchyard/policy"
+import { Diagnostic, Policy, Validate } from "@switchyard/policy"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs/promises"
 import type { Installed } from "./Install.js"
@@ -118,15 +116,12 @@ export const explain = (
     }
     const raw = request.trimStart().startsWith("{") ? Either.right(request) : yield* Effect.either(read(request))
     if (Either.isLeft(raw)) return fail(`${request}: cannot read the request: ${raw.left}`)
-    let json: unknown
-    try {
-      json = JSON.parse(raw.right)
-    } catch (e) {
-      return fail(`${request}: not JSON: ${(e as Error).message}`)
-    }
-    const decoded = Schema.decodeUnknownEither(GenerateRequest, { errors: "all" })(json)
-    if (Either.isLeft(decoded)) {
-      return fail(`${request}: not a valid request:\n${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`)
+    // JSON is YAML: the request is checked like a policy, with positions, and unknown keys are errors.
+    const requestName = request.trimStart().startsWith("{") ? "<request>" : request
+    const checked = Validate.check(GenerateRequest, raw.right, requestName)
+    const generateRequest = checked.value
+    if (generateRequest === undefined) {
+      return fail(`${requestName}: not a valid request:\n${Validate.render(checked.diagnostics, raw.right)}`)
     }
     const plan = analysis.plan
     const providers = new Map(plan.providers.map((p) => [p.name, unreachable(p.name)]))
@@ -140,7 +135,7 @@ export const explain = (
         )
       }
       const router = yield* Router.make({ plan, providers, stages })
-      return yield* router.explain(decoded.right)
+      return yield* router.explain(generateRequest)
     }).pipe(Effect.provideService(State.State, State.makeMemory()), Effect.scoped)
     const warnings = analysis.diagnostics.filter((d) => d.code !== "SY105").map(Diagnostic.formatLine)
     if (options.format === "json") {

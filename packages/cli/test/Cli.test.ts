@@ -153,7 +153,24 @@ describe("explain", () => {
     Effect.gen(function*() {
       const result = yield* Commands.explain(good, "{\"messages\": 3}", { ...everything, format: "human" })
       expect(result.exitCode).toBe(1)
-      expect(result.stderr).toContain("not a valid request")
+      expect(result.stderr.split("\n").slice(0, 4)).toEqual([
+        "<request>: not a valid request:",
+        "<request>:1:14: error SY103: Expected a list, actual 3",
+        "1 | {\"messages\": 3}",
+        "  |              ^"
+      ])
+    }))
+
+  it.effect("points at unknown keys of a request file, as check does in a policy", () =>
+    Effect.gen(function*() {
+      const request = write(
+        "typo.json",
+        "{\n  \"messages\": [{ \"role\": \"user\", \"content\": \"hi\" }],\n  \"modle\": \"x\"\n}\n"
+      )
+      const result = yield* Commands.explain(good, request, { ...everything, format: "human" })
+      expect(result.exitCode).toBe(1)
+      expect(result.stdout).toBe("")
+      expect(result.stderr).toContain(`${request}:3:3: error SY102: unknown key \`modle\`; did you mean \`model\`?`)
     }))
 })
 

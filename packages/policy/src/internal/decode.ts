@@ -92,11 +92,40 @@ const walk = (issue: ParseResult.ParseIssue, path: Path, out: Array<SchemaIssue>
       out.push({ path, kind: "unexpected", message: "is unexpected", actual: issue.actual })
       return
     case "Type":
-    case "Forbidden":
-      out.push({ path, kind: "type", message: messageOf(issue), actual: issue.actual })
+    case "Forbidden": {
+      const message = messageOf(issue)
+      // A whole structure's type spelled out (a list of messages, say) says less than its kind.
+      const short = message.length > 120 && issue._tag === "Type"
+        ? `Expected ${kindsOf(issue.ast)}, actual ${describe(issue.actual)}`
+        : message
+      out.push({ path, kind: "type", message: short, actual: issue.actual })
       return
+    }
   }
 }
+
+const kindOf = (ast: AST.AST): string => {
+  switch (ast._tag) {
+    case "TupleType":
+      return "a list"
+    case "TypeLiteral":
+      return "a mapping"
+    case "StringKeyword":
+    case "TemplateLiteral":
+      return "a string"
+    case "NumberKeyword":
+      return "a number"
+    case "BooleanKeyword":
+      return "a boolean"
+    case "Literal":
+      return JSON.stringify(ast.literal)
+    default:
+      return "a value of another type"
+  }
+}
+
+/** The kinds of value a schema accepts, in words: `a list`, `a string or a mapping`. */
+const kindsOf = (ast: AST.AST): string => [...new Set(resolve(ast).map(kindOf))].join(" or ")
 
 /** Decodes with every issue collected; unknown keys are issues. */
 export const decode = <A, I>(

@@ -1,20 +1,25 @@
-/** Levenshtein distance, for did-you-mean. */
+/**
+ * Edit distance for did-you-mean, case-insensitive: insertions, deletions, substitutions and swaps of
+ * two neighbouring letters (`modle` is one edit from `model`), each costing 1.
+ */
 export const distance = (a: string, b: string): number => {
-  const previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = previous[0]!
-    previous[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const above = previous[j]!
-      previous[j] = Math.min(
-        above + 1,
-        previous[j - 1]! + 1,
-        diagonal + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1)
-      )
-      diagonal = above
+  const x = a.toLowerCase()
+  const y = b.toLowerCase()
+  // Three rows of the table: two back, previous, current.
+  let before: Array<number> = []
+  let previous = Array.from({ length: y.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= x.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= y.length; j++) {
+      const substitution = x[i - 1] === y[j - 1] ? 0 : 1
+      let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + substitution)
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d = Math.min(d, before[j - 2]! + 1)
+      current.push(d)
     }
+    before = previous
+    previous = current
   }
-  return previous[b.length]!
+  return previous[y.length]!
 }
 
 /**
