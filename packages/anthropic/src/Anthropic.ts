@@ -138,7 +138,8 @@ export const make = (
 export const adapter: Provider.Adapter = {
   names: ["anthropic"],
   packageName: "@switchyard/anthropic",
-  make
+  make,
+  options: AdapterOptions
 }
 
 /**

@@ -10,6 +10,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
+import type * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { ProviderError } from "./Errors.js"
 import type { GenerateRequest, ModelResponse } from "./Model.js"
@@ -101,6 +102,11 @@ export interface Adapter {
   /** The npm package that provides it, for diagnostics. */
   readonly packageName: string
   readonly make: (config: ProviderConfig) => Effect.Effect<LanguageModel, AdapterConfigError>
+  /**
+   * The schema of `providers.<name>.options` for this adapter. With it, `switchyard check` reports an
+   * unknown or wrong option at its line and column instead of leaving it to `make` at start-up.
+   */
+  readonly options?: Schema.Schema<any, any, never> | undefined
 }
 
 /**

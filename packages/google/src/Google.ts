@@ -158,7 +158,8 @@ export const make = (
 export const adapter: Provider.Adapter = {
   names: ["google"],
   packageName: "@switchyard/google",
-  make
+  make,
+  options: AdapterOptions
 }
 
 /**

@@ -136,7 +136,8 @@ export const make = (
 export const adapter: Provider.Adapter = {
   names: ["mistral"],
   packageName: "@switchyard/mistral",
-  make
+  make,
+  options: AdapterOptions
 }
 
 /**

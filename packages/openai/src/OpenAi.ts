@@ -14,6 +14,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import OpenAI from "openai"
 import type { ChatCompletion } from "openai/resources/chat/completions"
 import type { Dialect } from "./internal/chat.js"
@@ -46,7 +47,19 @@ export interface LayerOptions {
   readonly project?: string | undefined
 }
 
-const knownOptions = new Set(["organization", "project", "maxTokensParam"])
+/**
+ * The options of an `openai` or `openai-compatible` provider (`providers.<name>.options`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const AdapterOptions = Schema.Struct({
+  organization: Schema.optional(Schema.String),
+  project: Schema.optional(Schema.String),
+  maxTokensParam: Schema.optional(Schema.Literal("max_completion_tokens", "max_tokens"))
+})
+
+const knownOptions = new Set(Object.keys(AdapterOptions.fields))
 
 const optionString = (config: ProviderConfig, key: string): string | undefined => {
   const value = config.options?.[key]
@@ -132,7 +145,8 @@ const fromClient = (client: OpenAI, dialect: Dialect): LanguageModel =>
 export const adapter: Adapter = {
   names: ["openai", "openai-compatible"],
   packageName: "@switchyard/openai",
-  make
+  make,
+  options: AdapterOptions
 }
 
 const toConfig = (options: LayerOptions): ProviderConfig =>

@@ -261,6 +261,15 @@ const run = (text: string, file: string, options: Options, strictEnv: boolean): 
     seen.add(key)
     report(Source.locate(tree, finding.path, finding.at), finding.code, finding.severity, finding.message, finding.hint)
   }
+  // Adapter options, against the installed adapter's schema when it has one.
+  for (const [name, provider] of Object.entries(document.providers)) {
+    const schema = options.adapters?.find((adapter) => adapter.names.includes(provider.adapter))?.options
+    if (schema === undefined || provider.options === undefined) continue
+    const result = Decode.decode(schema, provider.options)
+    if (Either.isLeft(result)) {
+      result.left.forEach((issue) => reportSchemaIssue(issue, schema.ast, ["providers", name, "options"]))
+    }
+  }
   const plan = toPlan(document, sections)
   for (const plugin of plugins) {
     if (plugin.check === undefined || !(plugin.section in sections)) continue

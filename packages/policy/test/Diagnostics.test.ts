@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Diagnostic, Policy } from "@switchyard/policy"
+import * as Schema from "effect/Schema"
 import { adapters, base, budgetPlugin, yaml } from "./fixtures.js"
 
 interface Case {
@@ -166,5 +167,22 @@ describe("diagnostic codes", () => {
       "SY104@11:1 missing required key `limit` in `budget`",
       "SY102@12:3 unknown key `limt`; did you mean `limit`?"
     ])
+  })
+
+  it("adapter options are decoded by the installed adapter's schema, at their positions", () => {
+    const withOptions = adapters.map((adapter) =>
+      adapter.names.includes("openai")
+        ? { ...adapter, options: Schema.Struct({ organization: Schema.optional(Schema.String) }) }
+        : adapter
+    )
+    const text = yaml(...base.slice(0, 4), "    options: { organisation: acme }", ...base.slice(4))
+    const diagnostics = Policy.check(text, "policy.yaml", { adapters: withOptions })
+    expect(diagnostics.map((d) => `${d.code}@${d.line}:${d.column} ${d.message}`)).toEqual([
+      "SY102@5:16 unknown key `organisation`; did you mean `organization`?"
+    ])
+    // Without the adapter's schema (or without adapters, as an editor checks), options are not judged.
+    expect(Policy.check(text, "policy.yaml", { adapters })).toEqual([])
+    expect(Policy.check(text.replace("organisation", "organization"), "policy.yaml", { adapters: withOptions }))
+      .toEqual([])
   })
 })
