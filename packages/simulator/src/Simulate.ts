@@ -219,12 +219,12 @@ export const simulate = async (options: SimulateOptions): Promise<SimulateResult
     ? await loadScenario(options.scenario, options)
     : options.scenario
   const report = options.report === undefined ? undefined : reportPath(options.report)
-  const policies: Array<PolicyUnderTest> = [await resolve(options.policy, scenario, options)]
+  const given: Array<string | PolicyUnderTest> = [options.policy]
   for (const other of options.compare ?? ["naive", "retry-only"]) {
     // A baseline under test is not run a second time as its own baseline.
-    if (other === options.policy) continue
-    policies.push(await resolve(other, scenario, options))
+    if (other !== options.policy) given.push(other)
   }
+  const policies = distinctNames(await Promise.all(given.map((policy) => resolve(policy, scenario, options))), given)
   checkProviderMap(options.providers ?? {}, policies, scenario)
   const comparison = await compare({ scenario, policies, seed: options.seed, progress: options.progress })
   if (report !== undefined) {
@@ -237,6 +237,20 @@ export const simulate = async (options: SimulateOptions): Promise<SimulateResult
   const output = options.format === "json" ? Report.json(comparison) : Report.table(comparison)
   return { output, comparison }
 }
+
+/**
+ * Two policy files of the same name (`a/policy.yaml`, `b/policy.yaml`) would share a column: those
+ * are named by the path they were given as instead.
+ */
+const distinctNames = (
+  policies: ReadonlyArray<PolicyUnderTest>,
+  given: ReadonlyArray<string | PolicyUnderTest>
+): Array<PolicyUnderTest> =>
+  policies.map((policy, i) => {
+    const source = given[i]
+    const clash = policies.some((other, j) => j !== i && other.name === policy.name)
+    return clash && typeof source === "string" ? { ...policy, name: source } : policy
+  })
 
 /**
  * Loads the scenario; when it has errors, checks the policy files too, so that one run reports every

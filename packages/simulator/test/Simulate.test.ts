@@ -174,6 +174,18 @@ routes:
     expect(baseline.comparison.runs.map((run) => run.policy)).toEqual(["naive", "retry-only"])
   })
 
+  it("names two policy files of the same name by their paths, so that their columns differ", async () => {
+    const other = path.join(dir, "other", "fallback.yaml")
+    fs.mkdirSync(path.dirname(other), { recursive: true })
+    fs.writeFileSync(other, fs.readFileSync(policyFile, "utf8").replace("[A/chat, B/chat]", "[B/chat, A/chat]"))
+    const result = await simulate({ policy: policyFile, compare: [other], scenario: scenarioFile, progress: false })
+    expect(result.comparison.runs.map((run) => run.policy)).toEqual([policyFile, other])
+    // They are different policies: the second sends its traffic to B first.
+    const [first, second] = result.comparison.runs.map((run) => run.metrics.attemptsByProvider)
+    expect(first!.A).toBeGreaterThan(first!.B!)
+    expect(second!.B).toBeGreaterThan(second!.A ?? 0)
+  })
+
   it("checks the report's path before running", async () => {
     await expect(simulate({ policy: policyFile, scenario: scenarioFile, report: dir, progress: false })).rejects
       .toThrow(`cannot write the report ${JSON.stringify(dir)}: it is a directory`)
