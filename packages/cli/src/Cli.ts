@@ -6,6 +6,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import { Validate } from "@switchyard/policy"
 import * as Simulate from "@switchyard/simulator/Simulate"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -30,7 +31,11 @@ const environment = Options.text("env").pipe(
 
 const check = Command.make(
   "check",
-  { files: Args.text({ name: "file" }).pipe(Args.atLeast(1)), format, environment },
+  {
+    files: Args.text({ name: "file" }).pipe(Args.withDescription("policy YAML files to check"), Args.atLeast(1)),
+    format,
+    environment
+  },
   ({ environment, files, format }) =>
     Effect.flatMap(Install.load, (installed) =>
       Effect.flatMap(
@@ -42,7 +47,7 @@ const check = Command.make(
 const explain = Command.make(
   "explain",
   {
-    policy: Args.text({ name: "policy" }),
+    policy: Args.text({ name: "policy" }).pipe(Args.withDescription("policy YAML file")),
     request: Options.text("request").pipe(Options.withDescription("request JSON file (or inline JSON)")),
     format,
     environment
@@ -66,7 +71,9 @@ const dedupe = (names: ReadonlyArray<string>) => [...new Set(names)]
 const simulate = Command.make(
   "simulate",
   {
-    policy: Args.text({ name: "policy" }),
+    policy: Args.text({ name: "policy" }).pipe(
+      Args.withDescription("the policy under test: a policy YAML file, or `naive` or `retry-only`")
+    ),
     scenario: Options.text("scenario").pipe(Options.withDescription("scenario YAML file")),
     compare: Options.text("compare").pipe(
       Options.repeated,
@@ -139,6 +146,47 @@ export const subcommands = [check, explain, schema, simulate] as const
  * @category commands
  */
 export const command = Command.make("switchyard").pipe(Command.withSubcommands(subcommands))
+
+/**
+ * The options of each subcommand, to name an unknown one: @effect/cli would instead complain about the
+ * required option it then misses (`--scenaro x` reads as "Expected to find option: '--scenario'").
+ * A test checks this table against each subcommand's `--help`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const optionsOf: Readonly<Record<string, ReadonlyArray<string>>> = {
+  check: ["--format", "--env"],
+  explain: ["--request", "--format", "--env"],
+  schema: [],
+  simulate: ["--scenario", "--compare", "--provider", "--seed", "--env", "--report", "--format"]
+}
+
+// Options every command accepts (built into @effect/cli).
+const builtIn = ["--help", "--version", "--wizard", "--completions", "--log-level"]
+
+/**
+ * The usage error for the first option the subcommand does not have, if any: "unknown option
+ * `--scenaro`; did you mean `--scenario`?".
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const unknownOption = (args: ReadonlyArray<string>): string | undefined => {
+  const subcommand = args.find((arg) => !arg.startsWith("-"))
+  const known = subcommand === undefined ? undefined : optionsOf[subcommand]
+  if (subcommand === undefined || known === undefined) return undefined
+  for (const arg of args) {
+    if (arg === "--") break
+    if (!arg.startsWith("--")) continue
+    const name = arg.split("=")[0]!
+    if (known.includes(name) || builtIn.includes(name)) continue
+    const suggestion = Validate.didYouMean(name, known)
+    return `switchyard ${subcommand}: unknown option \`${name}\`${suggestion}\n` +
+      (known.length > 0 ? `its options: ${known.join(", ")} (switchyard ${subcommand} --help)` : "it has no options")
+  }
+  return undefined
+}
 
 /**
  * Runs the CLI on `process.argv`-style arguments.

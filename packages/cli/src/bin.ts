@@ -8,7 +8,13 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
-import { run } from "./Cli.js"
+import { run, unknownOption } from "./Cli.js"
+
+const usageError = unknownOption(process.argv.slice(2))
+if (usageError !== undefined) {
+  process.stderr.write(`${usageError}\n`)
+  process.exit(1)
+}
 
 run(process.argv).pipe(
   // A usage error (bad flag, missing argument) has been printed to stderr already: exit 1 without

@@ -1,5 +1,8 @@
+import * as CliConfig from "@effect/cli/CliConfig"
+import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import { describe, expect, it } from "@effect/vitest"
-import { Commands, Install } from "@switchyard/cli"
+import { Cli, Commands, Install } from "@switchyard/cli"
 import { AdapterConfigError, knownAdapters } from "@switchyard/core/Provider"
 import type { Adapter } from "@switchyard/core/Provider"
 import * as Effect from "effect/Effect"
@@ -274,5 +277,29 @@ describe("the bin", () => {
     expect(usage.stdout).toBe("")
     expect(usage.stderr).toContain("'abc' is not a integer")
     expect(Object.keys(json.runs[0].metrics.attemptsByProvider).sort()).toEqual(["mistral", "openai"])
+  })
+})
+
+describe("usage errors", () => {
+  it("name an unknown option instead of the required one it hides, with a did-you-mean", () => {
+    expect(Cli.unknownOption(["simulate", "p.yaml", "--scenaro", "s.yaml"])).toBe(
+      "switchyard simulate: unknown option `--scenaro`; did you mean `--scenario`?\n" +
+        "its options: --scenario, --compare, --provider, --seed, --env, --report, --format (switchyard simulate --help)"
+    )
+    expect(Cli.unknownOption(["check", "--formt=json", "p.yaml"])).toMatch(
+      /^switchyard check: unknown option `--formt`; did you mean `--format`\?/
+    )
+    expect(Cli.unknownOption(["simulate", "p.yaml", "--scenario=s.yaml", "--seed", "3", "--help"])).toBeUndefined()
+    expect(Cli.unknownOption(["nonsense", "--x"])).toBeUndefined()
+  })
+
+  it("know exactly the options each subcommand's --help lists", () => {
+    for (const subcommand of Cli.subcommands as ReadonlyArray<Command.Command<string, never, never, any>>) {
+      const help = HelpDoc.toAnsiText(Command.getHelp(subcommand, CliConfig.defaultConfig))
+      const builtIn = ["--completions", "--log-level", "--help", "--wizard", "--version"]
+      const listed = new Set([...help.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]).filter((o) => !builtIn.includes(o)))
+      const [name] = [...Command.getNames(subcommand)]
+      expect([...listed].sort(), name).toEqual([...Cli.optionsOf[name!]!].sort())
+    }
   })
 })
