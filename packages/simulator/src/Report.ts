@@ -18,9 +18,16 @@ import { barMetrics } from "./Scenario.js"
  */
 export interface BarCheck {
   readonly metric: BarMetric | "beatsBaselines"
+  /** The bound as the table prints it (`≥ 99.00%`). */
   readonly bound: string
+  /** The measured value as the table prints it (`99.87%`, `never`, `no failures`). */
   readonly value: string
   readonly met: boolean
+  /** The measured value as a number, in the metric's own unit (a rate in [0, 1], milliseconds...). */
+  readonly actual?: number | undefined
+  /** The bound's limits, in the same unit. */
+  readonly min?: number | undefined
+  readonly max?: number | undefined
 }
 
 /**
@@ -68,7 +75,14 @@ export const checkBars = (scenario: Scenario, runs: ReadonlyArray<RunResult>): R
     const value = subject.metrics[metric as keyof RunMetrics] as number | undefined
     if (value === undefined && metric === "failedP99Ms") {
       // No request failed: an upper bound on how slowly they fail holds.
-      checks.push({ metric, bound: boundText(metric, bound), value: "no failures", met: bound.min === undefined })
+      checks.push({
+        metric,
+        bound: boundText(metric, bound),
+        value: "no failures",
+        met: bound.min === undefined,
+        min: bound.min,
+        max: bound.max
+      })
       continue
     }
     // A detection time that never happened fails any bound on it.
@@ -79,7 +93,10 @@ export const checkBars = (scenario: Scenario, runs: ReadonlyArray<RunResult>): R
       metric,
       bound: boundText(metric, bound),
       value: value === undefined ? "never" : fmtNumber(metric, value),
-      met
+      met,
+      actual: value,
+      min: bound.min,
+      max: bound.max
     })
   }
   if (bars.beatsBaselines === true) {
