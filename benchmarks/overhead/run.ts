@@ -21,12 +21,13 @@ import { plugin as budget } from "@switchyard/budget"
 import { plugin as circuit } from "@switchyard/circuit"
 import type { Model, Plugin, Provider } from "@switchyard/core"
 import { Deadline, Errors, Events, Router, State } from "@switchyard/core"
+import * as VirtualClock from "@switchyard/core/VirtualClock"
 import { Policy } from "@switchyard/policy"
 import * as Runner from "@switchyard/simulator/Runner"
 import * as Scenario from "@switchyard/simulator/Scenario"
 import * as Simulate from "@switchyard/simulator/Simulate"
 import { circuitBreaker, ConsecutiveBreaker, handleAll, retry, timeout, TimeoutStrategy, wrap } from "cockatiel"
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, Fiber, Runtime, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -276,20 +277,74 @@ interface Simulation {
   readonly requestsPerSecond: number
 }
 
+/**
+ * Effect's own floor for a simulated request, on the runner's virtual clock and scheduler: each of
+ * `count` open-loop arrivals (50 per virtual second) is a root fiber that sleeps 800 virtual ms and
+ * then takes 20 effect steps, as a plain request through the router does; with `childFiber`, the
+ * work runs in one forked child that the root awaits, as a hedged request runs each target. Nothing
+ * else: no router, provider or metrics. Answers requests per second of wall time.
+ */
+const floorRequestsPerSecond = async (count: number, childFiber: boolean): Promise<number> => {
+  const clock = new VirtualClock.VirtualClock(0)
+  const scheduler = new VirtualClock.VirtualScheduler()
+  let work: Effect.Effect<unknown> = Effect.sleep(800)
+  for (let step = 0; step < 20; step++) work = Effect.flatMap(work, () => Effect.succeed(step))
+  const request = childFiber ? Effect.flatMap(Effect.fork(work), Fiber.await) : work
+  let ended = 0
+  const program = Effect.gen(function*() {
+    const fork = Runtime.runFork(yield* Effect.runtime<never>())
+    let arrived = 0
+    const arrive = () => {
+      fork(request).addObserver(() => ended++)
+      if (++arrived < count) clock.unsafeSchedule(arrive, 20)
+    }
+    clock.unsafeSchedule(arrive, 20)
+    yield* Effect.sleep(count * 20 + 1000)
+  }).pipe(Effect.withClock(clock))
+  const started = performance.now()
+  const main = Effect.runFork(program, { scheduler })
+  await VirtualClock.drive({ clock, scheduler, done: () => main.unsafePoll() !== null })
+  const wallMs = performance.now() - started
+  if (ended !== count) throw new Error(`floor: ${ended} of ${count} requests ended`)
+  return count / (wallMs / 1000)
+}
+
+interface Floor {
+  readonly requests: number
+  readonly plainRequestsPerSecond: number
+  readonly childFiberRequestsPerSecond: number
+}
+
 let simulation: Simulation | undefined
+let withoutHedge: Simulation | undefined
+let floor: Floor | undefined
 if (simulate) {
   const base = Scenario.load(path.join(here, "..", "scenarios", "S1-primary-hard-down.yaml"))
   const scenario = { ...base, name: `${base.name}, 30 min`, duration: 30 * 60_000 }
-  const policy = await Simulate.fromPolicyFile(path.join(here, "..", "chaos", "default-policy.yaml"), {
-    plugins,
-    name: "default"
-  })
-  const result = await Runner.run({ scenario, policy, seed: 1 })
-  simulation = {
-    scenario: scenario.name,
-    requests: result.metrics.requests,
-    wallMs: result.wall.ms,
-    requestsPerSecond: result.wall.requestsPerSecond
+  const policyFile = path.join(here, "..", "chaos", "default-policy.yaml")
+  const measure = async (file: string): Promise<Simulation> => {
+    const policy = await Simulate.fromPolicyFile(file, { plugins, name: "default" })
+    const result = await Runner.run({ scenario, policy, seed: 1 })
+    return {
+      scenario: scenario.name,
+      requests: result.metrics.requests,
+      wallMs: result.wall.ms,
+      requestsPerSecond: result.wall.requestsPerSecond
+    }
+  }
+  simulation = await measure(policyFile)
+  // The same policy without its hedge: a hedged request runs each target in a fiber of its own.
+  const hedgeLine = /^ {4}hedge: .*\n/m
+  const text = fs.readFileSync(policyFile, "utf8")
+  if (!hedgeLine.test(text)) throw new Error("default-policy.yaml has no `hedge:` line to remove")
+  const unhedged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-overhead-")), "unhedged.yaml")
+  fs.writeFileSync(unhedged, text.replace(hedgeLine, ""))
+  withoutHedge = await measure(unhedged)
+  const count = simulation.requests
+  floor = {
+    requests: count,
+    plainRequestsPerSecond: await floorRequestsPerSecond(count, false),
+    childFiberRequestsPerSecond: await floorRequestsPerSecond(count, true)
   }
 }
 
@@ -348,6 +403,26 @@ const lines = [
       Math.round(simulation.requestsPerSecond)
     } simulated requests per second** (bar: 100,000).`,
   "",
+  ...(withoutHedge === undefined || floor === undefined ? [] : [
+    "What bounds it, measured in the same process:",
+    "",
+    "| run | simulated requests per second |",
+    "| --- | ---: |",
+    `| the default policy, as above | ${Math.round(simulation!.requestsPerSecond)} |`,
+    `| the same policy without its hedge (a hedged request runs each target in a fiber of its own) | ${
+      Math.round(withoutHedge.requestsPerSecond)
+    } |`,
+    `| Effect's floor: a root fiber per request, an 800 ms virtual sleep and 20 effect steps, nothing else | ${
+      Math.round(floor.plainRequestsPerSecond)
+    } |`,
+    `| Effect's floor with one child fiber per request (forked and awaited), as a hedged request has | ${
+      Math.round(floor.childFiberRequestsPerSecond)
+    } |`,
+    "",
+    `The floors run ${floor.requests} arrivals on the runner's virtual clock and scheduler with no router,`,
+    "provider or metrics: no engine built on a fiber per request can simulate faster than they do.",
+    ""
+  ]),
   "Absolute numbers depend on the machine and its load (this VM is shared); compare the rows of one run",
   "with each other."
 ]
@@ -366,7 +441,9 @@ fs.writeFileSync(
       samplesNs: samples,
       switchyardVsCockatiel: ratio,
       barMet: met,
-      simulation
+      simulation,
+      simulationWithoutHedge: withoutHedge,
+      floor
     },
     null,
     2
