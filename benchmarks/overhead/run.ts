@@ -232,9 +232,11 @@ const samples: Record<string, Array<number>> = Object.fromEntries(cases.map((c) 
 for (let round = 0; round < rounds; round++) {
   const order = cases.map((_, i) => cases[(i + round) % cases.length])
   for (const c of order) samples[c.name].push(await timed(c.call, roundMs))
-  process.stderr.write(`round ${round + 1}/${rounds}\r`)
+  // On a terminal one line that updates; in a log, a line every 10 rounds.
+  if (process.stderr.isTTY) process.stderr.write(`\rround ${round + 1}/${rounds}`)
+  else if ((round + 1) % 10 === 0 || round + 1 === rounds) process.stderr.write(`round ${round + 1}/${rounds}\n`)
 }
-process.stderr.write("\n")
+if (process.stderr.isTTY) process.stderr.write("\n")
 await Effect.runPromise(Scope.close(scope, Exit.void))
 
 const quantile = (values: ReadonlyArray<number>, q: number) => {
@@ -332,6 +334,7 @@ if (simulate) {
       requestsPerSecond: result.wall.requestsPerSecond
     }
   }
+  process.stderr.write("simulation: the default policy...\n")
   simulation = await measure(policyFile)
   // The same policy without its hedge: a hedged request runs each target in a fiber of its own.
   const hedgeLine = /^ {4}hedge: .*\n/m
@@ -339,7 +342,9 @@ if (simulate) {
   if (!hedgeLine.test(text)) throw new Error("default-policy.yaml has no `hedge:` line to remove")
   const unhedged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-overhead-")), "unhedged.yaml")
   fs.writeFileSync(unhedged, text.replace(hedgeLine, ""))
+  process.stderr.write("simulation: the same policy without its hedge...\n")
   withoutHedge = await measure(unhedged)
+  process.stderr.write("simulation: Effect's floors...\n")
   const count = simulation.requests
   floor = {
     requests: count,
