@@ -210,8 +210,9 @@ interface Line {
 }
 
 const W = 720
-const H = 240
-const M = { l: 56, r: 16, t: 24, b: 36 }
+const H = 256
+// The top margin holds the title and, below it, the legend: a legend inside the plot hides lines.
+const M = { l: 56, r: 16, t: 40, b: 36 }
 
 const svgChart = (options: {
   readonly title: string
@@ -270,11 +271,17 @@ const svgChart = (options: {
     )
       .join("")
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`)
+  })
+  // The legend: one row under the title, entries side by side (about 6.5 px per character).
+  let legendX = M.l
+  lines.forEach((line, i) => {
+    const color = palette[i % palette.length]
     parts.push(
-      `<rect x="${W - M.r - 150}" y="${M.t + 4 + i * 14}" width="10" height="10" fill="${color}"/><text x="${
-        W - M.r - 136
-      }" y="${M.t + 13 + i * 14}" font-size="11">${escape(line.label)}</text>`
+      `<rect x="${legendX}" y="${M.t - 17}" width="10" height="10" fill="${color}"/><text x="${legendX + 14}" y="${
+        M.t - 8
+      }" font-size="11">${escape(line.label)}</text>`
     )
+    legendX += 14 + Math.ceil(line.label.length * 6.5) + 16
   })
   parts.push("</svg>")
   return parts.join("")
@@ -310,13 +317,12 @@ export const html = (comparison: Comparison): string => {
   const cdf: Array<Line> = runs.map((r) => {
     let seen = 0
     const total = r.latency.reduce((s, [, c]) => s + c, 0)
-    return {
-      label: r.policy,
-      points: r.latency.map(([ms, c]) => {
-        seen += c
-        return [ms, total === 0 ? 0 : seen / total] as const
-      })
-    }
+    const points = r.latency.map(([ms, c]) => {
+      seen += c
+      return [ms, total === 0 ? 0 : seen / total] as const
+    })
+    // Start from 0 at the first bucket, so that a mass of fast answers shows as a step, not a line from nowhere.
+    return { label: r.policy, points: points.length === 0 ? points : [[points[0][0], 0] as const, ...points] }
   })
   const xMaxLatency = Math.max(10, ...runs.map((r) => r.latency.length === 0 ? 0 : r.latency[r.latency.length - 1][0]))
   const success: Array<Line> = runs.map((r) => {
@@ -361,7 +367,7 @@ export const html = (comparison: Comparison): string => {
 <pre>${escape(table(comparison))}</pre>${barsHtml}
 <h2>Latency distribution</h2>${
     svgChart({
-      title: "Latency CDF (log scale)",
+      title: "Latency CDF of every request, failures included (log scale)",
       lines: cdf,
       xMax: xMaxLatency,
       xLabel: "latency",
