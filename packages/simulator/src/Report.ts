@@ -207,6 +207,8 @@ const escape = (s: string) =>
 interface Line {
   readonly label: string
   readonly points: ReadonlyArray<readonly [number, number]>
+  /** Its colour; by default the palette's, in order. */
+  readonly color?: string | undefined
 }
 
 const W = 720
@@ -265,7 +267,7 @@ const svgChart = (options: {
     `<text x="${(M.l + W - M.r) / 2}" y="${H - 4}" font-size="11" text-anchor="middle">${escape(options.xLabel)}</text>`
   )
   lines.forEach((line, i) => {
-    const color = palette[i % palette.length]
+    const color = line.color ?? palette[i % palette.length]
     const d = line.points.map(([x, y], j) =>
       `${j === 0 ? "M" : "L"}${fx(x).toFixed(1)},${fy(Math.max(yMin, y)).toFixed(1)}`
     )
@@ -275,7 +277,7 @@ const svgChart = (options: {
   // The legend: one row under the title, entries side by side (about 6.5 px per character).
   let legendX = M.l
   lines.forEach((line, i) => {
-    const color = palette[i % palette.length]
+    const color = line.color ?? palette[i % palette.length]
     parts.push(
       `<rect x="${legendX}" y="${M.t - 17}" width="10" height="10" fill="${color}"/><text x="${legendX + 14}" y="${
         M.t - 8
@@ -330,6 +332,9 @@ export const html = (comparison: Comparison): string => {
     const ok = coarsen(r.series.succeeded, factor)
     return { label: r.policy, points: req.map((n, i) => [(i + 0.5) * step, n === 0 ? 1 : (ok[i] ?? 0) / n] as const) }
   })
+  // One colour per provider across every policy's chart.
+  const providerNames = [...new Set(runs.flatMap((r) => Object.keys(r.series.calls)))]
+  const providerColor = (name: string) => palette[providerNames.indexOf(name) % palette.length]
   const shares = runs.map((r) => {
     const providers = Object.entries(r.series.calls).map(([name, calls]) => [name, coarsen(calls, factor)] as const)
     const n = Math.max(0, ...providers.map(([, c]) => c.length))
@@ -338,6 +343,7 @@ export const html = (comparison: Comparison): string => {
       title: `Traffic share per provider: ${r.policy}`,
       lines: providers.map(([name, c]) => ({
         label: name,
+        color: providerColor(name),
         points: totals.map((t, i) => [(i + 0.5) * step, t === 0 ? 0 : (c[i] ?? 0) / t] as const)
       })),
       xMax: duration,
