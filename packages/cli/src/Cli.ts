@@ -32,17 +32,26 @@ const environment = Options.text("env").pipe(
 const check = Command.make(
   "check",
   {
-    files: Args.text({ name: "file" }).pipe(Args.withDescription("policy YAML files to check"), Args.atLeast(1)),
+    files: Args.text({ name: "file" }).pipe(Args.withDescription("policy YAML files to check"), Args.repeated),
+    scenario: Options.text("scenario").pipe(
+      Options.repeated,
+      Options.withDescription("a simulator scenario file to check as well (repeatable)")
+    ),
     format,
     environment
   },
-  ({ environment, files, format }) =>
+  ({ environment, files, format, scenario }) =>
     Effect.flatMap(Install.load, (installed) =>
       Effect.flatMap(
-        Commands.check(files, { ...installed, format, environment: Option.getOrUndefined(environment) }),
+        Commands.check(files, {
+          ...installed,
+          format,
+          environment: Option.getOrUndefined(environment),
+          scenarios: scenario
+        }),
         emit
       ))
-).pipe(Command.withDescription("check policies; exit code 1 when any has an error"))
+).pipe(Command.withDescription("check policies (and scenarios); exit code 1 when any has an error"))
 
 const explain = Command.make(
   "explain",
@@ -156,7 +165,7 @@ export const command = Command.make("switchyard").pipe(Command.withSubcommands(s
  * @category commands
  */
 export const optionsOf: Readonly<Record<string, ReadonlyArray<string>>> = {
-  check: ["--format", "--env"],
+  check: ["--scenario", "--format", "--env"],
   explain: ["--request", "--format", "--env"],
   schema: [],
   simulate: ["--scenario", "--compare", "--provider", "--seed", "--env", "--report", "--format"]

@@ -9,6 +9,7 @@ import type { LanguageModel } from "@switchyard/core/Provider"
 import * as Router from "@switchyard/core/Router"
 import * as State from "@switchyard/core/State"
 import { Diagnostic, Policy, Validate } from "@switchyard/policy"
+import * as Scenario from "@switchyard/simulator/Scenario"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
@@ -42,18 +43,37 @@ const read = (file: string) =>
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 /**
- * `check <file>...`: every diagnostic of every file; exit code 1 when any is an error.
+ * `check <file>... [--scenario <file>]...`: every diagnostic of every policy file, and of every
+ * simulator scenario file; exit code 1 when any is an error.
  *
  * @since 0.1.0
  * @category commands
  */
 export const check = (
   files: ReadonlyArray<string>,
-  options: Installed & { readonly format: Format; readonly environment?: string | undefined }
+  options: Installed & {
+    readonly format: Format
+    readonly environment?: string | undefined
+    readonly scenarios?: ReadonlyArray<string> | undefined
+  }
 ): Effect.Effect<Result> =>
   Effect.gen(function*() {
+    const scenarios = options.scenarios ?? []
+    if (files.length + scenarios.length === 0) {
+      return { stdout: "", stderr: "switchyard check: give a policy file or --scenario <file>\n", exitCode: 1 }
+    }
     const all: Array<Diagnostic.Diagnostic> = []
     const sources = new Map<string, string>()
+    for (const file of scenarios) {
+      const text = yield* Effect.either(read(file))
+      if (Either.isLeft(text)) {
+        all.push(Diagnostic.fileError(file, "SY100", `cannot read the scenario: ${text.left}`))
+        continue
+      }
+      sources.set(file, text.right)
+      const parsed = Scenario.parse(text.right, file)
+      if (Either.isLeft(parsed)) all.push(...parsed.left.diagnostics)
+    }
     for (const file of files) {
       const text = yield* Effect.either(Policy.readFile(file))
       if (Either.isLeft(text)) {
@@ -73,10 +93,16 @@ export const check = (
     if (options.format === "json") {
       return { stdout: JSON.stringify({ diagnostics: all, errors, warnings }, null, 2) + "\n", stderr: "", exitCode }
     }
-    const lines = all.map((d) => Diagnostic.format(d, sources.get(d.file)))
+    // A scenario given as a policy fails with a dozen unknown keys: say what it is instead of leaving it at that.
+    const notes = files.filter((file) => {
+      const text = sources.get(file)
+      return text !== undefined && /^arrivals:/m.test(text) && !/^routes:/m.test(text)
+    }).map((file) => `note: ${file} looks like a simulator scenario; check it with --scenario ${file}`)
+    const lines = [...all.map((d) => Diagnostic.format(d, sources.get(d.file))), ...notes]
+    const checked = plural(files.length + scenarios.length, "file")
     const summary = all.length === 0
-      ? `${plural(files.length, "file")} checked: no problems`
-      : `${plural(files.length, "file")} checked: ${plural(errors, "error")}, ${plural(warnings, "warning")}`
+      ? `${checked} checked: no problems`
+      : `${checked} checked: ${plural(errors, "error")}, ${plural(warnings, "warning")}`
     return { stdout: [...lines, summary].join("\n") + "\n", stderr: "", exitCode }
   })
 

@@ -115,6 +115,36 @@ describe("check", () => {
       expect(JSON.parse(all.stdout).diagnostics.map((d: any) => `${d.code}@${d.line}`)).toEqual(["SY304@20"])
     }))
 
+  it.effect("--scenario checks simulator scenarios with the same diagnostics; a scenario given as a policy is named", () =>
+    Effect.gen(function*() {
+      const scenario = write(
+        "scenario.yaml",
+        ["name: s", "duration: 1m", "arrivals: { rate: 5 }", "providers:", "  A: { latncy: { p50: 1s, p99: 2s } }"]
+          .join(
+            "\n"
+          ) + "\n"
+      )
+      const result = yield* Commands.check([good], { ...everything, format: "human", scenarios: [scenario] })
+      expect(result.exitCode).toBe(1)
+      expect(result.stdout.split("\n")).toEqual([
+        `${scenario}:5:8: error SY102: unknown key \`latncy\`; did you mean \`latency\`?`,
+        "5 |   A: { latncy: { p50: 1s, p99: 2s } }",
+        "  |        ^^^^^^",
+        expect.stringMatching(/^ {2}hint: valid keys here: cost, latency, /),
+        "2 files checked: 1 error, 0 warnings",
+        ""
+      ])
+      const asPolicy = yield* Commands.check([scenario], { ...everything, format: "human" })
+      expect(asPolicy.stdout).toContain(
+        `note: ${scenario} looks like a simulator scenario; check it with --scenario ${scenario}`
+      )
+      const nothing = yield* Commands.check([], { ...everything, format: "human" })
+      expect([nothing.exitCode, nothing.stderr]).toEqual([
+        1,
+        "switchyard check: give a policy file or --scenario <file>\n"
+      ])
+    }))
+
   it.effect("a file that cannot be read is an error, not a crash", () =>
     Effect.gen(function*() {
       const result = yield* Commands.check([path.join(dir, "nope.yaml")], { ...everything, format: "human" })
