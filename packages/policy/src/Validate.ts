@@ -68,8 +68,9 @@ export const check = <A, I>(
     return { diagnostics: sorted, value: hasErrors(sorted) ? undefined : value }
   }
   if (parsed.issues.some((issue) => issue.code === "SY100")) return done(undefined)
-  const root = parsed.root
-  const first = Decode.decode(schema, root === undefined ? undefined : Source.toValue(root))
+  // An empty file is an empty mapping: its missing keys say more than "actual undefined".
+  const root = parsed.root ?? emptyMap
+  const first = Decode.decode(schema, Source.toValue(root))
   if (Either.isRight(first)) {
     reportFindings(semantic(first.right), root, [], report)
     return done(first.right)
@@ -82,7 +83,7 @@ export const check = <A, I>(
   // report the rest of the file in the same run (never about what was removed).
   let tree = root
   const removed: Array<Source.Path> = []
-  for (let round = 0; round < 8 && tree !== undefined; round++) {
+  for (let round = 0; round < 8; round++) {
     const result = Decode.decode(schema, Source.toValue(tree))
     if (Either.isRight(result)) {
       reportFindings(semantic(result.right), root, removed, report)
@@ -94,12 +95,14 @@ export const check = <A, I>(
     if (paths.length === 0) break
     // Deepest first, and later sequence items before earlier ones, so that indices stay valid.
     for (const path of [...paths].sort((a, b) => b.length - a.length || compareLast(b, a))) {
-      tree = Source.remove(tree!, path)
+      tree = Source.remove(tree, path)
       removed.push(path)
     }
   }
   return done(undefined)
 }
+
+const emptyMap: Source.LNode = { _tag: "Map", span: { start: 0, end: 0 }, entries: [] }
 
 const startsWith = (path: Source.Path, prefix: Source.Path) =>
   prefix.length <= path.length && prefix.every((segment, i) => segment === path[i])

@@ -56,6 +56,17 @@ describe("Validate.check", () => {
     ])
   })
 
+  it("reads an empty file as an empty mapping, and names the kind a structure must be", () => {
+    expect(lines("")).toEqual([
+      "job.yaml:1:1: error SY104: missing required key `name`",
+      "job.yaml:1:1: error SY104: missing required key `steps`"
+    ])
+    expect(lines("- build\n")).toEqual(["job.yaml:1:1: error SY103: Expected a mapping, actual [\"build\"]"])
+    expect(lines("name: build\nsteps: { run: x }\n")).toEqual([
+      "job.yaml:2:8: error SY103: Expected a list, actual {\"run\":\"x\"}"
+    ])
+  })
+
   it("reports syntax errors and duplicate keys as a policy's check does", () => {
     expect(lines("name: [build\n")[0]).toMatch(/^job\.yaml:\d+:\d+: error SY100: /)
     expect(lines("name: a\nname: b\nsteps: []\n")).toEqual([

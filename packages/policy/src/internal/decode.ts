@@ -29,7 +29,13 @@ const literalsOf = (ast: AST.AST): Array<string> =>
     ? [ast.literal]
     : []
 
-const describe = (actual: unknown) => typeof actual === "string" ? JSON.stringify(actual) : String(actual)
+const describe = (actual: unknown): string => {
+  if (typeof actual !== "object" || actual === null) {
+    return typeof actual === "string" ? JSON.stringify(actual) : String(actual)
+  }
+  const json = JSON.stringify(actual)
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json
+}
 
 const walk = (issue: ParseResult.ParseIssue, path: Path, out: Array<SchemaIssue>): void => {
   switch (issue._tag) {
@@ -94,8 +100,10 @@ const walk = (issue: ParseResult.ParseIssue, path: Path, out: Array<SchemaIssue>
     case "Type":
     case "Forbidden": {
       const message = messageOf(issue)
-      // A whole structure's type spelled out (a list of messages, say) says less than its kind.
-      const short = message.length > 120 && issue._tag === "Type"
+      // A whole structure's type spelled out (a list of messages, say) says less than its kind, and
+      // a struct with transformations reads "Struct (Encoded side)".
+      const structural = resolve(issue.ast).every((ast) => AST.isTypeLiteral(ast) || AST.isTupleType(ast))
+      const short = issue._tag === "Type" && (structural || message.length > 120)
         ? `Expected ${kindsOf(issue.ast)}, actual ${describe(issue.actual)}`
         : message
       out.push({ path, kind: "type", message: short, actual: issue.actual })
