@@ -175,23 +175,32 @@ export const optionsOf: Readonly<Record<string, ReadonlyArray<string>>> = {
 const builtIn = ["--help", "--version", "--wizard", "--completions", "--log-level"]
 
 /**
- * The usage error for the first option the subcommand does not have, if any: "unknown option
- * `--scenaro`; did you mean `--scenario`?".
+ * The usage error @effect/cli would report badly, if any: an option the subcommand does not have
+ * ("unknown option `--scenaro`; did you mean `--scenario`?"), or a `--provider` without `=` (which it
+ * reports as "text options do not have a default value").
  *
  * @since 0.1.0
  * @category running
  */
-export const unknownOption = (args: ReadonlyArray<string>): string | undefined => {
+export const usageError = (args: ReadonlyArray<string>): string | undefined => {
   const subcommand = args.find((arg) => !arg.startsWith("-"))
   const known = subcommand === undefined ? undefined : optionsOf[subcommand]
   if (subcommand === undefined || known === undefined) return undefined
-  for (const arg of args) {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
     if (arg === "--") break
     if (!arg.startsWith("--")) continue
-    const name = arg.split("=")[0]!
+    const [name, inline] = arg.split(/=(.*)/s) as [string, string | undefined]
+    if (name === "--provider") {
+      const value = inline ?? args[i + 1]
+      if (value === undefined || !value.includes("=") || value.startsWith("=") || value.endsWith("=")) {
+        return `switchyard ${subcommand}: --provider takes POLICY_PROVIDER=SCENARIO_PROVIDER, e.g. --provider openai=A${
+          value === undefined ? "" : ` (got \`${value}\`)`
+        }`
+      }
+    }
     if (known.includes(name) || builtIn.includes(name)) continue
-    const suggestion = Validate.didYouMean(name, known)
-    return `switchyard ${subcommand}: unknown option \`${name}\`${suggestion}\n` +
+    return `switchyard ${subcommand}: unknown option \`${name}\`${Validate.didYouMean(name, known)}\n` +
       (known.length > 0 ? `its options: ${known.join(", ")} (switchyard ${subcommand} --help)` : "it has no options")
   }
   return undefined

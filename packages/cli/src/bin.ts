@@ -8,11 +8,11 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
-import { run, unknownOption } from "./Cli.js"
+import { run, usageError } from "./Cli.js"
 
-const usageError = unknownOption(process.argv.slice(2))
-if (usageError !== undefined) {
-  process.stderr.write(`${usageError}\n`)
+const usage = usageError(process.argv.slice(2))
+if (usage !== undefined) {
+  process.stderr.write(`${usage}\n`)
   process.exit(1)
 }
 

@@ -312,15 +312,23 @@ describe("the bin", () => {
 
 describe("usage errors", () => {
   it("name an unknown option instead of the required one it hides, with a did-you-mean", () => {
-    expect(Cli.unknownOption(["simulate", "p.yaml", "--scenaro", "s.yaml"])).toBe(
+    expect(Cli.usageError(["simulate", "p.yaml", "--scenaro", "s.yaml"])).toBe(
       "switchyard simulate: unknown option `--scenaro`; did you mean `--scenario`?\n" +
         "its options: --scenario, --compare, --provider, --seed, --env, --report, --format (switchyard simulate --help)"
     )
-    expect(Cli.unknownOption(["check", "--formt=json", "p.yaml"])).toMatch(
+    expect(Cli.usageError(["check", "--formt=json", "p.yaml"])).toMatch(
       /^switchyard check: unknown option `--formt`; did you mean `--format`\?/
     )
-    expect(Cli.unknownOption(["simulate", "p.yaml", "--scenario=s.yaml", "--seed", "3", "--help"])).toBeUndefined()
-    expect(Cli.unknownOption(["nonsense", "--x"])).toBeUndefined()
+    expect(Cli.usageError(["simulate", "p.yaml", "--scenario=s.yaml", "--seed", "3", "--help"])).toBeUndefined()
+    expect(Cli.usageError(["nonsense", "--x"])).toBeUndefined()
+  })
+
+  it("explain a --provider without `=` instead of @effect/cli's \"text options do not have a default value\"", () => {
+    const message = "switchyard simulate: --provider takes POLICY_PROVIDER=SCENARIO_PROVIDER, e.g. --provider openai=A"
+    expect(Cli.usageError(["simulate", "p.yaml", "--provider", "openai"])).toBe(`${message} (got \`openai\`)`)
+    expect(Cli.usageError(["simulate", "p.yaml", "--provider"])).toBe(message)
+    expect(Cli.usageError(["simulate", "p.yaml", "--provider=openai="])).toBe(`${message} (got \`openai=\`)`)
+    expect(Cli.usageError(["simulate", "p.yaml", "--provider", "openai=A", "--provider=anthropic=B"])).toBeUndefined()
   })
 
   it("know exactly the options each subcommand's --help lists", () => {

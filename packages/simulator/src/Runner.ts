@@ -20,6 +20,7 @@ import type { Router } from "@switchyard/core/Router"
 import * as State from "@switchyard/core/State"
 import type { StreamPart } from "@switchyard/core/StreamPart"
 import * as VirtualClock from "@switchyard/core/VirtualClock"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
@@ -287,8 +288,12 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
   const wallMs = wallNow() - started
   const mainExit = main.unsafePoll()
   if (mainExit !== null && Exit.isFailure(mainExit)) {
+    // The error's own message (a policy's diagnostics, say), not the cause's rendering with its class name.
+    const error = Cause.squash(mainExit.cause)
     throw new Error(
-      `policy \`${policy.name}\` could not run: ${String(Exit.isFailure(mainExit) ? mainExit.cause : "")}`
+      `policy \`${policy.name}\` could not run: ${
+        error instanceof Error ? error.message : Cause.pretty(mainExit.cause)
+      }`
     )
   }
   // Requests that never ended within the drain allowance.
