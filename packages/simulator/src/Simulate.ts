@@ -278,10 +278,21 @@ const reportPath = (file: string): string => {
   }
   if (file.trim() === "") fail("no file name")
   if (fs.existsSync(resolved) && fs.statSync(resolved).isDirectory()) fail("it is a directory")
-  try {
-    fs.mkdirSync(path.dirname(resolved), { recursive: true })
-  } catch (e) {
-    fail((e as Error).message)
+  // One directory at a time from the nearest existing one: a recursive mkdir never returns under
+  // some special filesystems (`/proc`), where a plain one fails at once.
+  const missing: Array<string> = []
+  let dir = path.dirname(resolved)
+  while (!fs.existsSync(dir)) {
+    missing.unshift(dir)
+    dir = path.dirname(dir)
+  }
+  if (!fs.statSync(dir).isDirectory()) fail(`${dir} is not a directory`)
+  for (const missingDir of missing) {
+    try {
+      fs.mkdirSync(missingDir)
+    } catch (e) {
+      fail((e as Error).message)
+    }
   }
   return resolved
 }

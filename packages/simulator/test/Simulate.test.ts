@@ -217,6 +217,12 @@ routes:
       .toThrow(`cannot write the report ${JSON.stringify(dir)}: it is a directory`)
     const under = path.join(policyFile, "report.html")
     await expect(simulate({ policy: policyFile, scenario: scenarioFile, report: under, progress: false })).rejects
-      .toThrow(`cannot write the report ${JSON.stringify(under)}: EEXIST`)
+      .toThrow(`cannot write the report ${JSON.stringify(under)}: ${policyFile} is not a directory`)
+    // A recursive mkdir never returns under /proc; the report's directory is made one level at a time.
+    if (process.platform === "linux") {
+      const special = "/proc/switchyard-test/report.html"
+      await expect(simulate({ policy: policyFile, scenario: scenarioFile, report: special, progress: false })).rejects
+        .toThrow(`cannot write the report ${JSON.stringify(special)}: ENOENT`)
+    }
   })
 })
