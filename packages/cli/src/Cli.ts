@@ -71,9 +71,14 @@ const explain = Command.make(
 
 const schema = Command.make(
   "schema",
-  {},
-  () => Effect.flatMap(Install.load, (installed) => Effect.flatMap(Commands.schema(installed), emit))
-).pipe(Command.withDescription("print the JSON Schema of the policy language"))
+  {
+    scenario: Options.boolean("scenario").pipe(
+      Options.withDescription("print the JSON Schema of simulator scenario files instead")
+    )
+  },
+  ({ scenario }) =>
+    Effect.flatMap(Install.load, (installed) => Effect.flatMap(Commands.schema({ ...installed, scenario }), emit))
+).pipe(Command.withDescription("print the JSON Schema of the policy language (or of scenarios)"))
 
 const dedupe = (names: ReadonlyArray<string>) => [...new Set(names)]
 
@@ -167,7 +172,7 @@ export const command = Command.make("switchyard").pipe(Command.withSubcommands(s
 export const optionsOf: Readonly<Record<string, ReadonlyArray<string>>> = {
   check: ["--scenario", "--format", "--env"],
   explain: ["--request", "--format", "--env"],
-  schema: [],
+  schema: ["--scenario"],
   simulate: ["--scenario", "--compare", "--provider", "--seed", "--env", "--report", "--format"]
 }
 

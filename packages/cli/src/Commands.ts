@@ -176,14 +176,17 @@ export const explain = (
   })
 
 /**
- * `schema`: the JSON Schema of the policy language, installed plugins' sections included.
+ * `schema`: the JSON Schema of the policy language, installed plugins' sections included; with
+ * `scenario`, the JSON Schema of simulator scenario files.
  *
  * @since 0.1.0
  * @category commands
  */
-export const schema = (options: Installed): Effect.Effect<Result> =>
+export const schema = (options: Installed & { readonly scenario?: boolean | undefined }): Effect.Effect<Result> =>
   Effect.sync(() => ({
-    stdout: JSON.stringify(Policy.jsonSchema(options.plugins), null, 2) + "\n",
+    stdout:
+      JSON.stringify(options.scenario === true ? Scenario.jsonSchema() : Policy.jsonSchema(options.plugins), null, 2) +
+      "\n",
     stderr: "",
     exitCode: 0
   }))

@@ -220,6 +220,18 @@ describe("schema", () => {
       expect(targets[0].type).toBe("string")
       expect(Object.keys(targets[1].properties).sort()).toEqual(["priority", "route", "target", "weight"])
     }))
+
+  it.effect("--scenario prints the JSON Schema of scenario files, closed to unknown keys", () =>
+    Effect.gen(function*() {
+      const installed = yield* Install.load
+      const schema = JSON.parse((yield* Commands.schema({ ...installed, scenario: true })).stdout)
+      expect(schema.required).toEqual(["name", "duration", "arrivals", "providers"])
+      expect(schema.additionalProperties).toBe(false)
+      const behaviour = schema.properties.providers.additionalProperties
+      expect(Object.keys(behaviour.properties)).toEqual(expect.arrayContaining(["latency", "errors", "faults"]))
+      // A duration is a number of milliseconds or a string with a unit.
+      expect(schema.properties.duration.anyOf.map((t: { type: string }) => t.type)).toEqual(["number", "string"])
+    }))
 })
 
 describe("policies/", () => {

@@ -8,6 +8,7 @@
 import * as PolicyDiagnostic from "@switchyard/policy/Diagnostic"
 import * as Validate from "@switchyard/policy/Validate"
 import * as Either from "effect/Either"
+import * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
@@ -350,6 +351,20 @@ export class ScenarioError extends Error {
  * @category diagnostics
  */
 export const formatDiagnostic = (d: Diagnostic): string => PolicyDiagnostic.formatLine(d)
+
+/**
+ * The JSON Schema (draft-07) of scenario files, for editors (`switchyard schema --scenario`).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const jsonSchema = (): object =>
+  JSONSchema.make(
+    Schema.encodedSchema(Scenario).annotations({
+      title: "Switchyard simulator scenario",
+      description: "Simulated providers, traffic and bars (see @switchyard/simulator README)."
+    })
+  )
 
 /**
  * Parses and decodes scenario text. `file` names it in diagnostics.
