@@ -121,17 +121,6 @@ const normalizeTargets = (root: LNode): LNode => {
   return out
 }
 
-const comparePaths = (a: Path, b: Path): number => {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const x = a[i]!
-    const y = b[i]!
-    if (x === y) continue
-    if (typeof x === "number" && typeof y === "number") return y - x
-    return String(y) < String(x) ? -1 : 1
-  }
-  return b.length - a.length
-}
-
 interface Run {
   readonly diagnostics: Array<Diagnostic>
   readonly document: Document.PolicyDocument | undefined
@@ -211,27 +200,10 @@ const run = (text: string, file: string, options: Options, strictEnv: boolean): 
     const located = Decode.locateIssue(issue, ast, original, prefix)
     report(located.span, located.code, "error", located.message, located.hint)
   }
-  let tree: LNode = root
-  const removed: Array<Path> = []
-  let document: Document.PolicyDocument | undefined
-  for (let round = 0; round < 8; round++) {
-    const result = Decode.decode(schema, Source.toValue(tree))
-    if (Either.isRight(result)) {
-      document = result.right as Document.PolicyDocument
-      break
-    }
-    if (round === 0) result.left.forEach((issue) => reportSchemaIssue(issue, schema.ast, []))
-    const paths = result.left
-      .map((issue) => issue.kind === "missing" ? issue.path.slice(0, -1) : issue.path)
-      .filter((path) => path.length > 0)
-      .sort(comparePaths)
-    if (paths.length === 0) break
-    for (const path of paths) {
-      if (removed.some((r) => r.length <= path.length && r.every((s, i) => s === path[i]))) continue
-      tree = Source.remove(tree, path)
-      removed.push(path)
-    }
-  }
+  const repaired = Decode.decodeRepairing(schema, root)
+  repaired.issues.forEach((issue) => reportSchemaIssue(issue, schema.ast, []))
+  const { removed, tree } = repaired
+  const document = repaired.value as Document.PolicyDocument | undefined
 
   // Plugin sections.
   const sections: Record<string, unknown> = {}

@@ -6,7 +6,6 @@
  *
  * @since 0.1.0
  */
-import * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
 import type { Code, Diagnostic, Severity } from "./Diagnostic.js"
 import { format, hasErrors, sort } from "./Diagnostic.js"
@@ -70,66 +69,31 @@ export const check = <A, I>(
   if (parsed.issues.some((issue) => issue.code === "SY100")) return done(undefined)
   // An empty file is an empty mapping: its missing keys say more than "actual undefined".
   const root = parsed.root ?? emptyMap
-  const first = Decode.decode(schema, Source.toValue(root))
-  if (Either.isRight(first)) {
-    reportFindings(semantic(first.right), root, [], report)
-    return done(first.right)
-  }
-  for (const issue of first.left) {
+  // As a policy's check does: what is wrong is removed and the rest decoded again, so that the
+  // semantic checks still report the rest of the file in the same run (never about what was removed).
+  const repaired = Decode.decodeRepairing(schema, root)
+  for (const issue of repaired.issues) {
     const located = Decode.locateIssue(issue, schema.ast, root, [])
     report(located.span, located.code, "error", located.message, located.hint)
   }
-  // As a policy's check does: remove what is wrong and decode again, so that the semantic checks still
-  // report the rest of the file in the same run (never about what was removed).
-  let tree = root
-  const removed: Array<Source.Path> = []
-  for (let round = 0; round < 8; round++) {
-    const result = Decode.decode(schema, Source.toValue(tree))
-    if (Either.isRight(result)) {
-      reportFindings(semantic(result.right), root, removed, report)
-      break
-    }
-    const paths = result.left
-      .map((issue) => issue.kind === "missing" ? issue.path.slice(0, -1) : issue.path)
-      .filter((path) => path.length > 0 && !removed.some((r) => startsWith(path, r)))
-    if (paths.length === 0) break
-    // Deepest first, and later sequence items before earlier ones, so that indices stay valid.
-    for (const path of [...paths].sort((a, b) => b.length - a.length || compareLast(b, a))) {
-      tree = Source.remove(tree, path)
-      removed.push(path)
+  if (repaired.value !== undefined) {
+    for (const finding of semantic(repaired.value)) {
+      if (
+        repaired.removed.some((path) => Decode.startsWith(finding.path, path) || Decode.startsWith(path, finding.path))
+      ) continue
+      report(
+        Source.locate(root, finding.path, finding.at ?? "value"),
+        finding.code,
+        finding.severity ?? "error",
+        finding.message,
+        finding.hint
+      )
     }
   }
-  return done(undefined)
+  return done(repaired.value)
 }
 
 const emptyMap: Source.LNode = { _tag: "Map", span: { start: 0, end: 0 }, entries: [] }
-
-const startsWith = (path: Source.Path, prefix: Source.Path) =>
-  prefix.length <= path.length && prefix.every((segment, i) => segment === path[i])
-
-const compareLast = (a: Source.Path, b: Source.Path) => {
-  const x = a[a.length - 1]
-  const y = b[b.length - 1]
-  return typeof x === "number" && typeof y === "number" ? x - y : 0
-}
-
-const reportFindings = (
-  findings: ReadonlyArray<Finding>,
-  root: Source.LNode | undefined,
-  removed: ReadonlyArray<Source.Path>,
-  report: (span: Span, code: string, severity: Severity, message: string, hint?: string) => void
-) => {
-  for (const finding of findings) {
-    if (removed.some((path) => startsWith(finding.path, path) || startsWith(path, finding.path))) continue
-    report(
-      Source.locate(root, finding.path, finding.at ?? "value"),
-      finding.code,
-      finding.severity ?? "error",
-      finding.message,
-      finding.hint
-    )
-  }
-}
 
 /**
  * Renders diagnostics as `check` prints them: each with its source line and carets, one after another.

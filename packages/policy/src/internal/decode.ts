@@ -190,6 +190,60 @@ export const keysAt = (ast: AST.AST, path: Path): Array<string> =>
 /** The string literals a value at `path` may be. */
 export const literalsAt = (ast: AST.AST, path: Path): Array<string> => nodesAt(ast, path).flatMap(literalsOf)
 
+/** Whether `path` is `prefix` or lies under it. */
+export const startsWith = (path: Path, prefix: Path): boolean =>
+  prefix.length <= path.length && prefix.every((segment, i) => segment === path[i])
+
+const comparePaths = (a: Path, b: Path): number => {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i]!
+    const y = b[i]!
+    if (x === y) continue
+    if (typeof x === "number" && typeof y === "number") return y - x
+    return String(y) < String(x) ? -1 : 1
+  }
+  return b.length - a.length
+}
+
+/** What {@link decodeRepairing} found. */
+export interface Repaired<A> {
+  /** The issues of the file as written (empty when it decoded at once). */
+  readonly issues: ReadonlyArray<SchemaIssue>
+  /** The value decoded from the repaired tree, if the repairs made it decode. */
+  readonly value: A | undefined
+  /** The tree with the wrong parts removed. */
+  readonly tree: LNode
+  /** The paths that were removed. */
+  readonly removed: ReadonlyArray<Path>
+}
+
+/**
+ * Decodes a located tree; when it fails, removes what is wrong and decodes again (a few rounds), so
+ * that semantic checks can still run on the rest of the file. Later siblings and deeper paths are
+ * removed first, so that sequence indices stay valid.
+ */
+export const decodeRepairing = <A, I>(schema: Schema.Schema<A, I, never>, root: LNode): Repaired<A> => {
+  let tree = root
+  let issues: ReadonlyArray<SchemaIssue> = []
+  const removed: Array<Path> = []
+  for (let round = 0; round < 8; round++) {
+    const result = decode(schema, Source.toValue(tree))
+    if (Either.isRight(result)) return { issues, value: result.right, tree, removed }
+    if (round === 0) issues = result.left
+    const paths = result.left
+      .map((issue) => issue.kind === "missing" ? issue.path.slice(0, -1) : issue.path)
+      .filter((path) => path.length > 0)
+      .sort(comparePaths)
+    if (paths.length === 0) break
+    for (const path of paths) {
+      if (removed.some((r) => startsWith(path, r))) continue
+      tree = Source.remove(tree, path)
+      removed.push(path)
+    }
+  }
+  return { issues, value: undefined, tree, removed }
+}
+
 /** A schema issue as a diagnostic to report: where, which code, what. */
 export interface Located {
   readonly span: Span
