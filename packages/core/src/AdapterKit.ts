@@ -17,6 +17,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Deadline from "./Deadline.js"
@@ -61,16 +62,23 @@ export const decodeOptions = <A, I>(
   schema: Schema.Schema<A, I, never>
 ): (config: ProviderConfig) => Effect.Effect<A, AdapterConfigError> => {
   const decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })
+  const known = AST.isTypeLiteral(schema.ast) ? schema.ast.propertySignatures.map((p) => String(p.name)) : []
+  const unknownOption = (key: string) =>
+    `unknown option \`${key}\` (${known.length > 0 ? `known: ${known.join(", ")}` : "the adapter has no options"})`
   return (config) => {
     const decoded = decode(config.options ?? {})
-    return Either.isRight(decoded)
-      ? Effect.succeed(decoded.right)
-      : Effect.fail(
-        new AdapterConfigError(
-          config.name,
-          `invalid options for provider \`${config.name}\`: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
-        )
+    if (Either.isRight(decoded)) return Effect.succeed(decoded.right)
+    const problems = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+      // An optional option is a union with `undefined`, whose branch adds nothing to the complaint.
+      .filter((issue) => !issue.message.startsWith("Expected undefined"))
+      .map((issue) =>
+        issue._tag === "Unexpected"
+          ? unknownOption(issue.path.join("."))
+          : `option \`${issue.path.join(".")}\`: ${issue.message}`
       )
+    return Effect.fail(
+      new AdapterConfigError(config.name, `invalid options for provider \`${config.name}\`: ${problems.join("; ")}`)
+    )
   }
 }
 

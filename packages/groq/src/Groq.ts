@@ -14,7 +14,6 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import Groq from "groq-sdk"
 import type {
   ChatCompletion,
@@ -87,9 +86,7 @@ const fromClient = (client: Groq, dialect: Dialect): LanguageModel =>
 export const adapter: Adapter = {
   names: ["groq"],
   packageName: "@switchyard/groq",
-  make,
-  // The Groq adapter has no options: any key is unknown.
-  options: Schema.Struct({})
+  make
 }
 
 const toConfig = (options: LayerOptions): ProviderConfig => AdapterKit.toProviderConfig("groq", options)

@@ -59,12 +59,7 @@ export const AdapterOptions = Schema.Struct({
   maxTokensParam: Schema.optional(Schema.Literal("max_completion_tokens", "max_tokens"))
 })
 
-const knownOptions = new Set(Object.keys(AdapterOptions.fields))
-
-const optionString = (config: ProviderConfig, key: string): string | undefined => {
-  const value = config.options?.[key]
-  return typeof value === "string" ? value : undefined
-}
+const decodeOptions = AdapterKit.decodeOptions(AdapterOptions)
 
 /**
  * Builds a provider from its policy configuration. Fails when the configuration cannot work: an
@@ -84,41 +79,33 @@ export const make = (config: ProviderConfig): Effect.Effect<LanguageModel, Adapt
       return fail(`adapter \`${config.adapter}\` is not served by @switchyard/openai`)
     }
     const compatible = config.adapter === "openai-compatible"
-    for (const key of Object.keys(config.options ?? {})) {
-      if (!knownOptions.has(key)) {
-        return fail(`unknown option \`${key}\` (known: ${[...knownOptions].join(", ")})`)
+    return Effect.flatMap(decodeOptions(config), (options) => {
+      if (!compatible && config.apiKey === undefined) return fail("an `openai` provider needs an API key")
+      if (compatible && config.baseUrl === undefined) {
+        return fail("an `openai-compatible` provider needs a base URL (e.g. http://localhost:11434/v1 for Ollama)")
       }
-    }
-    if (!compatible && config.apiKey === undefined) return fail("an `openai` provider needs an API key")
-    if (compatible && config.baseUrl === undefined) {
-      return fail("an `openai-compatible` provider needs a base URL (e.g. http://localhost:11434/v1 for Ollama)")
-    }
-    const maxTokensParam = optionString(config, "maxTokensParam") ??
-      (compatible ? "max_tokens" : "max_completion_tokens")
-    if (maxTokensParam !== "max_tokens" && maxTokensParam !== "max_completion_tokens") {
-      return fail("option `maxTokensParam` must be `max_tokens` or `max_completion_tokens`")
-    }
-    const headers: Record<string, string | null> = { ...config.headers }
-    // Without a key, send no Authorization header at all (local servers need none).
-    if (config.apiKey === undefined) headers.Authorization = null
-    const client = new OpenAI({
-      apiKey: config.apiKey === undefined ? "no-key" : Redacted.value(config.apiKey),
-      baseURL: config.baseUrl ?? "https://api.openai.com/v1",
-      organization: optionString(config, "organization") ?? null,
-      project: optionString(config, "project") ?? null,
-      defaultHeaders: headers,
-      // The router owns retries and time limits; the SDK must not retry behind its back.
-      maxRetries: 0,
-      // Switchyard reports failures as typed errors; the SDK must not print stream chunks.
-      logLevel: "off"
+      const headers: Record<string, string | null> = { ...config.headers }
+      // Without a key, send no Authorization header at all (local servers need none).
+      if (config.apiKey === undefined) headers.Authorization = null
+      const client = new OpenAI({
+        apiKey: config.apiKey === undefined ? "no-key" : Redacted.value(config.apiKey),
+        baseURL: config.baseUrl ?? "https://api.openai.com/v1",
+        organization: options.organization ?? null,
+        project: options.project ?? null,
+        defaultHeaders: headers,
+        // The router owns retries and time limits; the SDK must not retry behind its back.
+        maxRetries: 0,
+        // Switchyard reports failures as typed errors; the SDK must not print stream chunks.
+        logLevel: "off"
+      })
+      const dialect = makeDialect({
+        provider: config.name,
+        adapterName: config.adapter,
+        maxTokensParam: options.maxTokensParam ?? (compatible ? "max_tokens" : "max_completion_tokens"),
+        sendTopK: compatible
+      })
+      return Effect.succeed(fromClient(client, dialect))
     })
-    const dialect = makeDialect({
-      provider: config.name,
-      adapterName: config.adapter,
-      maxTokensParam,
-      sendTopK: compatible
-    })
-    return Effect.succeed(fromClient(client, dialect))
   })
 
 // generate is one SDK call bounded by the attempt's deadline (AdapterKit.call): no router timer needed.
