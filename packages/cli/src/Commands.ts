@@ -140,10 +140,11 @@ export const explain = (
       const errors = analysis.diagnostics.filter((d) => d.severity === "error")
       return fail(errors.map((d) => Diagnostic.format(d, text.right)).join("\n"))
     }
-    const raw = /^\s*[[{]/.test(request) ? Either.right(request) : yield* Effect.either(read(request))
+    const inline = /^\s*[[{]/.test(request)
+    const raw = inline ? Either.right(request) : yield* Effect.either(read(request))
     if (Either.isLeft(raw)) return fail(`${request}: cannot read the request: ${raw.left}`)
     // JSON is YAML: the request is checked like a policy, with positions, and unknown keys are errors.
-    const requestName = /^\s*[[{]/.test(request) ? "<request>" : request
+    const requestName = inline ? "<request>" : request
     const checked = Validate.check(GenerateRequest, raw.right, requestName)
     const generateRequest = checked.value
     if (generateRequest === undefined) {

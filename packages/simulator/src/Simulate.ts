@@ -134,13 +134,15 @@ export const standIn = (providers: Readonly<Record<string, string>>): Adapter =>
     })
 })
 
+const isBaseline = (policy: string): policy is "naive" | "retry-only" => policy === "naive" || policy === "retry-only"
+
 const resolve = async (
   policy: string | PolicyUnderTest,
   scenario: Scenario,
   options: SimulateOptions
 ): Promise<PolicyUnderTest> => {
   if (typeof policy !== "string") return policy
-  if (policy === "naive" || policy === "retry-only") return Runner.baseline(scenario, policy)
+  if (isBaseline(policy)) return Runner.baseline(scenario, policy)
   return fromPolicyFile(policy, options)
 }
 
@@ -261,7 +263,7 @@ const loadScenario = async (file: string, options: SimulateOptions): Promise<Sce
     return ScenarioModule.load(file)
   } catch (scenarioError) {
     const files = [options.policy, ...(options.compare ?? [])].filter(
-      (policy): policy is string => typeof policy === "string" && policy !== "naive" && policy !== "retry-only"
+      (policy): policy is string => typeof policy === "string" && !isBaseline(policy)
     )
     const policyErrors = await Promise.all(
       [...new Set(files)].map((file) => fromPolicyFile(file, options).then(() => [], (e: Error) => [e.message]))

@@ -28,26 +28,33 @@ bars:
 const scenarioFile = path.join(dir, "tiny.yaml")
 fs.writeFileSync(scenarioFile, scenarioText)
 
-const policyFile = path.join(dir, "fallback.yaml")
-fs.writeFileSync(
-  policyFile,
+/** The fallback policy of these tests over `providers` (a YAML block): one attempt each, then the next. */
+const fallbackPolicy = (providers: string, targets: string) =>
   `version: 1
 providers:
-  A:
-    adapter: simulated
-    options: { behaviour: A }
-    models: { chat: { contextWindow: 100000 } }
-  B:
-    adapter: simulated
-    models: { chat: { contextWindow: 100000 } }
+${providers}
 defaults:
   retry: { maxAttempts: 1 }
   timeout: { total: 10s, attempt: 5s }
 routes:
   default:
     strategy: fallback
-    targets: [A/chat, B/chat]
+    targets: [${targets}]
 `
+
+const policyFile = path.join(dir, "fallback.yaml")
+fs.writeFileSync(
+  policyFile,
+  fallbackPolicy(
+    `  A:
+    adapter: simulated
+    options: { behaviour: A }
+    models: { chat: { contextWindow: 100000 } }
+  B:
+    adapter: simulated
+    models: { chat: { contextWindow: 100000 } }`,
+    "A/chat, B/chat"
+  )
 )
 
 describe("simulate", () => {
@@ -98,26 +105,20 @@ describe("simulate", () => {
 
   // A production policy: real adapters, API keys from the environment (unset here).
   const production = path.join(dir, "production.yaml")
+  // The same policy as fallback.yaml, over real adapters whose keys are not set.
   fs.writeFileSync(
     production,
-    `version: 1
-providers:
-  openai:
+    fallbackPolicy(
+      `  openai:
     adapter: openai
     apiKey: \${env:SWITCHYARD_TEST_UNSET_OPENAI_KEY}
     models: { mini: { contextWindow: 100000 } }
   anthropic:
     adapter: anthropic
     apiKey: \${env:SWITCHYARD_TEST_UNSET_ANTHROPIC_KEY}
-    models: { haiku: { contextWindow: 100000 } }
-defaults:
-  retry: { maxAttempts: 1 }
-  timeout: { total: 10s, attempt: 5s }
-routes:
-  default:
-    strategy: fallback
-    targets: [openai/mini, anthropic/haiku]
-`
+    models: { haiku: { contextWindow: 100000 } }`,
+      "openai/mini, anthropic/haiku"
+    )
   )
 
   it("runs a production policy with its real providers stood in for by the scenario's", async () => {
