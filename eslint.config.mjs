@@ -2,7 +2,7 @@ import effectPlugin from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/build/**", "**/dist/**", "scratch/**", "reports/**", "**/*.mjs", "**/*.js"] },
+  { ignores: ["**/node_modules/**", "**/build/**", "**/dist/**", "scratch/**", "reports/**", "examples/readme/**", "**/*.mjs", "**/*.js"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
