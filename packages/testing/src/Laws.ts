@@ -33,7 +33,7 @@ import { incapable, selectRoute } from "./internal/features.js"
  * @since 0.1.0
  * @category models
  */
-export type Law = "L1" | "L2" | "L3" | "L6" | "L7" | "L8" | "L10" | "L33" | "L38"
+export type Law = "L1" | "L2" | "L3" | "L6" | "L7" | "L8" | "L10" | "L21" | "L22" | "L33" | "L38"
 
 /**
  * What each law says.
@@ -49,6 +49,8 @@ export const laws: Readonly<Record<Law, string>> = {
   L7: "the total deadline bounds everything, back-off included; each attempt within its own limit",
   L8: "after the caller cancels no attempt starts and in-flight attempts are interrupted",
   L10: "nested routes add attempts, never multiply them",
+  L21: "a request never has more calls in flight than its hedging allows (1 + maxHedged per hedged route)",
+  L22: "the first acceptable answer wins and every other call is aborted by the time the caller has it",
   L33: "a target missing a needed capability or context window is never called",
   L38: "the same seed gives the same call log"
 }
@@ -59,7 +61,7 @@ export const laws: Readonly<Record<Law, string>> = {
  * @since 0.1.0
  * @category models
  */
-export const allLaws: ReadonlyArray<Law> = ["L1", "L2", "L3", "L6", "L7", "L8", "L10", "L33", "L38"]
+export const allLaws: ReadonlyArray<Law> = ["L1", "L2", "L3", "L6", "L7", "L8", "L10", "L21", "L22", "L33", "L38"]
 
 /**
  * A law does not hold for the policy. `message` names the law, says what happened, and shows the
@@ -141,6 +143,11 @@ interface Analysis {
   readonly plan: Plan.PolicyPlan
   readonly leaves: (route: string) => ReadonlyArray<Leaf>
   readonly byKey: ReadonlyMap<string, ReadonlyArray<Leaf>>
+  /**
+   * The most calls a request routed to `route` can have in flight: 1 without hedging; a hedged route
+   * runs up to 1 + maxHedged of its targets at once, each a nested route's own number.
+   */
+  readonly concurrency: (route: string) => number
   /** Whether every route that can start a request has a deadline for every call. */
   readonly bounded: boolean
   readonly contextFailover: boolean
@@ -178,6 +185,15 @@ const analyse = (plan: Plan.PolicyPlan): Analysis => {
       byKey.set(key, list)
     }
   }
+  const concurrency = (name: string, depth = 0): number => {
+    const route = routes.get(name)
+    if (route === undefined || depth > 32) return 1
+    const widest = Math.max(
+      1,
+      ...route.targets.map((target) => target.kind === "route" ? concurrency(target.route, depth + 1) : 1)
+    )
+    return (1 + (route.hedge?.maxHedged ?? 0)) * widest
+  }
   const bounded = plan.routes.every((route) =>
     route.timeout.totalMs !== undefined ||
     leaves(route.name).every((leaf) => leaf.route.timeout.attemptMs !== undefined)
@@ -186,6 +202,7 @@ const analyse = (plan: Plan.PolicyPlan): Analysis => {
     plan,
     leaves: (name) => leaves(name),
     byKey,
+    concurrency: (name) => concurrency(name),
     bounded,
     contextFailover: plan.routes.some((route) => route.failoverOnContextLength)
   }
@@ -489,6 +506,56 @@ const checkRequest = (
     }
   }
 
+  // L21: never more calls in flight than the route's hedging allows. Calls are ordered by when they
+  // started and ended, not by virtual millisecond, so a call that ends as the next starts is not overlap.
+  if (enabled.has("L21")) {
+    const allowed = Math.max(...runs.map((route) => analysis.concurrency(route)))
+    const points = calls.flatMap((call) => [[call.startSeq, call], [call.endSeq ?? Infinity, call]] as const)
+      .sort((a, b) => a[0] - b[0])
+    const inFlight = new Set<Call>()
+    for (const [, call] of points) {
+      if (inFlight.has(call)) inFlight.delete(call)
+      else inFlight.add(call)
+      if (inFlight.size > allowed) {
+        return {
+          law: "L21",
+          message:
+            `${inFlight.size} calls in flight at once for one request, but route \`${runs[0]}\` allows ${allowed}` +
+            ` (1 + maxHedged per hedged route): ${[...inFlight].map(callLabel).join("; ")}`
+        }
+      }
+    }
+  }
+
+  // L22: the caller gets the first acceptable answer, and no other call outlives the request.
+  if (enabled.has("L22") && calls.length > 1 && (result._tag === "Ok" || result._tag === "Failed")) {
+    for (const call of calls) {
+      if (call.record.endedAt === undefined || call.record.endedAt > trace.end) {
+        return {
+          law: "L22",
+          message: `${callLabel(call)} was still running when the request ended at ${trace.end} ms: ` +
+            `an attempt that lost (or was no longer wanted) was not aborted`
+        }
+      }
+    }
+    if (result._tag === "Ok") {
+      let first: Call | undefined
+      for (const call of calls) {
+        if (
+          call.record.result === "ok" && (first === undefined || (call.endSeq ?? Infinity) < (first.endSeq ?? Infinity))
+        ) {
+          first = call
+        }
+      }
+      if (first !== undefined && result.provider !== undefined && first.provider !== result.provider) {
+        return {
+          law: "L22",
+          message: `the caller got the answer of ${result.provider}, but ${callLabel(first)} answered first`
+        }
+      }
+    }
+  }
+
   // L33: no call to a target that cannot serve the request; nothing eligible means no call at all.
   if (enabled.has("L33")) {
     const needs = RequestFeatures.neededCapabilities(request.request, request.stream)
@@ -771,7 +838,7 @@ const requestOptions = (plan: Plan.PolicyPlan): Arbitraries.RequestOptions => {
 }
 
 /**
- * Property-tests a policy against the engine's laws L1, L2, L3, L6, L7, L8, L10, L33 and L38.
+ * Property-tests a policy against the engine's laws L1, L2, L3, L6, L7, L8, L10, L21, L22, L33 and L38.
  *
  * Each case generates a behaviour for every provider of the plan (answers with latency, 5xx, 429 and
  * 529 with or without Retry-After, network errors, 400, 401, 403, context length, hangs, streams cut

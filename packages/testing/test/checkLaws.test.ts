@@ -226,6 +226,50 @@ describe("checkLaws catches broken wiring", () => {
       expect(error.law).toBe("L8")
     }))
 
+  const hedged = Plans.route({
+    providers: ["openai", "anthropic", "google"],
+    retry: { maxAttempts: 1 },
+    timeout: { totalMs: 20_000, attemptMs: 8_000 },
+    hedge: { delayMs: 200, maxHedged: 1 }
+  })
+
+  it.effect("a compiler that hedges more than the policy says (L21)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(hedged, {
+        numRuns: 200,
+        seed: 14,
+        makeRouter: miswired((p) => ({
+          ...p,
+          routes: p.routes.map((route) => ({ ...route, hedge: { delayMs: 200, maxHedged: 2 } }))
+        }))
+      }))
+      expect(error.law).toBe("L21")
+      expect(error.message).toContain("3 calls in flight at once for one request, but route `main` allows 2")
+    }))
+
+  it.effect("a hedge loser that is not aborted (L22)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(hedged, {
+        numRuns: 200,
+        seed: 15,
+        laws: ["L22"],
+        streaming: false,
+        // Providers whose calls cannot be interrupted: the router stops waiting for a loser, the call goes on.
+        makeRouter: (options) =>
+          Router.make({
+            ...options,
+            providers: new Map(
+              [...options.providers].map(([name, model]) => [name, {
+                ...model,
+                generate: (request, callOptions) => Effect.uninterruptible(model.generate(request, callOptions))
+              }])
+            )
+          })
+      }))
+      expect(error.law).toBe("L22")
+      expect(error.message).toContain("was still running when the request ended")
+    }))
+
   it.effect("state that leaks from one router to the next breaks determinism (L38)", () =>
     Effect.gen(function*() {
       let builds = 0
