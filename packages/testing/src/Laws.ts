@@ -33,7 +33,7 @@ import { incapable, selectRoute } from "./internal/features.js"
  * @since 0.1.0
  * @category models
  */
-export type Law = "L1" | "L2" | "L3" | "L6" | "L7" | "L8" | "L10" | "L21" | "L22" | "L33" | "L38"
+export type Law = "L1" | "L2" | "L3" | "L6" | "L7" | "L8" | "L10" | "L21" | "L22" | "L24" | "L33" | "L38"
 
 /**
  * What each law says.
@@ -51,6 +51,7 @@ export const laws: Readonly<Record<Law, string>> = {
   L10: "nested routes add attempts, never multiply them",
   L21: "a request never has more calls in flight than its hedging allows (1 + maxHedged per hedged route)",
   L22: "the first acceptable answer wins and every other call is aborted by the time the caller has it",
+  L24: "a fallback route tries its targets in the declared order, and without hedging never goes back",
   L33: "a target missing a needed capability or context window is never called",
   L38: "the same seed gives the same call log"
 }
@@ -61,7 +62,20 @@ export const laws: Readonly<Record<Law, string>> = {
  * @since 0.1.0
  * @category models
  */
-export const allLaws: ReadonlyArray<Law> = ["L1", "L2", "L3", "L6", "L7", "L8", "L10", "L21", "L22", "L33", "L38"]
+export const allLaws: ReadonlyArray<Law> = [
+  "L1",
+  "L2",
+  "L3",
+  "L6",
+  "L7",
+  "L8",
+  "L10",
+  "L21",
+  "L22",
+  "L24",
+  "L33",
+  "L38"
+]
 
 /**
  * A law does not hold for the policy. `message` names the law, says what happened, and shows the
@@ -148,6 +162,8 @@ interface Analysis {
    * runs up to 1 + maxHedged of its targets at once, each a nested route's own number.
    */
   readonly concurrency: (route: string) => number
+  /** The routes a request routed to `route` can run: the route and its nested routes. */
+  readonly reachable: (route: string) => ReadonlyArray<Plan.RoutePlan>
   /** Whether every route that can start a request has a deadline for every call. */
   readonly bounded: boolean
   readonly contextFailover: boolean
@@ -194,6 +210,17 @@ const analyse = (plan: Plan.PolicyPlan): Analysis => {
     )
     return (1 + (route.hedge?.maxHedged ?? 0)) * widest
   }
+  const reachable = (name: string): ReadonlyArray<Plan.RoutePlan> => {
+    const found = new Map<string, Plan.RoutePlan>()
+    const visit = (current: string) => {
+      const route = routes.get(current)
+      if (route === undefined || found.has(current)) return
+      found.set(current, route)
+      for (const target of route.targets) if (target.kind === "route") visit(target.route)
+    }
+    visit(name)
+    return [...found.values()]
+  }
   const bounded = plan.routes.every((route) =>
     route.timeout.totalMs !== undefined ||
     leaves(route.name).every((leaf) => leaf.route.timeout.attemptMs !== undefined)
@@ -203,6 +230,7 @@ const analyse = (plan: Plan.PolicyPlan): Analysis => {
     leaves: (name) => leaves(name),
     byKey,
     concurrency: (name) => concurrency(name),
+    reachable,
     bounded,
     contextFailover: plan.routes.some((route) => route.failoverOnContextLength)
   }
@@ -556,6 +584,34 @@ const checkRequest = (
     }
   }
 
+  // L24: where every route the request can run is `fallback`, targets are first called in the declared
+  // order (nested routes in place); without hedging, never a call to a target after a later one.
+  const reached = analysis.reachable(runs[0])
+  if (enabled.has("L24") && started.length <= 1 && reached.every((route) => route.strategy === "fallback")) {
+    const order = analysis.leaves(runs[0]).map((leaf) => leaf.key)
+    if (new Set(order).size === order.length) {
+      const hedged = reached.some((route) => (route.hedge?.maxHedged ?? 0) > 0)
+      const seen = new Set<string>()
+      let latest = -1
+      for (const call of calls) {
+        const key = keyOf(call.provider, call.record.model)
+        const index = order.indexOf(key)
+        if (index < 0) continue
+        const first = !seen.has(key)
+        seen.add(key)
+        if (index < latest && (first || !hedged)) {
+          const later = analysis.byKey.get(order[latest])?.[0]?.label ?? order[latest]
+          return {
+            law: "L24",
+            message: `${callLabel(call)} came after a call to ${later}, which route \`${runs[0]}\` lists after it` +
+              ` (a fallback route tries its targets in the declared order${hedged ? "" : " and never goes back"})`
+          }
+        }
+        latest = Math.max(latest, index)
+      }
+    }
+  }
+
   // L33: no call to a target that cannot serve the request; nothing eligible means no call at all.
   if (enabled.has("L33")) {
     const needs = RequestFeatures.neededCapabilities(request.request, request.stream)
@@ -838,7 +894,8 @@ const requestOptions = (plan: Plan.PolicyPlan): Arbitraries.RequestOptions => {
 }
 
 /**
- * Property-tests a policy against the engine's laws L1, L2, L3, L6, L7, L8, L10, L21, L22, L33 and L38.
+ * Property-tests a policy against the engine's laws L1, L2, L3, L6, L7, L8, L10, L21, L22, L24, L33 and
+ * L38.
  *
  * Each case generates a behaviour for every provider of the plan (answers with latency, 5xx, 429 and
  * 529 with or without Retry-After, network errors, 400, 401, 403, context length, hangs, streams cut

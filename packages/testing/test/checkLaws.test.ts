@@ -270,6 +270,20 @@ describe("checkLaws catches broken wiring", () => {
       expect(error.message).toContain("was still running when the request ended")
     }))
 
+  it.effect("a compiler that reorders a fallback route's targets (L24)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 200,
+        seed: 16,
+        makeRouter: miswired((p) => ({
+          ...p,
+          routes: p.routes.map((route) => ({ ...route, targets: [...route.targets].reverse() }))
+        }))
+      }))
+      expect(error.law).toBe("L24")
+      expect(error.message).toContain("which route `main` lists after it")
+    }))
+
   it.effect("state that leaks from one router to the next breaks determinism (L38)", () =>
     Effect.gen(function*() {
       let builds = 0
