@@ -33,7 +33,7 @@ import { incapable, selectRoute } from "./internal/features.js"
  * @since 0.1.0
  * @category models
  */
-export type Law = "L1" | "L2" | "L3" | "L6" | "L7" | "L8" | "L10" | "L21" | "L22" | "L24" | "L33" | "L38"
+export type Law = "L1" | "L2" | "L3" | "L6" | "L7" | "L8" | "L10" | "L21" | "L22" | "L24" | "L33" | "L38" | "L39"
 
 /**
  * What each law says.
@@ -53,7 +53,8 @@ export const laws: Readonly<Record<Law, string>> = {
   L22: "the first acceptable answer wins and every other call is aborted by the time the caller has it",
   L24: "a fallback route tries its targets in the declared order, and without hedging never goes back",
   L33: "a target missing a needed capability or context window is never called",
-  L38: "the same seed gives the same call log"
+  L38: "the same seed gives the same call log",
+  L39: "every attempt and request that starts ends exactly once, and leaves no timer behind"
 }
 
 /**
@@ -62,20 +63,7 @@ export const laws: Readonly<Record<Law, string>> = {
  * @since 0.1.0
  * @category models
  */
-export const allLaws: ReadonlyArray<Law> = [
-  "L1",
-  "L2",
-  "L3",
-  "L6",
-  "L7",
-  "L8",
-  "L10",
-  "L21",
-  "L22",
-  "L24",
-  "L33",
-  "L38"
-]
+export const allLaws: ReadonlyArray<Law> = Object.keys(laws) as Array<Law>
 
 /**
  * A law does not hold for the policy. `message` names the law, says what happened, and shows the
@@ -278,6 +266,8 @@ interface RequestTrace {
   readonly calls: ReadonlyArray<Call>
   readonly events: ReadonlyArray<Events.EngineEvent>
   readonly result: Result
+  /** Virtual timers still pending once the request ended and its instant settled (unknown if it hung). */
+  readonly timersLeft: number | undefined
 }
 
 interface CancelTrace {
@@ -285,6 +275,8 @@ interface CancelTrace {
   readonly callsBefore: number
   readonly callsAfter: number
   readonly calls: ReadonlyArray<Call>
+  /** Virtual timers still pending once the cancellation settled. */
+  readonly timersLeft: number
 }
 
 interface Trace {
@@ -295,6 +287,9 @@ interface Trace {
 
 /** Virtual time given to each request to end: far beyond any generated latency or deadline. */
 const HORIZON_MS = 100 * 60 * 60 * 1000
+
+/** Timers scheduled on the virtual clock and neither fired nor cancelled. */
+const timersOf = (clock: Clock.Clock): number => clock instanceof VirtualClock.VirtualClock ? clock.pendingTimers : 0
 
 const emptyRequest: Model.GenerateRequest = { messages: [{ role: "user", content: "hello" }] }
 
@@ -383,14 +378,22 @@ const runCase = (
       const from = calls.length
       const eventsFrom = sink.events.length
       const start = yield* Clock.currentTimeMillis
-      const fiber = yield* Effect.fork(Effect.zip(send(item), Clock.currentTimeMillis))
+      // The request's result, when it ended, and the timers left once that instant settled (`sleep(0)`
+      // fires after every task ready at that time), besides this fiber's own sleep below.
+      const fiber = yield* Effect.fork(Effect.flatMap(send(item), (result) =>
+        Effect.zipRight(
+          Effect.sleep(0),
+          Clock.clockWith((clock) =>
+            Effect.succeed([result, clock.unsafeCurrentTimeMillis(), timersOf(clock) - 1] as const)
+          )
+        )))
       yield* Effect.sleep(HORIZON_MS)
       const done = yield* Fiber.poll(fiber)
       let result: Result = { _tag: "Hung" }
       let end = start + HORIZON_MS
+      let timersLeft: number | undefined
       if (Option.isSome(done) && Exit.isSuccess(done.value)) {
-        result = done.value.value[0]
-        end = done.value.value[1]
+        ;[result, end, timersLeft] = done.value.value
       } else {
         yield* Fiber.interrupt(fiber)
       }
@@ -400,7 +403,8 @@ const runCase = (
         end,
         calls: calls.slice(from),
         events: sink.events.slice(eventsFrom),
-        result
+        result,
+        timersLeft
       })
     }
     let cancel: CancelTrace | undefined
@@ -411,12 +415,15 @@ const runCase = (
       yield* Effect.sleep(input.cancelAfterMs)
       yield* Fiber.interrupt(fiber)
       const callsBefore = calls.length
+      yield* Effect.sleep(0)
+      const timersLeft = timersOf(yield* Clock.clockWith(Effect.succeed))
       yield* Effect.sleep(HORIZON_MS)
       cancel = {
         at: start + input.cancelAfterMs,
         callsBefore: callsBefore - from,
         callsAfter: calls.length - from,
-        calls: calls.slice(from)
+        calls: calls.slice(from),
+        timersLeft
       }
     }
     return { requests: traces, cancel, allCalls: calls }
@@ -612,6 +619,39 @@ const checkRequest = (
     }
   }
 
+  // L39: every attempt that started ended exactly once, so did the request, and nothing it armed (an
+  // attempt's deadline, a hedge's delay, a back-off) is still pending once it ended.
+  if (enabled.has("L39") && result._tag !== "Hung") {
+    // Counted per request id and attempt number: a request routed twice (L10) starts each twice.
+    const counts = new Map<string, { started: number; ended: number; first: Events.EngineEvent }>()
+    for (const event of events) {
+      if (
+        event.type !== "attempt-started" && event.type !== "attempt-ended" &&
+        event.type !== "request-started" && event.type !== "request-ended"
+      ) continue
+      const attempt = event.type === "attempt-started" || event.type === "attempt-ended"
+      const key = `${event.requestId}/${attempt ? event.attempt : "request"}`
+      const count = counts.get(key) ?? { started: 0, ended: 0, first: event }
+      if (event.type.endsWith("started")) count.started++
+      else count.ended++
+      counts.set(key, count)
+    }
+    for (const { ended, first, started } of counts.values()) {
+      if (ended === started) continue
+      const what = first.type === "attempt-started" || first.type === "attempt-ended" ?
+        `attempt ${first.attempt} on ${first.target} (first event at ${first.at} ms)` :
+        `the request (first event at ${first.at} ms)`
+      return { law: "L39", message: `${what} started ${started} time(s) but ended ${ended} time(s)` }
+    }
+    if (trace.timersLeft !== undefined && trace.timersLeft > 0) {
+      return {
+        law: "L39",
+        message: `${trace.timersLeft} timer(s) still pending after the request ended at ${trace.end} ms: ` +
+          `something the request armed (a deadline, a hedge delay, a back-off) was never cancelled`
+      }
+    }
+  }
+
   // L33: no call to a target that cannot serve the request; nothing eligible means no call at all.
   if (enabled.has("L33")) {
     const needs = RequestFeatures.neededCapabilities(request.request, request.stream)
@@ -781,7 +821,18 @@ const checkRequest = (
   return undefined
 }
 
-const checkCancel = (cancel: CancelTrace): Violation | undefined => {
+const checkCancel = (cancel: CancelTrace, enabled: ReadonlySet<Law>): Violation | undefined =>
+  (enabled.has("L8") ? checkCancelled(cancel) : undefined) ??
+    (enabled.has("L39") && cancel.timersLeft > 0 ?
+      {
+        law: "L39",
+        message: `${cancel.timersLeft} timer(s) still pending after the caller cancelled at ${cancel.at} ms: ` +
+          `something the request armed was never cancelled`
+      } :
+      undefined)
+
+/** L8 for the cancelled request: nothing starts after the cancellation, everything running is interrupted. */
+const checkCancelled = (cancel: CancelTrace): Violation | undefined => {
   if (cancel.callsAfter > cancel.callsBefore) {
     const late = cancel.calls[cancel.callsBefore]
     return { law: "L8", message: `${callLabel(late)} started after the caller cancelled at ${cancel.at} ms` }
@@ -824,9 +875,8 @@ const checkTrace = (
         }
       }
     }
-    if (trace.cancel !== undefined) return checkCancel(trace.cancel)
   }
-  return undefined
+  return trace.cancel === undefined ? undefined : checkCancel(trace.cancel, enabled)
 }
 
 const fingerprint = (trace: Trace): ReadonlyArray<string> => [
@@ -894,8 +944,8 @@ const requestOptions = (plan: Plan.PolicyPlan): Arbitraries.RequestOptions => {
 }
 
 /**
- * Property-tests a policy against the engine's laws L1, L2, L3, L6, L7, L8, L10, L21, L22, L24, L33 and
- * L38.
+ * Property-tests a policy against the engine's laws L1, L2, L3, L6, L7, L8, L10, L21, L22, L24, L33, L38
+ * and L39.
  *
  * Each case generates a behaviour for every provider of the plan (answers with latency, 5xx, 429 and
  * 529 with or without Retry-After, network errors, 400, 401, 403, context length, hangs, streams cut
@@ -929,7 +979,7 @@ export const checkLaws = (plan: Plan.PolicyPlan, options: Options = {}): Effect.
         hangs
       }),
       seed: fc.integer(),
-      cancelAfterMs: enabled.has("L8") ?
+      cancelAfterMs: enabled.has("L8") || enabled.has("L39") ?
         fc.option(fc.integer({ min: 0, max: 30_000 }), { nil: undefined, freq: 3 }) :
         fc.constant(undefined)
     })

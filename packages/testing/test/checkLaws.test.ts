@@ -284,6 +284,23 @@ describe("checkLaws catches broken wiring", () => {
       expect(error.message).toContain("which route `main` lists after it")
     }))
 
+  it.effect("a router that arms a timer and never cancels it (L39)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 50,
+        seed: 17,
+        makeRouter: (options) =>
+          Effect.map(Router.make(options), (router) => ({
+            ...router,
+            // A watchdog per request, left running once the request has its answer.
+            generate: (request) =>
+              Effect.zipRight(Effect.forkDaemon(Effect.sleep("1 minute")), router.generate(request))
+          }))
+      }))
+      expect(error.law).toBe("L39")
+      expect(error.message).toContain("timer(s) still pending after the request ended")
+    }))
+
   it.effect("state that leaks from one router to the next breaks determinism (L38)", () =>
     Effect.gen(function*() {
       let builds = 0
