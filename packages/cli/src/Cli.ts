@@ -145,13 +145,56 @@ const simulate = Command.make(
       ))
 ).pipe(Command.withDescription("run policies against a chaos scenario on a virtual clock and compare them"))
 
+const laws = Command.make(
+  "laws",
+  {
+    files: Args.text({ name: "policy" }).pipe(Args.withDescription("policy YAML files to test"), Args.repeated),
+    runs: Options.integer("runs").pipe(
+      Options.optional,
+      Options.withDescription("generated cases per policy (default 100)")
+    ),
+    seed: Options.integer("seed").pipe(
+      Options.optional,
+      Options.withDescription("fast-check's seed (a failure prints the one that replays it)")
+    ),
+    path: Options.text("path").pipe(
+      Options.optional,
+      Options.withDescription("fast-check's path to a counterexample (a failure prints it)")
+    ),
+    law: Options.text("law").pipe(
+      Options.repeated,
+      Options.withDescription("check only this law (repeatable; default every law)")
+    ),
+    format,
+    environment
+  },
+  ({ environment, files, format, law, path, runs, seed }) =>
+    Effect.flatMap(Install.load, (installed) =>
+      Effect.flatMap(
+        Commands.laws(files, {
+          ...installed,
+          format,
+          environment: Option.getOrUndefined(environment),
+          runs: Option.getOrUndefined(runs),
+          seed: Option.getOrUndefined(seed),
+          path: Option.getOrUndefined(path),
+          laws: law,
+          onProgress: process.stderr.isTTY ? (message) => process.stderr.write(`\r\u001b[K${message}`) : undefined
+        }),
+        (result) => {
+          if (process.stderr.isTTY) process.stderr.write("\r\u001b[K")
+          return emit(result)
+        }
+      ))
+).pipe(Command.withDescription("property-test policies against the engine's laws, without calling any provider"))
+
 /**
  * The subcommands.
  *
  * @since 0.1.0
  * @category commands
  */
-export const subcommands = [check, explain, schema, simulate] as const
+export const subcommands = [check, explain, laws, schema, simulate] as const
 
 /**
  * The root command.
@@ -172,6 +215,7 @@ export const command = Command.make("switchyard").pipe(Command.withSubcommands(s
 export const optionsOf: Readonly<Record<string, ReadonlyArray<string>>> = {
   check: ["--scenario", "--format", "--env"],
   explain: ["--request", "--format", "--env"],
+  laws: ["--runs", "--seed", "--path", "--law", "--format", "--env"],
   schema: ["--scenario"],
   simulate: ["--scenario", "--compare", "--provider", "--seed", "--env", "--report", "--format"]
 }

@@ -10,6 +10,7 @@ import * as Router from "@switchyard/core/Router"
 import * as State from "@switchyard/core/State"
 import { Diagnostic, Policy, Validate } from "@switchyard/policy"
 import * as Scenario from "@switchyard/simulator/Scenario"
+import * as Laws from "@switchyard/testing/Laws"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
@@ -191,3 +192,112 @@ export const schema = (options: Installed & { readonly scenario?: boolean | unde
     stderr: "",
     exitCode: 0
   }))
+
+/**
+ * `laws <policy>... [--runs N] [--seed N] [--path P] [--law L]...`: property-tests each policy against
+ * the engine's laws with @switchyard/testing's `checkLaws` (scripted providers stand in for the real
+ * ones, so no credentials are needed; the installed plugins' stages run for the policy's sections).
+ * A violation prints the law, what happened, the shrunk counterexample and the command that replays
+ * it; exit code 1 when any policy breaks a law or cannot be compiled.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const laws = (
+  files: ReadonlyArray<string>,
+  options: Installed & {
+    readonly format: Format
+    readonly environment?: string | undefined
+    readonly runs?: number | undefined
+    readonly seed?: number | undefined
+    readonly path?: string | undefined
+    readonly laws?: ReadonlyArray<string> | undefined
+    /** Called before each policy is tested (the CLI shows it on a terminal: a policy takes seconds). */
+    readonly onProgress?: ((message: string) => void) | undefined
+  }
+): Effect.Effect<Result> =>
+  Effect.gen(function*() {
+    const usage = (message: string): Result => ({ stdout: "", stderr: `switchyard laws: ${message}\n`, exitCode: 1 })
+    if (files.length === 0) return usage("give one or more policy files")
+    const unknown = (options.laws ?? []).filter((law) => !(law in Laws.laws))
+    if (unknown.length > 0) {
+      return usage(
+        `unknown law ${unknown.map((law) => `\`${law}\``).join(", ")}${
+          Validate.didYouMean(unknown[0]!, Laws.allLaws)
+        } (known: ${Laws.allLaws.join(", ")})`
+      )
+    }
+    if (options.runs !== undefined && !(Number.isInteger(options.runs) && options.runs > 0)) {
+      return usage(`--runs takes a whole number of cases above 0, got ${options.runs}`)
+    }
+    const chosen = options.laws !== undefined && options.laws.length > 0 ?
+      options.laws as ReadonlyArray<Laws.Law> :
+      undefined
+    const results: Array<{
+      readonly file: string
+      readonly report?: Laws.Report
+      readonly violation?: {
+        readonly law: string
+        readonly message: string
+        readonly seed: number
+        readonly path?: string
+      }
+      readonly error?: string
+    }> = []
+    for (const [index, file] of files.entries()) {
+      options.onProgress?.(`testing ${file} against the laws (${index + 1}/${files.length})`)
+      const text = yield* Effect.either(read(file))
+      if (Either.isLeft(text)) {
+        results.push({ file, error: `cannot read the policy: ${text.left}` })
+        continue
+      }
+      // Scripted providers stand in for the real ones: adapters and credentials do not matter here.
+      const analysis = Policy.analyze(text.right, file, {
+        adapters: undefined,
+        plugins: options.plugins,
+        environment: options.environment
+      })
+      if (analysis.plan === undefined || Diagnostic.hasErrors(analysis.diagnostics)) {
+        const errors = analysis.diagnostics.filter((d) => d.severity === "error")
+        results.push({ file, error: errors.map((d) => Diagnostic.format(d, text.right)).join("\n") })
+        continue
+      }
+      const checked = yield* Effect.either(Laws.checkLaws(analysis.plan, {
+        numRuns: options.runs,
+        seed: options.seed,
+        path: options.path,
+        laws: chosen,
+        plugins: options.plugins
+      }))
+      if (Either.isRight(checked)) results.push({ file, report: checked.right })
+      else {
+        const { law, message, path, seed } = checked.left
+        results.push({ file, violation: { law, message, seed, ...(path === undefined ? {} : { path }) } })
+      }
+    }
+    const exitCode = results.every((result) => result.report !== undefined) ? 0 : 1
+    if (options.format === "json") {
+      return { stdout: JSON.stringify({ results }, null, 2) + "\n", stderr: "", exitCode }
+    }
+    const lines = results.map((result) => {
+      if (result.report !== undefined) {
+        const { calls, laws: checked, requests, runs } = result.report
+        return `${result.file}: ${plural(checked.length, "law")} hold over ${plural(runs, "case")} ` +
+          `(${plural(requests, "request")}, ${plural(calls, "provider call")}): ${checked.join(", ")}`
+      }
+      if (result.violation !== undefined) {
+        const { path, seed } = result.violation
+        const replay = [`switchyard laws ${result.file}`, `--seed ${seed}`]
+        if (path !== undefined) replay.push(`--path ${path}`)
+        if (options.environment !== undefined) replay.push(`--env ${options.environment}`)
+        for (const law of chosen ?? []) replay.push(`--law ${law}`)
+        return `${result.file}: ${result.violation.message}\nreplay: ${replay.join(" ")}`
+      }
+      return `${result.file}: ${result.error}`
+    })
+    const broken = results.length - results.filter((result) => result.report !== undefined).length
+    const summary = broken === 0 ?
+      `${plural(results.length, "policy file")} checked: every law holds` :
+      `${plural(results.length, "policy file")} checked: ${broken} failed`
+    return { stdout: [...lines, summary].join("\n") + "\n", stderr: "", exitCode }
+  })

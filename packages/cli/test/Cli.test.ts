@@ -3,9 +3,12 @@ import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import { describe, expect, it } from "@effect/vitest"
 import { Cli, Commands, Install } from "@switchyard/cli"
+import type * as Plugin from "@switchyard/core/Plugin"
 import { AdapterConfigError, knownAdapters } from "@switchyard/core/Provider"
 import type { Adapter } from "@switchyard/core/Provider"
+import * as Laws from "@switchyard/testing/Laws"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -204,6 +207,75 @@ describe("explain", () => {
       expect(result.exitCode).toBe(1)
       expect(result.stdout).toBe("")
       expect(result.stderr).toContain(`${request}:3:3: error SY102: unknown key \`modle\`; did you mean \`model\`?`)
+    }))
+})
+
+describe("laws", () => {
+  it.effect("property-tests each policy against every law, no provider called, and names the laws that hold", () =>
+    Effect.gen(function*() {
+      const result = yield* Commands.laws([good], { ...everything, format: "human", runs: 20, seed: 1 })
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout).toContain(`${good}: ${Laws.allLaws.length} laws hold over 20 cases (`)
+      expect(result.stdout).toContain(Laws.allLaws.join(", "))
+      expect(result.stdout).toContain("1 policy file checked: every law holds")
+    }))
+
+  it.effect("--law chooses the laws; --format json gives the report", () =>
+    Effect.gen(function*() {
+      const result = yield* Commands.laws([good], {
+        ...everything,
+        format: "json",
+        runs: 10,
+        seed: 2,
+        laws: ["L21", "L22"]
+      })
+      expect(result.exitCode).toBe(0)
+      const { results } = JSON.parse(result.stdout)
+      expect(results).toHaveLength(1)
+      expect(results[0].file).toBe(good)
+      expect(results[0].report.laws).toEqual(["L21", "L22"])
+      expect(results[0].report.runs).toBe(10)
+    }))
+
+  it.effect("a law that does not hold prints the counterexample and the command that replays it", () =>
+    Effect.gen(function*() {
+      // A plugin whose stage routes a failed request once more: attempts multiply (L10).
+      const naiveRetry: Plugin.Plugin<{ readonly times: number }> = {
+        name: "naive-retry",
+        packageName: "naive-retry",
+        section: "naiveRetry",
+        schema: Schema.Struct({ times: Schema.Number }),
+        make: ({ times }) =>
+          Effect.succeed({ name: "naive-retry", aroundRequest: (_info, run) => Effect.retry(run(), { times }) })
+      }
+      const policy = write("naive-retry.yaml", fs.readFileSync(good, "utf8") + "naiveRetry: { times: 1 }\n")
+      const options = { ...everything, plugins: [naiveRetry], format: "human" as const, runs: 200, seed: 4 }
+      const first = yield* Commands.laws([policy], options)
+      expect(first.exitCode).toBe(1)
+      expect(first.stdout).toContain(`${policy}: Law L`)
+      expect(first.stdout).toContain("Counterexample after")
+      expect(first.stdout).toContain("1 policy file checked: 1 failed")
+      const replay = /replay: switchyard laws \S+ --seed (-?\d+) --path (\S+)/.exec(first.stdout)
+      expect(replay).not.toBeNull()
+      const again = yield* Commands.laws([policy], { ...options, seed: Number(replay![1]), path: replay![2] })
+      // The same violation on the same case (the shrink count differs: the replay starts from the shrunk case).
+      const body = (stdout: string) => stdout.split("\nreplay:")[0].replace(/after \d+ shrinks/, "").split("\n")
+      expect(body(again.stdout)[0]).toBe(body(first.stdout)[0])
+      expect(body(again.stdout).slice(2)).toEqual(body(first.stdout).slice(2))
+    }))
+
+  it.effect("an unknown law, a bad --runs and a broken policy are errors", () =>
+    Effect.gen(function*() {
+      const unknown = yield* Commands.laws([good], { ...everything, format: "human", laws: ["L23"] })
+      expect(unknown.exitCode).toBe(1)
+      expect(unknown.stderr).toContain("switchyard laws: unknown law `L23`; did you mean")
+      expect(unknown.stderr).toContain(`known: ${Laws.allLaws.join(", ")}`)
+      const runs = yield* Commands.laws([good], { ...everything, format: "human", runs: 0 })
+      expect(runs.stderr).toContain("--runs takes a whole number of cases above 0, got 0")
+      const broken = yield* Commands.laws([bad], { ...everything, format: "human" })
+      expect(broken.exitCode).toBe(1)
+      expect(broken.stdout).toContain("error SY")
+      expect(broken.stdout).toContain("1 policy file checked: 1 failed")
     }))
 })
 
