@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Errors, Model, Plan } from "@switchyard/core"
-import type { ScriptedProvider } from "@switchyard/core/testing"
+import type * as ScriptedProvider from "@switchyard/core/testing/ScriptedProvider"
 import * as fc from "effect/FastCheck"
 
 // ---------------------------------------------------------------------------------------------

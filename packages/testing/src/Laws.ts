@@ -11,7 +11,7 @@
  */
 import type { Errors, Model, Plan, Plugin, Provider } from "@switchyard/core"
 import { Events, RequestFeatures, Router, State, VirtualClock } from "@switchyard/core"
-import { ScriptedProvider } from "@switchyard/core/testing"
+import * as ScriptedProvider from "@switchyard/core/testing/ScriptedProvider"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
