@@ -522,7 +522,8 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
     return refusal
   }
 
-  function* reserveAll({ held, info, pricing, restore, time }: Admitting): State.Program<Plugin.Refusal | undefined> {
+  function* reserveAll(attempt: Admitting): State.Program<Plugin.Refusal | undefined> {
+    const { held, info, pricing, time } = attempt
     const { request, target } = info
     const modelMax = target.model.capabilities.maxOutputTokens
     const tokenEstimate = request.estimatedInputTokens + outputTokens(request, modelMax)
@@ -595,7 +596,19 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       }
     }
 
-    // 3. Rate limits: buckets (with an optional wait), then the concurrency cap.
+    // 3. Rate limits, when the section has any.
+    return rates.length === 0 ? undefined : yield* takeRates(attempt, tokenEstimate)
+  }
+
+  /**
+   * Rate limits: buckets (with an optional wait), then the concurrency cap. A program of its own: a
+   * generator's frame holds every local of its function, and many sections have budgets only.
+   */
+  function* takeRates(
+    { held, info, restore, time }: Admitting,
+    tokenEstimate: number
+  ): State.Program<Plugin.Refusal | undefined> {
+    const { request, target } = info
     for (const { buckets, keysOf, rate } of rates) {
       const keys = keysOf(request, target)
       for (const rateKey of keys) {
