@@ -52,6 +52,17 @@ export const hedge = (plan: HedgePlan | undefined): string =>
       plan.maxHedged === 1 ? "" : "s"
     }`
 
+/**
+ * `reason: detail`, without saying a word twice: no reason when the detail starts with it ("budget
+ * daily ...", not "budget: budget daily ..."), and "circuit-closed: 0 calls ..." rather than
+ * "circuit-closed: closed: 0 calls ...".
+ */
+const noteText = (reason: string, detail: string): string => {
+  if (detail.toLowerCase().startsWith(reason.replaceAll("-", " ").toLowerCase())) return detail
+  const last = reason.split("-").at(-1)!
+  return detail.startsWith(`${last}: `) ? `${reason}: ${detail.slice(last.length + 2)}` : `${reason}: ${detail}`
+}
+
 const targets = (explanation: Explanation, indent: string): Array<string> => {
   const lines: Array<string> = []
   const width = Math.max(...explanation.targets.map((t) => t.target.length), 0)
@@ -65,7 +76,7 @@ const targets = (explanation: Explanation, indent: string): Array<string> => {
       : `skipped: ${target.reason ?? "unknown"}${target.detail ? ` (${target.detail})` : ""}`
     lines.push(`${indent}${mark.padEnd(3)} ${target.target.padEnd(width)}  ${status}`)
     for (const note of target.notes) {
-      lines.push(`${indent}      ${note.blocking ? "!" : "·"} ${note.reason}: ${note.detail}`)
+      lines.push(`${indent}      ${note.blocking ? "!" : "·"} ${noteText(note.reason, note.detail)}`)
     }
     if (target.route !== undefined) lines.push(...body(target.route, `${indent}      `))
   }

@@ -174,6 +174,21 @@ describe("explain", () => {
       expect(lines).toContain("hedge:    after 2s without an answer, up to 1 extra attempt")
     }))
 
+  it.effect("notes say each word once: a budget's note is not prefixed with `budget:` again", () =>
+    Effect.gen(function*() {
+      const policy = path.join(root, "policies/budgets-and-limits.yaml")
+      const request = JSON.stringify({ messages: [{ role: "user", content: "hi" }], caller: "alice" })
+      const result = yield* Commands.explain(policy, request, {
+        ...everything,
+        plugins: (yield* Install.load).plugins,
+        format: "human"
+      })
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout).toContain("· budget per-caller (caller:alice, day (Europe/Paris)): $2.00 of $2.00 left")
+      expect(result.stdout).not.toContain("budget: budget")
+      expect(result.stdout).not.toContain("rate-limit: rate limit")
+    }))
+
   it.effect("follows a rule", () =>
     Effect.gen(function*() {
       const request = write(
