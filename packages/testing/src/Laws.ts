@@ -378,13 +378,17 @@ const runCase = (
       const from = calls.length
       const eventsFrom = sink.events.length
       const start = yield* Clock.currentTimeMillis
-      // The request's result, when it ended, and the timers left once that instant settled (`sleep(0)`
-      // fires after every task ready at that time), besides this fiber's own sleep below.
+      // Timers pending before the request, once this instant settled (a stage's background work):
+      // only those the request adds are its own.
+      yield* Effect.sleep(0)
+      const timersBefore = timersOf(yield* Clock.clockWith(Effect.succeed))
+      // The request's result, when it ended, and the timers it left once that instant settled
+      // (`sleep(0)` fires after every task ready at that time), not counting this fiber's sleep below.
       const fiber = yield* Effect.fork(Effect.flatMap(send(item), (result) =>
         Effect.zipRight(
           Effect.sleep(0),
           Clock.clockWith((clock) =>
-            Effect.succeed([result, clock.unsafeCurrentTimeMillis(), timersOf(clock) - 1] as const)
+            Effect.succeed([result, clock.unsafeCurrentTimeMillis(), timersOf(clock) - 1 - timersBefore] as const)
           )
         )))
       yield* Effect.sleep(HORIZON_MS)
@@ -411,12 +415,14 @@ const runCase = (
     if (input.cancelAfterMs !== undefined) {
       const from = calls.length
       const start = yield* Clock.currentTimeMillis
+      yield* Effect.sleep(0)
+      const timersBefore = timersOf(yield* Clock.clockWith(Effect.succeed))
       const fiber = yield* Effect.fork(send(input.requests[0] ?? { request: emptyRequest, stream: false }))
       yield* Effect.sleep(input.cancelAfterMs)
       yield* Fiber.interrupt(fiber)
       const callsBefore = calls.length
       yield* Effect.sleep(0)
-      const timersLeft = timersOf(yield* Clock.clockWith(Effect.succeed))
+      const timersLeft = timersOf(yield* Clock.clockWith(Effect.succeed)) - timersBefore
       yield* Effect.sleep(HORIZON_MS)
       cancel = {
         at: start + input.cancelAfterMs,

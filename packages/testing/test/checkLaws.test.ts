@@ -58,6 +58,17 @@ describe("checkLaws on correct policies", () => {
       )
     ))
 
+  it.effect("a stage's own background timer is not a leak (L39 counts what each request adds)", () =>
+    Effect.gen(function*() {
+      const report = yield* Testing.checkLaws(plan, {
+        numRuns: 30,
+        seed: 18,
+        // A stage that refreshes something every hour for as long as the router lives.
+        stages: () => Effect.as(Effect.forkScoped(Effect.forever(Effect.sleep("1 hour"))), [])
+      })
+      expect(report.laws).toContain("L39")
+    }))
+
   // Found by the property above (and since fixed in core): a nested route with no eligible target
   // used to replace the last attempt's real error with a synthetic NoEligibleTarget.
   it.effect("a nested route with no eligible target keeps the last attempt's error (L3)", () => {
