@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { GenerateRequest } from "@switchyard/core/Model"
+import type { PolicyPlan } from "@switchyard/core/Plan"
 import type { LanguageModel } from "@switchyard/core/Provider"
 import * as Router from "@switchyard/core/Router"
 import * as State from "@switchyard/core/State"
@@ -107,6 +108,29 @@ export const check = (
     return { stdout: [...lines, summary].join("\n") + "\n", stderr: "", exitCode }
   })
 
+/**
+ * The plan of a policy file for a command that never calls a provider (explain, laws): adapters and
+ * credentials do not matter. Left: why there is none, naming the file (read error, or the errors).
+ */
+const planWithoutProviders = (
+  file: string,
+  options: Installed & { readonly environment?: string | undefined }
+): Effect.Effect<Either.Either<Policy.Analysis & { readonly plan: PolicyPlan }, string>> =>
+  Effect.map(Effect.either(read(file)), (text) => {
+    if (Either.isLeft(text)) return Either.left(`${file}: cannot read the policy: ${text.left}`)
+    const analysis = Policy.analyze(text.right, file, {
+      adapters: undefined,
+      plugins: options.plugins,
+      environment: options.environment
+    })
+    const plan = analysis.plan
+    if (plan === undefined || Diagnostic.hasErrors(analysis.diagnostics)) {
+      const errors = analysis.diagnostics.filter((d) => d.severity === "error")
+      return Either.left(errors.map((d) => Diagnostic.format(d, text.right)).join("\n"))
+    }
+    return Either.right({ ...analysis, plan })
+  })
+
 /** Stand-ins for providers: `explain` never calls one, so no credentials are needed. */
 const unreachable = (name: string): LanguageModel => ({
   provider: name,
@@ -129,18 +153,8 @@ export const explain = (
 ): Effect.Effect<Result> =>
   Effect.gen(function*() {
     const fail = (message: string): Result => ({ stdout: "", stderr: message + "\n", exitCode: 1 })
-    const text = yield* Effect.either(read(policyFile))
-    if (Either.isLeft(text)) return fail(`${policyFile}: cannot read the policy: ${text.left}`)
-    // Providers are never called here, so an adapter that is not installed does not matter.
-    const analysis = Policy.analyze(text.right, policyFile, {
-      adapters: undefined,
-      plugins: options.plugins,
-      environment: options.environment
-    })
-    if (analysis.plan === undefined || Diagnostic.hasErrors(analysis.diagnostics)) {
-      const errors = analysis.diagnostics.filter((d) => d.severity === "error")
-      return fail(errors.map((d) => Diagnostic.format(d, text.right)).join("\n"))
-    }
+    const analysis = yield* planWithoutProviders(policyFile, options)
+    if (Either.isLeft(analysis)) return fail(analysis.left)
     const inline = /^\s*[[{]/.test(request)
     const raw = inline ? Either.right(request) : yield* Effect.either(read(request))
     if (Either.isLeft(raw)) return fail(`${request}: cannot read the request: ${raw.left}`)
@@ -151,7 +165,7 @@ export const explain = (
     if (generateRequest === undefined) {
       return fail(`${requestName}: not a valid request:\n${Validate.render(checked.diagnostics, raw.right)}`)
     }
-    const plan = analysis.plan
+    const plan = analysis.right.plan
     const providers = new Map(plan.providers.map((p) => [p.name, unreachable(p.name)]))
     const explanation = yield* Effect.gen(function*() {
       const store = State.makeMemory()
@@ -165,7 +179,7 @@ export const explain = (
       const router = yield* Router.make({ plan, providers, stages })
       return yield* router.explain(generateRequest)
     }).pipe(Effect.provideService(State.State, State.makeMemory()), Effect.scoped)
-    const warnings = analysis.diagnostics.filter((d) => d.code !== "SY105").map(Diagnostic.formatLine)
+    const warnings = analysis.right.diagnostics.filter((d) => d.code !== "SY105").map(Diagnostic.formatLine)
     if (options.format === "json") {
       const json = { ...explanation, rule: explanation.rule ?? null }
       return { stdout: JSON.stringify(json, null, 2) + "\n", stderr: "", exitCode: 0 }
@@ -246,23 +260,13 @@ export const laws = (
     }> = []
     for (const [index, file] of files.entries()) {
       options.onProgress?.(`testing ${file} against the laws (${index + 1}/${files.length})`)
-      const text = yield* Effect.either(read(file))
-      if (Either.isLeft(text)) {
-        results.push({ file, error: `cannot read the policy: ${text.left}` })
+      // Scripted providers stand in for the real ones.
+      const analysis = yield* planWithoutProviders(file, options)
+      if (Either.isLeft(analysis)) {
+        results.push({ file, error: analysis.left })
         continue
       }
-      // Scripted providers stand in for the real ones: adapters and credentials do not matter here.
-      const analysis = Policy.analyze(text.right, file, {
-        adapters: undefined,
-        plugins: options.plugins,
-        environment: options.environment
-      })
-      if (analysis.plan === undefined || Diagnostic.hasErrors(analysis.diagnostics)) {
-        const errors = analysis.diagnostics.filter((d) => d.severity === "error")
-        results.push({ file, error: errors.map((d) => Diagnostic.format(d, text.right)).join("\n") })
-        continue
-      }
-      const checked = yield* Effect.either(Laws.checkLaws(analysis.plan, {
+      const checked = yield* Effect.either(Laws.checkLaws(analysis.right.plan, {
         numRuns: options.runs,
         seed: options.seed,
         path: options.path,
@@ -293,7 +297,7 @@ export const laws = (
         for (const law of chosen ?? []) replay.push(`--law ${law}`)
         return `${result.file}: ${result.violation.message}\nreplay: ${replay.join(" ")}`
       }
-      return `${result.file}: ${result.error}`
+      return result.error ?? ""
     })
     const broken = results.length - results.filter((result) => result.report !== undefined).length
     const summary = broken === 0 ?
