@@ -599,8 +599,8 @@ const checkRequest = (
 
   // L24: where every route the request can run is `fallback`, targets are first called in the declared
   // order (nested routes in place); without hedging, never a call to a target after a later one.
-  const reached = analysis.reachable(runs[0])
-  if (enabled.has("L24") && started.length <= 1 && reached.every((route) => route.strategy === "fallback")) {
+  const reached = enabled.has("L24") && started.length <= 1 ? analysis.reachable(runs[0]) : []
+  if (reached.length > 0 && reached.every((route) => route.strategy === "fallback")) {
     const order = analysis.leaves(runs[0]).map((leaf) => leaf.key)
     if (new Set(order).size === order.length) {
       const hedged = reached.some((route) => (route.hedge?.maxHedged ?? 0) > 0)
