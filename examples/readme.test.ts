@@ -18,7 +18,7 @@ import { Either } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { blocks, nameOf, out as copies, readmes, root } from "../scripts/readme-examples.js"
+import { blocks, copyAll, nameOf, out as copies, readmes, root } from "../scripts/readme-examples.js"
 
 /** Each keyless example and a line it must print. */
 const keyless: ReadonlyArray<readonly [file: string, readme: string, prints: RegExp]> = [
@@ -41,7 +41,13 @@ const run = (file: string): string =>
 
 describe("README examples", () => {
   it("copies every ```ts block of the READMEs", () => {
-    execFileSync(process.execPath, ["--import", "tsx", path.join(root, "scripts", "readme-examples.ts")], { cwd: root })
+    const count = copyAll()
+    const expected = readmes().reduce(
+      (sum, readme) => sum + blocks(fs.readFileSync(path.join(root, readme), "utf8"), "ts").length,
+      0
+    )
+    expect(count).toBe(expected)
+    expect(fs.readdirSync(copies)).toHaveLength(expected)
     for (const [file, readme] of keyless) {
       const copy = fs.readFileSync(path.join(copies, file), "utf8")
       expect(copy.split("\n")[0]).toContain(`Generated from ${readme}:`)
