@@ -21,6 +21,7 @@
  *
  * @since 0.1.0
  */
+import * as DurationText from "@switchyard/core/DurationText"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -29,11 +30,9 @@ import { calendarUnits } from "./Window.js"
 const strict = <S extends Schema.Schema.Any>(schema: S): S =>
   schema.annotations({ parseOptions: { onExcessProperty: "error" } }) as S
 
-const durationPattern = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/
-const unitMs: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
 /**
- * Parses `2s`, `500ms`, `1.5m`, `1h`, `1d` or a number of milliseconds.
+ * Parses `2s`, `500ms`, `1.5m`, `1h`, `1d` (core's `DurationText.parse`, as policies do) or a number
+ * of milliseconds.
  *
  * @since 0.1.0
  * @category durations
@@ -44,11 +43,10 @@ export const parseDuration = (input: string | number): Either.Either<number, str
       ? Either.right(input)
       : Either.left(`expected a duration ≥ 0, got ${input}`)
   }
-  const match = durationPattern.exec(input.trim())
-  if (match === null) {
-    return Either.left(`expected a duration such as "500ms", "2s", "5m", "1h" or "1d", got "${input}"`)
-  }
-  return Either.right(Number(match[1]) * unitMs[match[2]!]!)
+  const ms = DurationText.parse(input)
+  return ms === undefined
+    ? Either.left(`expected a duration such as "500ms", "2s", "5m", "1h" or "1d", got "${input}"`)
+    : Either.right(ms)
 }
 
 /**

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import * as DurationText from "@switchyard/core/DurationText"
 
 /**
  * The calendar units a window can be aligned on. Weeks start on Monday (ISO 8601).
@@ -224,18 +225,10 @@ export const describe = (window: Window): string => {
 }
 
 /**
- * Formats milliseconds the way durations are written in policies: `250ms`, `2s`, `5m`, `1h`, `1d`.
+ * Formats milliseconds the way durations are written in policies: `250ms`, `2s`, `1.5m`, `1h`,
+ * `1d` (core's `DurationText.format`).
  *
  * @since 0.1.0
  * @category windows
  */
-export const formatDuration = (ms: number): string => {
-  const units: ReadonlyArray<readonly [string, number]> = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], [
-    "s",
-    1000
-  ]]
-  for (const [suffix, size] of units) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${suffix}`
-  }
-  return `${ms}ms`
-}
+export const formatDuration: (ms: number) => string = DurationText.format

@@ -95,7 +95,7 @@ describe("Window", () => {
   it("describes windows and durations", () => {
     expect(Window.formatDuration(2000)).toBe("2s")
     expect(Window.formatDuration(3_600_000)).toBe("1h")
-    expect(Window.formatDuration(1500)).toBe("1500ms")
+    expect(Window.formatDuration(1500)).toBe("1.5s")
     expect(Window.describe({ _tag: "Calendar", unit: "day", timeZone: "Europe/Paris" })).toBe("day (Europe/Paris)")
     expect(Window.describe({ _tag: "Rolling", ms: 3_600_000 })).toBe("rolling 1h")
   })

@@ -5,24 +5,18 @@
  *
  * @since 0.1.0
  */
+import * as DurationText from "@switchyard/core/DurationText"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
-const units: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
-const pattern = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/
-
 /**
- * Parses `"250ms"`, `"2s"`, `"5m"`, `"1h"`, `"1d"` into milliseconds; undefined when it is not one.
+ * Parses `"250ms"`, `"2s"`, `"5m"`, `"1h"`, `"1d"` into milliseconds (`DurationText.parse`, as
+ * policies do); undefined when it is not one.
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parse = (text: string): number | undefined => {
-  const match = pattern.exec(text)
-  if (match === null) return undefined
-  return Number(match[1]) * units[match[2]]
-}
+export const parse: (text: string) => number | undefined = DurationText.parse
 
 /**
  * Formats milliseconds the way explain notes show them: `250ms`, `12.3s`, `2m`, `1.5h`.

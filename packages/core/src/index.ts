@@ -6,6 +6,8 @@
  */
 
 /** @since 0.1.0 */
+export * as DurationText from "./DurationText.js"
+/** @since 0.1.0 */
 export * as Errors from "./Errors.js"
 /** @since 0.1.0 */
 export * as Events from "./Events.js"

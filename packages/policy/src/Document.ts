@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as DurationText from "@switchyard/core/DurationText"
 import { errorTags } from "@switchyard/core/Errors"
 import { strategies } from "@switchyard/core/Plan"
 import * as ParseResult from "effect/ParseResult"
@@ -15,25 +16,16 @@ const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(sche
 const DAY = 86_400_000
 
 /**
- * Formats milliseconds the way a policy writes them (`250ms`, `2s`, `1.5m`, `1h`).
+ * Formats milliseconds the way a policy writes them (`250ms`, `2s`, `1.5m`, `1h`, `2d`; core's
+ * `DurationText.format`).
  *
  * @since 0.1.0
  * @category durations
  */
-export const formatDuration = (ms: number): string =>
-  ms >= 3_600_000 && ms % 60_000 === 0
-    ? `${ms / 3_600_000}h`
-    : ms >= 60_000 && ms % 1_000 === 0
-    ? `${ms / 60_000}m`
-    : ms >= 1_000
-    ? `${ms / 1_000}s`
-    : `${ms}ms`
-
-const units: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
-const durationText = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/
+export const formatDuration: (ms: number) => string = DurationText.format
 
 /**
- * A duration: `"250ms"`, `"2s"`, `"1.5m"`, `"1h"`, or a number of milliseconds. Decodes to
+ * A duration: `"250ms"`, `"2s"`, `"1.5m"`, `"1h"`, `"1d"`, or a number of milliseconds. Decodes to
  * milliseconds.
  *
  * @since 0.1.0
@@ -50,24 +42,24 @@ export const Duration = Schema.transformOrFail(
           ? ParseResult.succeed(input)
           : ParseResult.fail(new ParseResult.Type(ast, input, `a duration cannot be ${input}`))
       }
-      const match = durationText.exec(input)
-      return match === null
+      const ms = DurationText.parse(input)
+      return ms === undefined
         ? ParseResult.fail(
           new ParseResult.Type(
             ast,
             input,
-            `Expected a duration like "250ms", "2s", "1m", "1h" or a number of milliseconds, actual ${
+            `Expected a duration like "250ms", "2s", "1m", "1h", "1d" or a number of milliseconds, actual ${
               JSON.stringify(input)
             }`
           )
         )
-        : ParseResult.succeed(Number(match[1]) * units[match[2]!]!)
+        : ParseResult.succeed(ms)
     },
     encode: (ms) => ParseResult.succeed(ms)
   }
 ).annotations({
   identifier: "Duration",
-  description: "a duration: \"250ms\", \"2s\", \"1m\", \"1h\" or a number of milliseconds"
+  description: "a duration: \"250ms\", \"2s\", \"1m\", \"1h\", \"1d\" or a number of milliseconds"
 })
 
 const durationBetween = (min: number, max: number) =>

@@ -244,6 +244,23 @@ describe("durations", () => {
         result.right.routes.default!.timeout!.attempt === seconds * 1000 - 1
     }
   )
+
+  it("a decimal duration decodes to exact milliseconds", () => {
+    const result = Policy.parse(
+      yaml(
+        "providers: { p: { adapter: openai, models: { m: {} } } }",
+        "routes:",
+        "  default:",
+        "    targets: [p/m]",
+        "    timeout: { total: 16414.88s, attempt: 2.3s }"
+      ),
+      "d.yaml"
+    )
+    expect(Either.isRight(result) && result.right.routes.default!.timeout).toEqual({
+      total: 16_414_880,
+      attempt: 2_300
+    })
+  })
 })
 
 describe("layer", () => {

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as DurationText from "@switchyard/core/DurationText"
 import * as PolicyDiagnostic from "@switchyard/policy/Diagnostic"
 import * as Validate from "@switchyard/policy/Validate"
 import * as Either from "effect/Either"
@@ -13,30 +14,15 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 
-const durationPattern = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/
-
 /**
- * Parses `800ms`, `3s`, `2m`, `1h` or a bare number of milliseconds.
+ * Parses `800ms`, `3s`, `2m`, `1h` (core's `DurationText.parse`, as policies do) or a number of
+ * milliseconds.
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parseDuration = (input: string | number): number | undefined => {
-  if (typeof input === "number") return Number.isFinite(input) && input >= 0 ? input : undefined
-  const match = durationPattern.exec(input)
-  if (match === null) return undefined
-  const value = Number(match[1])
-  switch (match[2]) {
-    case "s":
-      return value * 1000
-    case "m":
-      return value * 60_000
-    case "h":
-      return value * 3_600_000
-    default:
-      return value
-  }
-}
+export const parseDuration = (input: string | number): number | undefined =>
+  typeof input === "number" ? (Number.isFinite(input) && input >= 0 ? input : undefined) : DurationText.parse(input)
 
 /**
  * A duration: a number of milliseconds or a string with a unit (`ms`, `s`, `m`, `h`).
