@@ -18,26 +18,30 @@ import type * as Errors from "@switchyard/core/Errors"
 import * as Errs from "@switchyard/core/Errors"
 import type { GenerateRequest } from "@switchyard/core/Model"
 import type { Adapter, CallOptions, LanguageModel } from "@switchyard/core/Provider"
-import { LanguageModelService } from "@switchyard/core/Provider"
+import { AdapterConfigError, LanguageModelService } from "@switchyard/core/Provider"
 import type { StreamPart } from "@switchyard/core/StreamPart"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import { PCGRandom } from "effect/Utils"
-import type { ErrorClass } from "./Scenario.js"
+import { type ErrorClass, errorClasses } from "./Scenario.js"
 
 /**
  * What to inject. `faults` maps an error class to the share of calls that fail with it (`timeout`
- * never answers); `latency` delays a share of calls by `ms`; `streamCut` breaks a share of streams
- * after `afterParts` parts. `enabled` turns it all off without unwrapping.
+ * never answers; the shares add up to at most 1); `retryAfterMs` is the `Retry-After` an injected 429
+ * carries (none by default, like a 429 without the header); `latency` delays a share of calls by
+ * `ms`; `streamCut` breaks a share of streams after `afterParts` parts (before `finish`, at the end
+ * of a shorter stream). `enabled` turns it all off without unwrapping. {@link wrap} checks them all.
  *
  * @since 0.1.0
  * @category models
  */
 export interface ChaosOptions {
   readonly faults?: Partial<Record<ErrorClass, number>> | undefined
+  readonly retryAfterMs?: number | undefined
   readonly latency?: { readonly rate: number; readonly ms: number } | undefined
   readonly streamCut?: { readonly rate: number; readonly afterParts: number } | undefined
   readonly enabled?: boolean | undefined
@@ -54,10 +58,99 @@ interface Bound {
   readonly calledAt: number
 }
 
-const clamp = (p: number | undefined) => p === undefined || !(p > 0) ? 0 : Math.min(1, p)
+/**
+ * Options that cannot be injected as written: each problem names the option and what is wrong.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ChaosOptionsError extends Data.TaggedError("ChaosOptionsError")<{
+  readonly problems: ReadonlyArray<string>
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `invalid chaos options: ${this.problems.join("; ")}`
+  }
+}
 
-const errorFor = (provider: string, cls: ErrorClass): Errors.ProviderError => {
-  const fields = { provider, message: `injected ${cls}` }
+const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const isShare = (value: unknown): value is number => typeof value === "number" && value >= 0 && value <= 1
+
+/** The keys of `value` that are not `known`, as problems. */
+const unknownKeys = (where: string, value: Readonly<Record<string, unknown>>, known: ReadonlyArray<string>) =>
+  Object.keys(value).filter((key) => !known.includes(key)).map((key) =>
+    `unknown option \`${where}${key}\` (expected one of ${known.map((k) => where + k).join(", ")})`
+  )
+
+/**
+ * Every problem with `options` (empty when they are valid): unknown keys and error classes, shares
+ * outside [0, 1] or adding up to more than 1, negative or non-finite delays, a non-integer cut point.
+ * Options often come from JSON or YAML, where TypeScript's checks do not reach.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (options: ChaosOptions): ReadonlyArray<string> => {
+  const value: unknown = options
+  if (!isRecord(value)) return ["chaos options must be an object"]
+  const problems = [
+    ...unknownKeys("", value, ["faults", "retryAfterMs", "latency", "streamCut", "enabled", "onInject"])
+  ]
+  const { enabled, faults, latency, onInject, retryAfterMs, streamCut } = value
+  if (faults !== undefined) {
+    if (!isRecord(faults)) problems.push("`faults` must map error classes to shares")
+    else {
+      let total = 0
+      for (const [cls, share] of Object.entries(faults)) {
+        if (!(errorClasses as ReadonlyArray<string>).includes(cls)) {
+          problems.push(`unknown error class \`faults.${cls}\` (expected one of ${errorClasses.join(", ")})`)
+        } else if (!isShare(share)) problems.push(`\`faults.${cls}\` must be a share between 0 and 1, got ${share}`)
+        else total += share
+      }
+      if (total > 1 + 1e-9) problems.push(`the shares of \`faults\` add up to ${total}, more than 1`)
+    }
+  }
+  if (
+    retryAfterMs !== undefined && !(typeof retryAfterMs === "number" && retryAfterMs >= 0 && retryAfterMs < Infinity)
+  ) {
+    problems.push(`\`retryAfterMs\` must be a number of milliseconds ≥ 0, got ${retryAfterMs}`)
+  }
+  if (latency !== undefined) {
+    if (!isRecord(latency)) problems.push("`latency` must be `{ rate, ms }`")
+    else {
+      problems.push(...unknownKeys("latency.", latency, ["rate", "ms"]))
+      if (!isShare(latency.rate)) problems.push(`\`latency.rate\` must be a share between 0 and 1, got ${latency.rate}`)
+      if (!(typeof latency.ms === "number" && latency.ms >= 0 && latency.ms < Infinity)) {
+        problems.push(`\`latency.ms\` must be a number of milliseconds ≥ 0, got ${latency.ms}`)
+      }
+    }
+  }
+  if (streamCut !== undefined) {
+    if (!isRecord(streamCut)) problems.push("`streamCut` must be `{ rate, afterParts }`")
+    else {
+      problems.push(...unknownKeys("streamCut.", streamCut, ["rate", "afterParts"]))
+      if (!isShare(streamCut.rate)) {
+        problems.push(`\`streamCut.rate\` must be a share between 0 and 1, got ${streamCut.rate}`)
+      }
+      if (!(Number.isInteger(streamCut.afterParts) && (streamCut.afterParts as number) >= 0)) {
+        problems.push(`\`streamCut.afterParts\` must be a whole number ≥ 0, got ${streamCut.afterParts}`)
+      }
+    }
+  }
+  if (enabled !== undefined && typeof enabled !== "boolean") problems.push(`\`enabled\` must be true or false`)
+  if (onInject !== undefined && typeof onInject !== "function") problems.push("`onInject` must be a function")
+  return problems
+}
+
+const errorFor = (
+  provider: string,
+  model: string,
+  cls: Exclude<ErrorClass, "timeout">,
+  retryAfterMs: number | undefined
+): Errors.ProviderError => {
+  const fields = { provider, model, message: `injected ${cls}` }
   switch (cls) {
     case "503":
       return new Errs.Unavailable({ ...fields, status: 503 })
@@ -66,7 +159,7 @@ const errorFor = (provider: string, cls: ErrorClass): Errors.ProviderError => {
     case "529":
       return new Errs.Overloaded({ ...fields, status: 529 })
     case "429":
-      return new Errs.RateLimited({ ...fields, status: 429, retryAfterMs: 1000, source: "provider" })
+      return new Errs.RateLimited({ ...fields, status: 429, retryAfterMs, source: "provider" })
     case "400":
       return new Errs.InvalidRequest({ ...fields, status: 400 })
     case "401":
@@ -78,122 +171,147 @@ const errorFor = (provider: string, cls: ErrorClass): Errors.ProviderError => {
     case "content-filter":
       return new Errs.ContentFiltered({ ...fields, status: 400 })
     case "network":
-    case "timeout":
       return new Errs.NetworkError(fields)
   }
 }
 
 /**
- * Wraps a model with seeded faults.
+ * Wraps a model with seeded faults. Fails with {@link ChaosOptionsError} when the options are not
+ * valid ({@link validate}).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const wrap = (model: LanguageModel, options: ChaosOptions): Effect.Effect<LanguageModel> =>
-  Effect.map(Random.nextIntBetween(0, 2 ** 31 - 1), (seed) => {
-    const rng = new PCGRandom(seed)
-    const faults = Object.entries(options.faults ?? {}).map(([cls, p]) => [cls as ErrorClass, clamp(p)] as const)
-      .filter(([, p]) => p > 0)
-    const latencyRate = clamp(options.latency?.rate)
-    const cutRate = clamp(options.streamCut?.rate)
-    const on = options.onInject ?? (() => {})
-    const enabled = options.enabled !== false
+export const wrap = (model: LanguageModel, options: ChaosOptions): Effect.Effect<LanguageModel, ChaosOptionsError> =>
+  Effect.suspend(() => {
+    const problems = validate(options)
+    return problems.length > 0
+      ? Effect.fail(new ChaosOptionsError({ problems }))
+      : Effect.map(Random.nextIntBetween(0, 2 ** 31 - 1), (seed) => wrapSeeded(model, options, seed))
+  })
 
-    /** The fault to inject for this call, if any (one draw across the classes, in order). */
-    const drawFault = (): ErrorClass | undefined => {
-      if (!enabled || faults.length === 0) return undefined
-      let u = rng.number()
-      for (const [cls, p] of faults) {
-        if (u < p) return cls
-        u -= p
-      }
-      return undefined
+const wrapSeeded = (model: LanguageModel, options: ChaosOptions, seed: number): LanguageModel => {
+  const rng = new PCGRandom(seed)
+  // In the fixed order of the error classes, so a draw does not depend on how the options were written.
+  const faults = errorClasses.flatMap((cls) => {
+    const share = options.faults?.[cls] ?? 0
+    return share > 0 ? [[cls, share] as const] : []
+  })
+  const latencyRate = options.latency?.rate ?? 0
+  const cutRate = options.streamCut?.rate ?? 0
+  const on = options.onInject ?? (() => {})
+  const enabled = options.enabled !== false
+
+  /** The fault to inject for this call, if any (one draw across the classes, in order). */
+  const drawFault = (): ErrorClass | undefined => {
+    if (!enabled || faults.length === 0) return undefined
+    let u = rng.number()
+    for (const [cls, p] of faults) {
+      if (u < p) return cls
+      u -= p
     }
-    const inject = <A>(
-      self: Effect.Effect<A, Errors.ProviderError>,
-      bound?: Bound
-    ): Effect.Effect<A, Errors.ProviderError> =>
-      Effect.suspend(() => {
-        const fault = drawFault()
-        if (fault !== undefined) {
-          on({ kind: "fault", detail: fault })
-          if (fault !== "timeout") return Effect.fail(errorFor(model.provider, fault))
-          return bound === undefined ? Effect.never : timeOut(bound)
-        }
-        if (enabled && latencyRate > 0 && rng.number() < latencyRate && options.latency !== undefined) {
-          on({ kind: "latency", detail: `${options.latency.ms} ms` })
-          const ms = options.latency.ms
-          return Effect.clockWith((clock) =>
-            bound !== undefined && clock.unsafeCurrentTimeMillis() + ms >= bound.deadline
-              ? timeOut(bound)
-              : Effect.zipRight(Effect.sleep(Duration.millis(ms)), self)
-          )
-        }
-        return self
-      })
+    return undefined
+  }
+  const inject = <A>(
+    self: Effect.Effect<A, Errors.ProviderError>,
+    modelName: string,
+    bound?: Bound
+  ): Effect.Effect<A, Errors.ProviderError> =>
+    Effect.suspend(() => {
+      const fault = drawFault()
+      if (fault !== undefined) {
+        on({ kind: "fault", detail: fault })
+        if (fault !== "timeout") return Effect.fail(errorFor(model.provider, modelName, fault, options.retryAfterMs))
+        return bound === undefined ? Effect.never : timeOut(bound)
+      }
+      if (enabled && latencyRate > 0 && rng.number() < latencyRate && options.latency !== undefined) {
+        on({ kind: "latency", detail: `${options.latency.ms} ms` })
+        const ms = options.latency.ms
+        return Effect.clockWith((clock) =>
+          bound !== undefined && clock.unsafeCurrentTimeMillis() + ms >= bound.deadline
+            ? timeOut(bound)
+            : Effect.zipRight(Effect.sleep(Duration.millis(ms)), self)
+        )
+      }
+      return self
+    })
 
-    const timeoutError = (bound: Bound): Errors.ProviderError =>
-      new Errs.Timeout({
-        provider: model.provider,
-        model: bound.model,
-        message: `injected delay on ${model.provider} passed the deadline`,
-        scope: "attempt",
-        afterMs: bound.deadline - bound.calledAt
-      })
+  const timeoutError = (bound: Bound): Errors.ProviderError =>
+    new Errs.Timeout({
+      provider: model.provider,
+      model: bound.model,
+      message: `injected delay on ${model.provider} passed the deadline`,
+      scope: "attempt",
+      afterMs: bound.deadline - bound.calledAt
+    })
 
-    /** Waits until the deadline, then fails as the router's per-attempt timer would have. */
-    const timeOut = (bound: Bound): Effect.Effect<never, Errors.ProviderError> =>
-      Effect.clockWith((clock) =>
-        Effect.zipRight(
-          Effect.sleep(Duration.millis(Math.max(0, bound.deadline - clock.unsafeCurrentTimeMillis()))),
-          Effect.fail(timeoutError(bound))
+  /** Waits until the deadline, then fails as the router's per-attempt timer would have. */
+  const timeOut = (bound: Bound): Effect.Effect<never, Errors.ProviderError> =>
+    Effect.clockWith((clock) =>
+      Effect.zipRight(
+        Effect.sleep(Duration.millis(Math.max(0, bound.deadline - clock.unsafeCurrentTimeMillis()))),
+        Effect.fail(timeoutError(bound))
+      )
+    )
+
+  /** A generate call, bounded by its deadline when the wrapped model bounds its own. */
+  const generate: LanguageModel["generate"] = (request, call) => {
+    const deadline = call.deadline
+    if (model.enforcesDeadline !== true || deadline === undefined || deadline === Infinity) {
+      return inject(model.generate(request, call), call.model)
+    }
+    return Effect.clockWith((clock) => {
+      const calledAt = clock.unsafeCurrentTimeMillis()
+      const bound = { deadline, model: call.model, calledAt }
+      // Already past it: the router's timer would not have started the call (nor drawn a fault).
+      if (calledAt >= deadline) return Effect.fail(timeoutError(bound))
+      return inject(model.generate(request, call), call.model, bound)
+    })
+  }
+
+  /** `inner` without its `finish`, failing with StreamInterrupted after `after` parts (or at its end). */
+  const cut = (inner: Stream.Stream<StreamPart, Errors.ProviderError>, after: number, modelName: string) =>
+    Stream.suspend(() => {
+      let delivered = 0
+      return Stream.concat(
+        Stream.tap(
+          Stream.take(Stream.filter(inner, (part) => part.type !== "finish"), after),
+          () => Effect.sync(() => delivered++)
+        ),
+        Stream.failSync(() =>
+          new Errs.StreamInterrupted({
+            provider: model.provider,
+            model: modelName,
+            message: `injected stream cut after ${delivered} parts`,
+            partsReceived: delivered
+          })
         )
       )
+    })
 
-    /** A generate call, bounded by its deadline when the wrapped model bounds its own. */
-    const generate: LanguageModel["generate"] = (request, call) => {
-      const deadline = call.deadline
-      if (model.enforcesDeadline !== true || deadline === undefined || deadline === Infinity) {
-        return inject(model.generate(request, call))
-      }
-      return Effect.clockWith((clock) => {
-        const calledAt = clock.unsafeCurrentTimeMillis()
-        const bound = { deadline, model: call.model, calledAt }
-        // Already past it: the router's timer would not have started the call (nor drawn a fault).
-        if (calledAt >= deadline) return Effect.fail(timeoutError(bound))
-        return inject(model.generate(request, call), bound)
-      })
-    }
-
-    const stream = (request: GenerateRequest, call: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
-      Stream.unwrap(
-        inject(Effect.sync(() => {
+  const stream = (request: GenerateRequest, call: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
+    Stream.unwrap(
+      inject(
+        Effect.sync(() => {
           const inner = model.stream(request, call)
           if (!enabled || cutRate === 0 || options.streamCut === undefined || rng.number() >= cutRate) return inner
           const after = options.streamCut.afterParts
           on({ kind: "stream-cut", detail: `after ${after} parts` })
-          return Stream.concat(
-            Stream.take(Stream.filter(inner, (part) => part.type !== "finish"), after),
-            Stream.fail(
-              new Errs.StreamInterrupted({
-                provider: model.provider,
-                message: "injected stream cut",
-                partsReceived: after
-              })
-            )
-          )
-        }))
+          return cut(inner, after, call.model)
+        }),
+        call.model
       )
+    )
 
-    const wrapped: LanguageModel = {
-      provider: model.provider,
-      generate,
-      stream,
-      ...(model.enforcesDeadline === true ? { enforcesDeadline: true } : {}),
-      ping: model.ping
-    }
-    return wrapped
-  })
+  const wrapped: LanguageModel = {
+    provider: model.provider,
+    generate,
+    stream,
+    ...(model.enforcesDeadline === true ? { enforcesDeadline: true } : {}),
+    ping: model.ping
+  }
+  return wrapped
+}
 
 /**
  * Wraps the `LanguageModelService` of a layer with seeded faults.
@@ -204,19 +322,24 @@ export const wrap = (model: LanguageModel, options: ChaosOptions): Effect.Effect
 export const layer = <E, R>(
   inner: Layer.Layer<LanguageModelService, E, R>,
   options: ChaosOptions
-): Layer.Layer<LanguageModelService, E, R> =>
+): Layer.Layer<LanguageModelService, E | ChaosOptionsError, R> =>
   Layer.effect(LanguageModelService, Effect.flatMap(LanguageModelService, (model) => wrap(model, options))).pipe(
     Layer.provide(inner)
   )
 
 /**
  * Wraps an adapter, so that every provider a policy builds with it gets the faults (innermost, under
- * the router's retry, breakers and fallback).
+ * the router's retry, breakers and fallback). Invalid options fail the provider's build with an
+ * `AdapterConfigError` that lists them.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const wrapAdapter = (adapter: Adapter, options: ChaosOptions): Adapter => ({
   ...adapter,
-  make: (config) => Effect.flatMap(adapter.make(config), (model) => wrap(model, options))
+  make: (config) =>
+    Effect.flatMap(
+      adapter.make(config),
+      (model) => Effect.mapError(wrap(model, options), (error) => new AdapterConfigError(config.name, error.message))
+    )
 })

@@ -111,6 +111,74 @@ describe("Chaos", () => {
       expect(Either.isLeft(result) && result.left._tag).toBe("StreamInterrupted")
     }))
 
+  it.effect("a cut on a stream shorter than afterParts counts the parts it delivered, and drops the finish", () =>
+    Effect.gen(function*() {
+      const model = yield* Chaos.wrap(echo, { streamCut: { rate: 1, afterParts: 10 } })
+      const parts: Array<string> = []
+      const result = yield* Effect.either(
+        Stream.runForEach(model.stream(request, call), (p) => Effect.sync(() => parts.push(p.type)))
+      )
+      expect(parts).toEqual(["text-delta", "text-delta", "text-delta"])
+      expect(Either.isLeft(result) && result.left).toMatchObject({
+        _tag: "StreamInterrupted",
+        partsReceived: 3,
+        provider: "echo",
+        model: "m"
+      })
+    }))
+
+  it.effect("an injected 429 carries the configured Retry-After, or none, as a real 429 without the header", () =>
+    Effect.gen(function*() {
+      const plain = yield* Chaos.wrap(echo, { faults: { "429": 1 } })
+      const told = yield* Chaos.wrap(echo, { faults: { "429": 1 }, retryAfterMs: 2500 })
+      const [a] = yield* outcomes(plain, 1)
+      const [b] = yield* outcomes(told, 1)
+      expect(Either.isLeft(a!) && a.left).toMatchObject({ _tag: "RateLimited", retryAfterMs: undefined, model: "m" })
+      expect(Either.isLeft(b!) && b.left).toMatchObject({ _tag: "RateLimited", retryAfterMs: 2500 })
+    }))
+
+  it.effect("rejects options it cannot inject as written, naming each problem", () =>
+    Effect.gen(function*() {
+      const problems = (options: unknown) =>
+        Effect.map(Effect.flip(Chaos.wrap(echo, options as Chaos.ChaosOptions)), (error) => error.problems)
+      expect(yield* problems({ faults: { "502": 1 } })).toEqual([
+        expect.stringContaining("unknown error class `faults.502`")
+      ])
+      expect(yield* problems({ faults: { "503": 1.5 } })).toEqual([expect.stringContaining("`faults.503`")])
+      expect(yield* problems({ faults: { "503": -0.5, "500": Number.NaN } })).toHaveLength(2)
+      expect(yield* problems({ faults: { "503": 0.7, "500": 0.7 } })).toEqual([
+        expect.stringContaining("add up to 1.4")
+      ])
+      expect(yield* problems({ latency: { rate: 2, ms: -5 } })).toHaveLength(2)
+      expect(yield* problems({ streamCut: { rate: 1, afterParts: 1.5 } })).toEqual([
+        expect.stringContaining("`streamCut.afterParts`")
+      ])
+      expect(yield* problems({ fault: { "503": 1 } })).toEqual([expect.stringContaining("unknown option `fault`")])
+      expect(yield* problems({ latency: { rate: 1, ms: 5, jitter: 2 } })).toEqual([
+        expect.stringContaining("`latency.jitter`")
+      ])
+      const adapter = { names: ["echo"], packageName: "echo", make: () => Effect.succeed(echo) }
+      const built = yield* Effect.flip(
+        Chaos.wrapAdapter(adapter, { faults: { "502": 1 } } as Chaos.ChaosOptions).make({ name: "e", adapter: "echo" })
+      )
+      expect(built).toMatchObject({ _tag: "AdapterConfigError", provider: "e" })
+      expect(built.message).toContain("unknown error class `faults.502`")
+      // Valid options: no problem, and the shares of several classes may add up to exactly 1.
+      expect(Chaos.validate({ faults: { "503": 0.5, "500": 0.5 }, latency: { rate: 0, ms: 0 } })).toEqual([])
+    }))
+
+  it.effect("the draw does not depend on the order the fault classes were written in", () =>
+    Effect.gen(function*() {
+      const tags = (faults: Chaos.ChaosOptions["faults"]) =>
+        Effect.flatMap(Chaos.wrap(echo, { faults }), (m) => outcomes(m, 200)).pipe(
+          Effect.map((results) => results.map((r) => Either.isLeft(r) ? r.left._tag : "ok").join()),
+          Effect.withRandom(Random.make(7))
+        )
+      expect(yield* tags({ network: 0.3, "content-filter": 0.2 })).toEqual(
+        yield* tags({ "content-filter": 0.2, network: 0.3 })
+      )
+    }))
+
   it.effect("wraps a layer of LanguageModelService; disabled means untouched", () =>
     Effect.gen(function*() {
       const base = Layer.succeed(LanguageModelService, echo)
