@@ -294,6 +294,11 @@ export interface RequestOptions {
   readonly models?: ReadonlyArray<string> | undefined
   /** The longest text of a message in characters (default 2,000). */
   readonly maxTextLength?: number | undefined
+  /**
+   * Input sizes in estimated tokens that rules compare against (`minInputTokens`): some requests get
+   * one more user message just long enough to reach one of them.
+   */
+  readonly inputTokens?: ReadonlyArray<number> | undefined
 }
 
 const pixel =
@@ -375,10 +380,17 @@ export const request = (options: RequestOptions = {}): fc.Arbitrary<Model.Genera
     maxOutputTokens: fc.option(
       fc.oneof(fc.integer({ min: 1, max: 1_024 }), fc.integer({ min: 1, max: 16_384 })),
       { nil: undefined }
-    )
+    ),
+    padTokens: (options.inputTokens ?? []).length > 0 ?
+      fc.option(fc.constantFrom(...(options.inputTokens ?? [])), { nil: undefined, freq: 3 }) :
+      fc.constant(undefined)
   }).map((r): Model.GenerateRequest => {
     // Half the requests are plain text, so that every model can serve them.
-    const [rich, roundTrip] = r.messages
+    const [generated, roundTrip] = r.messages
+    // A long message first (about 4 characters a token, as the estimate counts): reaches size rules.
+    const rich: ReadonlyArray<Model.Message> = r.padTokens === undefined ?
+      generated :
+      [{ role: "user", content: "long ".repeat(r.padTokens) }, ...generated]
     const messages = r.plain ?
       rich.map((message): Model.Message =>
         message.role === "user" && typeof message.content !== "string" ?
@@ -457,8 +469,8 @@ export const retry: fc.Arbitrary<Plan.RetryPlan> = fc.record({
 })
 
 /**
- * Timeouts, valid as the policy language checks them: the attempt, TTFT and stall limits never
- * exceed the total.
+ * Timeouts, valid as the policy language checks them: the attempt timeout is below the total
+ * (SY304), the TTFT and stall limits never exceed the attempt timeout, else the total (SY305).
  *
  * @since 0.1.0
  * @category arbitraries
@@ -471,7 +483,8 @@ export const timeout: fc.Arbitrary<Plan.TimeoutPlan> = fc.record({
 }).map((t) => {
   const cap = (value: number | undefined, limit: number | undefined) =>
     value === undefined || limit === undefined ? value : Math.min(value, limit)
-  const attemptMs = cap(t.attemptMs, t.totalMs)
+  // Strictly below the total: an attempt as long as the whole request leaves no time for a retry.
+  const attemptMs = cap(t.attemptMs, t.totalMs === undefined ? undefined : t.totalMs - 1)
   const limit = attemptMs ?? t.totalMs
   const out: { -readonly [K in keyof Plan.TimeoutPlan]: Plan.TimeoutPlan[K] } = {}
   if (t.totalMs !== undefined) out.totalMs = t.totalMs
@@ -482,7 +495,8 @@ export const timeout: fc.Arbitrary<Plan.TimeoutPlan> = fc.record({
 })
 
 /**
- * Hedging: a delay and one or two extra attempts.
+ * Hedging: a delay and one or two extra attempts. {@link policy} keeps the delay below its route's
+ * total deadline (SY306).
  *
  * @since 0.1.0
  * @category arbitraries
@@ -510,6 +524,12 @@ export interface PolicyOptions {
   /** Whether later routes may be nested as targets of earlier ones (default true); else rules reach them. */
   readonly nesting?: boolean | undefined
 }
+
+/** A hedge whose delay is below the route's total deadline (SY306): else it could never start. */
+const hedgeWithin = (hedge: Plan.HedgePlan | undefined, totalMs: number | undefined): Plan.HedgePlan | undefined =>
+  hedge === undefined || totalMs === undefined || hedge.delayMs < totalMs ?
+    hedge :
+    { ...hedge, delayMs: totalMs - 1 }
 
 const defaultProviders = ["openai", "anthropic", "google", "groq", "mistral"]
 
@@ -631,7 +651,7 @@ export const policy = (options: PolicyOptions = {}): fc.Arbitrary<Plan.PolicyPla
       targets: targets[index],
       retry: shape.retry,
       timeout: shape.timeout,
-      hedge: shape.hedge,
+      hedge: hedgeWithin(shape.hedge, shape.timeout.totalMs),
       streamMode: shape.streamMode,
       failoverOnContextLength: shape.failoverOnContextLength
     }))

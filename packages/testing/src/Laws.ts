@@ -1,7 +1,7 @@
 /**
  * The engine's laws (reference/resilience.md §6) as a property check of one policy: {@link checkLaws}
  * replaces the plan's providers with scripted providers named after them, generates their behaviour
- * and the requests, runs the real router on the TestClock, and checks every outcome against the laws.
+ * and the requests, runs the real router on core's VirtualClock, and checks every outcome against the laws.
  *
  * ```ts
  * it.effect("my policy obeys the laws", () => Testing.checkLaws(plan, { numRuns: 50 }))
@@ -16,6 +16,7 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
@@ -91,8 +92,12 @@ export interface Options {
   readonly numRuns?: number | undefined
   /** fast-check's seed; give the one a failure printed (with `path`) to replay it. */
   readonly seed?: number | undefined
+  /**
+   * fast-check's replay path (as `"0:1:3"`), printed with a failure; needs `seed`. Replays the shrunk
+   * counterexample directly instead of searching again.
+   */
   readonly path?: string | undefined
-  /** Which laws to check (default all). */
+  /** Which laws to check (default all); at least one, each a key of {@link laws}. */
   readonly laws?: ReadonlyArray<Law> | undefined
   /** The requests to send (default: {@link Arbitraries.request} with the tags, metadata and models the rules use). */
   readonly requests?: fc.Arbitrary<Model.GenerateRequest> | undefined
@@ -134,7 +139,7 @@ export interface Report {
 // ---------------------------------------------------------------------------------------------
 
 interface Leaf {
-  /** `provider` + NUL + vendor model id: what a provider call records. */
+  /** The target's id (`provider/model`): two targets sharing a vendor model id stay apart. */
   readonly key: string
   readonly label: string
   readonly capabilities: Model.Capabilities
@@ -145,6 +150,13 @@ interface Analysis {
   readonly plan: Plan.PolicyPlan
   readonly leaves: (route: string) => ReadonlyArray<Leaf>
   readonly byKey: ReadonlyMap<string, ReadonlyArray<Leaf>>
+  /** The target ids of each provider + vendor model id (see {@link modelKey}), to name a call's target. */
+  readonly byModel: ReadonlyMap<string, ReadonlyArray<string>>
+  /**
+   * The most provider calls one request may make before the check stops it: far above what any
+   * valid router makes, so only a runaway retry (a wrapper retrying without end) reaches it.
+   */
+  readonly callCap: number
   /**
    * The most calls a request routed to `route` can have in flight: 1 without hedging; a hedged route
    * runs up to 1 + maxHedged of its targets at once, each a nested route's own number.
@@ -157,7 +169,10 @@ interface Analysis {
   readonly contextFailover: boolean
 }
 
-const keyOf = (provider: string, model: string) => `${provider}\u0000${model}`
+/** What a provider call records: its provider and the vendor's model id. */
+const modelKey = (provider: string, model: string) => `${provider}\u0000${model}`
+
+const sum = (values: ReadonlyArray<number>) => values.reduce((a, b) => a + b, 0)
 
 const analyse = (plan: Plan.PolicyPlan): Analysis => {
   const routes = new Map(plan.routes.map((route) => [route.name, route]))
@@ -172,21 +187,25 @@ const analyse = (plan: Plan.PolicyPlan): Analysis => {
       if (target.kind === "route") return leaves(target.route, depth + 1)
       const model = providers.get(target.provider)?.models.find((m) => m.name === target.model)
       if (model === undefined) return []
-      return [{ key: keyOf(target.provider, model.id), label: target.id, capabilities: model.capabilities, route }]
+      return [{ key: target.id, label: target.id, capabilities: model.capabilities, route }]
     })
     cache.set(name, result)
     return result
   }
   const byKey = new Map<string, Array<Leaf>>()
+  const byModel = new Map<string, Array<string>>()
   for (const route of plan.routes) {
     for (const target of route.targets) {
       if (target.kind !== "model") continue
       const model = providers.get(target.provider)?.models.find((m) => m.name === target.model)
       if (model === undefined) continue
-      const key = keyOf(target.provider, model.id)
+      const key = target.id
       const list = byKey.get(key) ?? []
       list.push({ key, label: target.id, capabilities: model.capabilities, route })
       byKey.set(key, list)
+      const ids = byModel.get(modelKey(target.provider, model.id)) ?? []
+      if (!ids.includes(key)) ids.push(key)
+      byModel.set(modelKey(target.provider, model.id), ids)
     }
   }
   const concurrency = (name: string, depth = 0): number => {
@@ -213,10 +232,19 @@ const analyse = (plan: Plan.PolicyPlan): Analysis => {
     route.timeout.totalMs !== undefined ||
     leaves(route.name).every((leaf) => leaf.route.timeout.attemptMs !== undefined)
   )
+  // Every call any route may make, times its hedging, ten times over: no valid policy comes near.
+  const attempts = sum(
+    plan.routes.map((route) =>
+      sum(leaves(route.name).map((leaf) => leaf.route.retry.maxAttempts)) * concurrency(route.name)
+    )
+  )
+  const callCap = 100 + 10 * Math.max(attempts, plan.maxAttemptsPerRequest ?? 0)
   return {
     plan,
     leaves: (name) => leaves(name),
     byKey,
+    byModel,
+    callCap,
     concurrency: (name) => concurrency(name),
     reachable,
     bounded,
@@ -244,6 +272,8 @@ interface Case {
 /** One provider call as the check sees it. */
 interface Call {
   readonly provider: string
+  /** The target the router called (its id), read from the attempt it started for the call. */
+  readonly target: string
   readonly index: number
   readonly step: Arbitraries.Step
   readonly outcome: ScriptedProvider.Outcome
@@ -260,6 +290,10 @@ type Result =
   | { readonly _tag: "Hung" }
 
 interface RequestTrace {
+  /** Whether the request made more calls than `Analysis.callCap` and was stopped. */
+  readonly overran: boolean
+  /** Whether the request was still running after being interrupted and given the horizon to end. */
+  readonly stuck: boolean
   readonly request: CaseRequest
   readonly start: number
   readonly end: number
@@ -271,6 +305,8 @@ interface RequestTrace {
 }
 
 interface CancelTrace {
+  readonly overran: boolean
+  readonly stuck: boolean
   readonly at: number
   readonly callsBefore: number
   readonly callsAfter: number
@@ -302,6 +338,25 @@ const runCase = (
     const { plan } = analysis
     const calls: Array<Call> = []
     let seq = 0
+    const sink = Events.collect()
+    // The attempt each call belongs to: the router emits `attempt-started` right before its call.
+    const claimed = new Set<Events.EngineEvent>()
+    const targetOf = (provider: string, model: string): string => {
+      const ids = analysis.byModel.get(modelKey(provider, model)) ?? []
+      for (let i = sink.events.length - 1; i >= 0; i--) {
+        const event = sink.events[i]
+        if (event.type === "attempt-started" && !claimed.has(event) && ids.includes(event.target)) {
+          claimed.add(event)
+          return event.target
+        }
+      }
+      // A call the router did not start as an attempt (L1 reports it): its first target will do.
+      return ids[0] ?? `${provider}/${model}`
+    }
+    // Calls of the request being sent start at `requestFrom`; past `analysis.callCap` of them the
+    // request is stopped (`overrun`), so a runaway retry ends the case instead of spinning.
+    let requestFrom = 0
+    const overrun = yield* Deferred.make<void>()
     const models = new Map<string, Provider.LanguageModel>()
     for (const provider of plan.providers) {
       const name = provider.name
@@ -313,6 +368,7 @@ const runCase = (
         const outcome = Arbitraries.toOutcome(step, name)
         const entry: Call = {
           provider: name,
+          target: targetOf(name, scripted.calls[call.index].model),
           index: call.index,
           step,
           outcome,
@@ -322,6 +378,7 @@ const runCase = (
         }
         byIndex[call.index] = entry
         calls.push(entry)
+        if (calls.length - requestFrom > analysis.callCap) Deferred.unsafeDone(overrun, Exit.void)
         return outcome
       })
       const settle = (index: number) =>
@@ -345,7 +402,6 @@ const runCase = (
       })
     }
     const store = State.makeMemory()
-    const sink = Events.collect()
     const context: Plugin.StageContext = { plan, store, events: sink }
     const stages: Array<Plugin.Stage> = []
     for (const plugin of options.plugins ?? []) {
@@ -373,9 +429,26 @@ const runCase = (
         (cause) => Effect.succeed<Result>({ _tag: "Died", cause: Cause.pretty(cause) })
       )
     }
+    /**
+     * Waits until `fiber` ends, the horizon passes or the calls overran; an unfinished fiber is then
+     * interrupted without waiting on it (a call that ignores interruption must not hang the check),
+     * and given the horizon again to end. Answers whether it overran and whether it refused to end.
+     */
+    const finish = <A>(fiber: Fiber.RuntimeFiber<A>, ms: number) =>
+      Effect.gen(function*() {
+        const overran = yield* Effect.raceFirst(
+          Effect.as(Effect.sleep(ms), false),
+          Effect.as(Deferred.await(overrun), true)
+        )
+        if (Option.isSome(yield* Fiber.poll(fiber))) return { overran, stuck: false }
+        yield* Fiber.interruptFork(fiber)
+        yield* Effect.raceFirst(Effect.sleep(HORIZON_MS), Effect.asVoid(Fiber.await(fiber)))
+        return { overran, stuck: Option.isNone(yield* Fiber.poll(fiber)) }
+      })
     const traces: Array<RequestTrace> = []
     for (const item of input.requests) {
       const from = calls.length
+      requestFrom = from
       const eventsFrom = sink.events.length
       const start = yield* Clock.currentTimeMillis
       // Timers pending before the request, once this instant settled (a stage's background work):
@@ -384,24 +457,25 @@ const runCase = (
       const timersBefore = timersOf(yield* Clock.clockWith(Effect.succeed))
       // The request's result, when it ended, and the timers it left once that instant settled
       // (`sleep(0)` fires after every task ready at that time), not counting this fiber's sleep below.
-      const fiber = yield* Effect.fork(Effect.flatMap(send(item), (result) =>
+      // A daemon: a request that ignores interruption must not hold up the end of the case.
+      const fiber = yield* Effect.forkDaemon(Effect.flatMap(send(item), (result) =>
         Effect.zipRight(
           Effect.sleep(0),
           Clock.clockWith((clock) =>
             Effect.succeed([result, clock.unsafeCurrentTimeMillis(), timersOf(clock) - 1 - timersBefore] as const)
           )
         )))
-      yield* Effect.sleep(HORIZON_MS)
+      const { overran, stuck } = yield* finish(fiber, HORIZON_MS)
       const done = yield* Fiber.poll(fiber)
       let result: Result = { _tag: "Hung" }
       let end = start + HORIZON_MS
       let timersLeft: number | undefined
-      if (Option.isSome(done) && Exit.isSuccess(done.value)) {
+      if (!overran && Option.isSome(done) && Exit.isSuccess(done.value)) {
         ;[result, end, timersLeft] = done.value.value
-      } else {
-        yield* Fiber.interrupt(fiber)
       }
       traces.push({
+        overran,
+        stuck,
         request: item,
         start,
         end,
@@ -410,21 +484,31 @@ const runCase = (
         result,
         timersLeft
       })
+      // A request that overran or refused to end leaves the router unusable: send nothing more.
+      if (overran || stuck) return { requests: traces, cancel: undefined, allCalls: calls }
     }
     let cancel: CancelTrace | undefined
     if (input.cancelAfterMs !== undefined) {
       const from = calls.length
+      requestFrom = from
       const start = yield* Clock.currentTimeMillis
       yield* Effect.sleep(0)
       const timersBefore = timersOf(yield* Clock.clockWith(Effect.succeed))
-      const fiber = yield* Effect.fork(send(input.requests[0] ?? { request: emptyRequest, stream: false }))
-      yield* Effect.sleep(input.cancelAfterMs)
-      yield* Fiber.interrupt(fiber)
+      const fiber = yield* Effect.forkDaemon(send(input.requests[0] ?? { request: emptyRequest, stream: false }))
+      const { overran } = yield* Effect.raceFirst(
+        Effect.as(Effect.sleep(input.cancelAfterMs), { overran: false }),
+        Effect.as(Deferred.await(overrun), { overran: true })
+      )
+      // Interrupted without waiting on it: a call that ignores interruption must not hang the check.
+      yield* Fiber.interruptFork(fiber)
       const callsBefore = calls.length
       yield* Effect.sleep(0)
       const timersLeft = timersOf(yield* Clock.clockWith(Effect.succeed)) - timersBefore
-      yield* Effect.sleep(HORIZON_MS)
+      yield* Effect.raceFirst(Effect.sleep(HORIZON_MS), Deferred.await(overrun))
+      const stuck = Option.isNone(yield* Fiber.poll(fiber))
       cancel = {
+        overran: overran || calls.length - from > analysis.callCap,
+        stuck,
         at: start + input.cancelAfterMs,
         callsBefore: callsBefore - from,
         callsAfter: calls.length - from,
@@ -448,9 +532,9 @@ interface Violation {
 }
 
 const callLabel = (call: Call) =>
-  `${call.provider}#${call.index} (${call.record.model}) ${call.record.startedAt}→${call.record.endedAt ?? "…"} ms ${
-    call.record.result ?? "running"
-  } [scripted: ${Arbitraries.describeStep(call.step)}]`
+  `${call.provider}#${call.index} ${call.target} (${call.record.model}) ${call.record.startedAt}→${
+    call.record.endedAt ?? "…"
+  } ms ${call.record.result ?? "running"} [scripted: ${Arbitraries.describeStep(call.step)}]`
 
 const resultLabel = (result: Result): string => {
   switch (result._tag) {
@@ -474,8 +558,6 @@ const isFinal = (call: Call, analysis: Analysis): boolean => {
   return !(error._tag === "ContextLengthExceeded" && analysis.contextFailover)
 }
 
-const sum = (values: ReadonlyArray<number>) => values.reduce((a, b) => a + b, 0)
-
 const checkRequest = (
   analysis: Analysis,
   trace: RequestTrace,
@@ -492,6 +574,28 @@ const checkRequest = (
 
   const attemptBound = (route: string) => sum(analysis.leaves(route).map((leaf) => leaf.route.retry.maxAttempts))
   const bound = Math.max(...runs.map(attemptBound))
+
+  // A request stopped for making far more calls than any attempt bound allows: reported whatever
+  // laws are chosen, since the rest cannot be checked (L10 when it was routed again, else L1).
+  if (trace.overran) {
+    return {
+      law: started.length > 1 && enabled.has("L10") ? "L10" : "L1",
+      message: `${calls.length} provider calls for one request and still going, but route \`${runs[0]}\` allows at ` +
+        `most ${bound} (plan.maxAttemptsPerRequest ${plan.maxAttemptsPerRequest ?? "unset"}): ` +
+        `the check stopped it after ${analysis.callCap} calls (something retries without end)` +
+        (started.length > 1 ? ` (the request was routed ${started.length} times)` : "")
+    }
+  }
+  // A request that went on after being interrupted: reported whatever laws are chosen (L8, else L7).
+  if (trace.stuck) {
+    const running = calls.filter((call) => call.record.result === undefined)
+    return {
+      law: enabled.has("L8") || !enabled.has("L7") ? "L8" : "L7",
+      message: `the request did not end when interrupted (after ${HORIZON_MS / 3_600_000} virtual hours): ` +
+        `something ignores interruption` +
+        (running.length > 0 ? `; still running: ${running.map(callLabel).join("; ")}` : "")
+    }
+  }
   const tooMany = () => ({
     law: "L10" as const,
     message: `${calls.length} provider calls for one request, but route \`${runs[0]}\` allows at most ${bound} ` +
@@ -506,7 +610,7 @@ const checkRequest = (
   if (enabled.has("L1") || enabled.has("L10")) {
     const perTarget = new Map<string, number>()
     for (const call of calls) {
-      const key = keyOf(call.provider, call.record.model)
+      const key = call.target
       perTarget.set(key, (perTarget.get(key) ?? 0) + 1)
     }
     for (const [key, count] of perTarget) {
@@ -517,7 +621,7 @@ const checkRequest = (
       )
       if (count > limit) {
         const leaves = analysis.byKey.get(key) ?? []
-        const label = leaves[0]?.label ?? key.replace("\u0000", " ")
+        const label = leaves[0]?.label ?? key
         // A target of a nested route called too often: the nesting multiplied its retries (L10).
         const nested = leaves.length > 0 && leaves.every((leaf) => !runs.includes(leaf.route.name))
         const law: Law = nested ? "L10" : "L1"
@@ -607,7 +711,7 @@ const checkRequest = (
       const seen = new Set<string>()
       let latest = -1
       for (const call of calls) {
-        const key = keyOf(call.provider, call.record.model)
+        const key = call.target
         const index = order.indexOf(key)
         if (index < 0) continue
         const first = !seen.has(key)
@@ -662,7 +766,7 @@ const checkRequest = (
   if (enabled.has("L33")) {
     const needs = RequestFeatures.neededCapabilities(request.request, request.stream)
     for (const call of calls) {
-      const leaves = analysis.byKey.get(keyOf(call.provider, call.record.model)) ?? []
+      const leaves = analysis.byKey.get(call.target) ?? []
       const reasons = leaves.map((leaf) => incapable(leaf.capabilities, needs, request.request))
       if (leaves.length > 0 && reasons.every((reason) => reason !== undefined)) {
         return {
@@ -717,7 +821,7 @@ const checkRequest = (
       }
     }
     for (const call of calls) {
-      const leaves = analysis.byKey.get(keyOf(call.provider, call.record.model)) ?? []
+      const leaves = analysis.byKey.get(call.target) ?? []
       const limit = Math.max(...leaves.map((leaf) => leaf.route.timeout.attemptMs ?? Infinity))
       if (
         leaves.length > 0 && call.record.endedAt !== undefined && call.record.endedAt - call.record.startedAt > limit
@@ -793,13 +897,11 @@ const checkRequest = (
       if (call.outcome._tag !== "fail" || call.record.result !== "failed" || call.record.endedAt === undefined) continue
       const asked = (call.outcome.error as { retryAfterMs?: number | undefined }).retryAfterMs
       if (asked === undefined || !call.outcome.error.retryable) continue
-      const key = keyOf(call.provider, call.record.model)
+      const key = call.target
       const leaves = analysis.byKey.get(key) ?? []
       if (leaves.length === 0 || !leaves.every((leaf) => leaf.route.retry.honourRetryAfter)) continue
       const clamp = Math.min(...leaves.map((leaf) => leaf.route.retry.retryAfterMaxMs))
-      const next = ordered.find((other) =>
-        other.startSeq > call.startSeq && keyOf(other.provider, other.record.model) === key
-      )
+      const next = ordered.find((other) => other.startSeq > call.startSeq && other.target === key)
       const wait = Math.min(asked, clamp)
       if (next !== undefined && next.record.startedAt < call.record.endedAt + wait) {
         return {
@@ -828,7 +930,21 @@ const checkRequest = (
 }
 
 const checkCancel = (cancel: CancelTrace, enabled: ReadonlySet<Law>): Violation | undefined =>
-  (enabled.has("L8") ? checkCancelled(cancel) : undefined) ??
+  (cancel.overran ?
+    {
+      law: "L1",
+      message: `the cancelled request made ${cancel.callsAfter} provider calls and was still going: ` +
+        `something retries without end`
+    } :
+    undefined) ??
+    (cancel.stuck ?
+      {
+        law: "L8",
+        message: `the request cancelled at ${cancel.at} ms did not end when interrupted: something ignores ` +
+          `interruption; calls: ${cancel.calls.map(callLabel).join("; ") || "none"}`
+      } :
+      undefined) ??
+    (enabled.has("L8") ? checkCancelled(cancel) : undefined) ??
     (enabled.has("L39") && cancel.timersLeft > 0 ?
       {
         law: "L39",
@@ -914,7 +1030,12 @@ const describeCase = (input: Case): string => {
   }
   lines.push("  requests:")
   for (const item of input.requests) {
-    lines.push(`    ${item.stream ? "stream" : "generate"} ${JSON.stringify(item.request)}`)
+    // A request padded to reach a size rule would bury the counterexample: show its ends.
+    const json = JSON.stringify(item.request)
+    const shown = json.length <= 4_000 ?
+      json :
+      `${json.slice(0, 2_000)} … (${json.length} characters) … ${json.slice(-1_000)}`
+    lines.push(`    ${item.stream ? "stream" : "generate"} ${shown}`)
   }
   lines.push(`  random seed: ${input.seed}`)
   if (input.cancelAfterMs !== undefined) lines.push(`  a request cancelled after ${input.cancelAfterMs} ms`)
@@ -935,7 +1056,9 @@ const requestOptions = (plan: Plan.PolicyPlan): Arbitraries.RequestOptions => {
   const tags = new Set<string>(["interactive"])
   const metadata = new Map<string, Set<string>>()
   const models = new Set<string>()
+  const inputTokens = new Set<number>()
   for (const rule of plan.rules) {
+    if (rule.when.minInputTokens !== undefined) inputTokens.add(rule.when.minInputTokens)
     for (const tag of rule.when.tags ?? []) tags.add(tag)
     for (const [key, value] of Object.entries(rule.when.metadata ?? {})) {
       metadata.set(key, (metadata.get(key) ?? new Set(["other"])).add(value))
@@ -945,8 +1068,52 @@ const requestOptions = (plan: Plan.PolicyPlan): Arbitraries.RequestOptions => {
   return {
     tags: [...tags],
     metadata: Object.fromEntries([...metadata].map(([key, values]) => [key, [...values]])),
-    models: [...models]
+    models: [...models],
+    inputTokens: [...inputTokens]
   }
+}
+
+/** Whether `value` is a whole number of at least `min`, when given. */
+const wholeAtLeast = (value: number | undefined, min: number) =>
+  value === undefined || (Number.isInteger(value) && value >= min)
+
+/**
+ * What is wrong with the options, if anything: checked up front so that a bad option gets a plain
+ * message, not a fast-check stack trace or a pass that checked nothing.
+ */
+const invalidOption = (options: Options): string | undefined => {
+  if (!wholeAtLeast(options.numRuns, 1)) return `numRuns must be a whole number above 0, got ${options.numRuns}`
+  if (options.seed !== undefined && !Number.isInteger(options.seed)) {
+    return `seed must be a whole number, got ${options.seed}`
+  }
+  if (options.path !== undefined) {
+    if (options.seed === undefined) return "path replays a failure of one seed: give the seed it was printed with"
+    // fast-check's path: indices separated by colons, as a failure prints it.
+    if (!/^\d+(:\d+)*$/.test(options.path)) {
+      return `path must be the one a failure printed (numbers separated by colons, like "0:1:3"), got ${
+        JSON.stringify(options.path)
+      }`
+    }
+  }
+  if (options.laws !== undefined) {
+    if (options.laws.length === 0) return "laws is empty: give at least one law, or leave it out to check all"
+    // Own keys only: `toString` or `constructor` are on every object's prototype, not laws.
+    const unknown = options.laws.filter((law) => !Object.hasOwn(laws, law))
+    if (unknown.length > 0) {
+      return `unknown law ${unknown.map((law) => JSON.stringify(law)).join(", ")} (known: ${allLaws.join(", ")})`
+    }
+  }
+  if (!wholeAtLeast(options.maxRequests, 1)) {
+    return `maxRequests must be a whole number above 0, got ${options.maxRequests}`
+  }
+  const behaviour = options.behaviour ?? {}
+  if (!wholeAtLeast(behaviour.maxLatencyMs, 0)) {
+    return `behaviour.maxLatencyMs must be a whole number of ms, 0 or more, got ${behaviour.maxLatencyMs}`
+  }
+  if (!wholeAtLeast(behaviour.maxSteps, 1)) {
+    return `behaviour.maxSteps must be a whole number above 0, got ${behaviour.maxSteps}`
+  }
+  return undefined
 }
 
 /**
@@ -957,15 +1124,33 @@ const requestOptions = (plan: Plan.PolicyPlan): Arbitraries.RequestOptions => {
  * 529 with or without Retry-After, network errors, 400, 401, 403, context length, hangs, streams cut
  * short), one to `maxRequests` requests (text, images, tools, JSON, tags, metadata), a random seed and
  * sometimes a cancellation; it runs the real router over scripted providers named after the plan's on
- * a fresh TestClock, checks every law on the call log and the event log, then runs the case again with
+ * a fresh VirtualClock (core's, driven synchronously), checks every law on the call log and the event log, then runs the case again with
  * the same seed and compares the call logs (L38). It fails with a {@link LawViolation} naming the law
  * and showing the shrunk counterexample.
+ *
+ * Invalid options (`numRuns` not a whole number above 0, a `path` without `seed` or not a fast-check
+ * path, no laws or unknown ones, `maxRequests` below 1, a negative `behaviour.maxLatencyMs`) fail
+ * with a `LawViolation` of law `"setup"` before anything runs. A request that makes far more
+ * provider calls than its attempt bounds allow (a retry without end) is stopped and reported (L1 or
+ * L10), and so is one that does not end when interrupted (L8).
  *
  * @since 0.1.0
  * @category checks
  */
 export const checkLaws = (plan: Plan.PolicyPlan, options: Options = {}): Effect.Effect<Report, LawViolation> =>
   Effect.suspend(() => {
+    const invalid = invalidOption(options)
+    if (invalid !== undefined) {
+      return Effect.fail(
+        new LawViolation({
+          law: "setup",
+          message: `The law check could not run: invalid options: ${invalid}`,
+          counterexample: "",
+          seed: options.seed ?? 0,
+          path: options.path
+        })
+      )
+    }
     const analysis = analyse(plan)
     const enabled = new Set(options.laws ?? allLaws)
     const hasStages = options.stages !== undefined ||
@@ -1038,13 +1223,23 @@ export const checkLaws = (plan: Plan.PolicyPlan, options: Options = {}): Effect.
     })
     const numRuns = options.numRuns ?? 100
     return Effect.flatMap(
-      Effect.sync(() =>
-        fc.check(property, {
-          numRuns,
-          ...(options.seed === undefined ? {} : { seed: options.seed }),
-          ...(options.path === undefined ? {} : { path: options.path })
-        })
-      ),
+      Effect.try({
+        try: () =>
+          fc.check(property, {
+            numRuns,
+            ...(options.seed === undefined ? {} : { seed: options.seed }),
+            ...(options.path === undefined ? {} : { path: options.path })
+          }),
+        // fast-check itself refused (a path that does not fit the seed's cases, say).
+        catch: (error) =>
+          new LawViolation({
+            law: "setup",
+            message: `The law check could not run: ${error instanceof Error ? error.message : String(error)}`,
+            counterexample: "",
+            seed: options.seed ?? 0,
+            path: options.path
+          })
+      }),
       (details): Effect.Effect<Report, LawViolation> => {
         if (!details.failed) {
           return Effect.succeed({ runs: details.numRuns, laws: [...enabled], requests, calls, hangs })

@@ -1,6 +1,6 @@
 /**
  * @switchyard/testing: fast-check arbitraries for policies, requests and provider behaviours, and
- * `checkLaws`, which property-tests a policy against the engine's laws on the TestClock.
+ * `checkLaws`, which property-tests a policy against the engine's laws on core's VirtualClock.
  *
  * ```ts
  * import * as Testing from "@switchyard/testing"

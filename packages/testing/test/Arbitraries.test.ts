@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Model, Router, State } from "@switchyard/core"
+import { Model, RequestFeatures, Router, State } from "@switchyard/core"
 import { Arbitraries } from "@switchyard/testing"
 import { Effect, FastCheck as fc, Schema } from "effect"
 
@@ -34,6 +34,41 @@ describe("Arbitraries", () => {
       }
     })
   })
+
+  // The rules the policy language checks a route by (packages/policy checks.ts), so that a
+  // generated plan is one a policy file could compile to.
+  it.prop("generated policies pass the policy checker's route rules", [Arbitraries.policy()], ([plan]) => {
+    for (const route of plan.routes) {
+      const { attemptMs, stallMs, totalMs, ttftMs } = route.timeout
+      // SY304: the attempt timeout is below the total deadline.
+      if (attemptMs !== undefined && totalMs !== undefined) expect(attemptMs).toBeLessThan(totalMs)
+      // SY305: TTFT and stall limits not above the attempt timeout, else the total.
+      const bound = attemptMs ?? totalMs
+      for (const limit of [ttftMs, stallMs]) {
+        if (limit !== undefined && bound !== undefined) expect(limit).toBeLessThanOrEqual(bound)
+      }
+      // SY306: 1 to 10 hedges, delayed less than the total deadline.
+      if (route.hedge !== undefined) {
+        expect(route.hedge.maxHedged).toBeGreaterThanOrEqual(1)
+        expect(route.hedge.maxHedged).toBeLessThanOrEqual(10)
+        if (totalMs !== undefined) expect(route.hedge.delayMs).toBeLessThan(totalMs)
+      }
+      // SY308: the back-off base delay is not above its maximum.
+      expect(route.retry.backoff.baseMs).toBeLessThanOrEqual(route.retry.backoff.maxDelayMs)
+    }
+  }, { fastCheck: { numRuns: 500 } })
+
+  it.prop(
+    "requests reach the input sizes size rules compare against",
+    [fc.array(Arbitraries.request({ inputTokens: [16_000, 100_000] }), { minLength: 100, maxLength: 100 })],
+    ([requests]) => {
+      const sizes = requests.map(RequestFeatures.estimateInputTokens)
+      expect(sizes.some((size) => size >= 16_000 && size < 100_000)).toBe(true)
+      expect(sizes.some((size) => size >= 100_000)).toBe(true)
+      expect(sizes.some((size) => size < 16_000)).toBe(true)
+    },
+    { fastCheck: { numRuns: 5 } }
+  )
 
   it.prop(
     "every strategy is generated",

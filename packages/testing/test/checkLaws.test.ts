@@ -332,3 +332,101 @@ describe("checkLaws catches broken wiring", () => {
       expect(again.counterexample).toBe(first.counterexample)
     }))
 })
+
+describe("checkLaws ends on runaway and stuck requests", () => {
+  it.effect("a wrapper that retries without end is stopped and reported, not spun on", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 20,
+        seed: 1,
+        streaming: false,
+        makeRouter: wrapped((router) => (request) =>
+          Effect.retry(router.generate(request), Schedule.spaced("1 second"))
+        )
+      }))
+      expect(["L1", "L10"]).toContain(error.law)
+      expect(error.message).toContain("retries without end")
+      // The call log is shown.
+      expect(error.counterexample).toContain("call openai#")
+    }))
+
+  it.effect("a provider whose calls cannot be interrupted is reported (L8), not waited on forever", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 50,
+        seed: 1,
+        streaming: false,
+        makeRouter: (options) =>
+          Router.make({
+            ...options,
+            providers: new Map(
+              [...options.providers].map(([name, model]) => [name, {
+                ...model,
+                // Once the vendor answered, the call waits on something that cannot be interrupted.
+                generate: (request, callOptions) =>
+                  Effect.uninterruptible(Effect.zipRight(model.generate(request, callOptions), Effect.never))
+              }])
+            )
+          })
+      }))
+      expect(error.law).toBe("L8")
+      expect(error.message).toContain("did not end when interrupted")
+      expect(error.counterexample).toContain("call ")
+    }))
+})
+
+describe("checkLaws keys calls by target", () => {
+  // One provider, two targets that share the vendor's model id: a fallback from one to the other
+  // is a new target, not a retry into the first one's Retry-After.
+  const base = Plans.route({
+    providers: ["openai"],
+    retry: { maxAttempts: 1, retryAfterMaxMs: 30_000 },
+    timeout: { totalMs: 20_000, attemptMs: 8_000 }
+  })
+  const models = ["mini", "mini-vision"].map((name) => ({ ...base.providers[0].models[0], name, id: "gpt-4o" }))
+  const twins: Plan.PolicyPlan = {
+    ...base,
+    providers: [{ ...base.providers[0], models }],
+    routes: [{
+      ...base.routes[0],
+      targets: models.map((model) => ({
+        kind: "model" as const,
+        id: `openai/${model.name}`,
+        provider: "openai",
+        model: model.name,
+        weight: 1,
+        priority: 0
+      }))
+    }]
+  }
+
+  it.effect("two targets sharing a vendor model id are two targets (L1, L6, L24)", () =>
+    Effect.gen(function*() {
+      const report = yield* Testing.checkLaws(twins, { numRuns: 150, seed: 1 })
+      expect(report.calls).toBeGreaterThan(report.requests)
+    }))
+})
+
+describe("checkLaws rejects invalid options", () => {
+  const cases: ReadonlyArray<readonly [string, Testing.Laws.Options, string]> = [
+    ["a fractional numRuns", { numRuns: 2.5 }, "numRuns"],
+    ["numRuns 0", { numRuns: 0 }, "numRuns"],
+    ["a negative numRuns", { numRuns: -5 }, "numRuns"],
+    ["a path that is not fast-check's", { seed: 1, path: "garbage" }, "path"],
+    ["a path without its seed", { path: "0:1" }, "seed"],
+    ["an unknown law", { laws: ["L99" as Testing.Laws.Law] }, "unknown law"],
+    ["a prototype key as a law", { laws: ["toString" as Testing.Laws.Law] }, "unknown law"],
+    ["no laws", { laws: [] }, "laws is empty"],
+    ["maxRequests 0", { maxRequests: 0 }, "maxRequests"],
+    ["a negative latency", { behaviour: { maxLatencyMs: -1 } }, "maxLatencyMs"]
+  ]
+  for (const [name, options, mentions] of cases) {
+    it.effect(`fails with a setup error naming the option: ${name}`, () =>
+      Effect.gen(function*() {
+        const error = yield* violation(Testing.checkLaws(plan, { numRuns: 1, ...options }))
+        expect(error.law).toBe("setup")
+        expect(error.message).toContain(mentions)
+        expect(error.message).not.toContain("    at ")
+      }))
+  }
+})
