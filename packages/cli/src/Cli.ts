@@ -223,10 +223,33 @@ export const optionsOf: Readonly<Record<string, ReadonlyArray<string>>> = {
 // Options every command accepts (built into @effect/cli).
 const builtIn = ["--help", "--version", "--wizard", "--completions", "--log-level"]
 
+// Options of `optionsOf` that take no value (flags), and those that may be given more than once.
+const flags: Readonly<Record<string, ReadonlyArray<string>>> = { schema: ["--scenario"] }
+const repeatable: Readonly<Record<string, ReadonlyArray<string>>> = {
+  check: ["--scenario"],
+  laws: ["--law"],
+  simulate: ["--compare", "--provider"]
+}
+
+// A value to show in "needs a value, e.g. ...".
+const exampleOf: Readonly<Record<string, string>> = {
+  "--scenario": "scenario.yaml",
+  "--compare": "naive",
+  "--seed": "7",
+  "--runs": "100",
+  "--env": "production",
+  "--report": "report.html",
+  "--format": "json",
+  "--request": "request.json",
+  "--path": "0:1",
+  "--law": "fallback"
+}
+
 /**
  * The usage error @effect/cli would report badly, if any: an option the subcommand does not have
- * ("unknown option `--scenaro`; did you mean `--scenario`?"), or a `--provider` without `=` (which it
- * reports as "text options do not have a default value").
+ * ("unknown option `--scenaro`; did you mean `--scenario`?"), a `--provider` without `=` (which it
+ * reports as "text options do not have a default value"), an option left without its value at the end
+ * of the line, or one given twice that can be given once (both "Received unknown argument").
  *
  * @since 0.1.0
  * @category running
@@ -235,6 +258,7 @@ export const usageError = (args: ReadonlyArray<string>): string | undefined => {
   const subcommand = args.find((arg) => !arg.startsWith("-"))
   const known = subcommand === undefined ? undefined : optionsOf[subcommand]
   if (subcommand === undefined || known === undefined) return undefined
+  const seen = new Set<string>()
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
     if (arg === "--") break
@@ -248,7 +272,20 @@ export const usageError = (args: ReadonlyArray<string>): string | undefined => {
         }`
       }
     }
-    if (known.includes(name) || builtIn.includes(name)) continue
+    if (builtIn.includes(name)) continue
+    if (known.includes(name)) {
+      // @effect/cli reports both of these as "Received unknown argument: '--seed'".
+      const takesValue = !(flags[subcommand] ?? []).includes(name)
+      const value = inline ?? args[i + 1]
+      if (takesValue && inline === undefined && (value === undefined || value.startsWith("--"))) {
+        return `switchyard ${subcommand}: ${name} needs a value, e.g. ${name} ${exampleOf[name] ?? "VALUE"}`
+      }
+      if (!(repeatable[subcommand] ?? []).includes(name) && seen.has(name)) {
+        return `switchyard ${subcommand}: ${name} is given more than once; give it once`
+      }
+      seen.add(name)
+      continue
+    }
     return `switchyard ${subcommand}: unknown option \`${name}\`${Validate.didYouMean(name, known)}\n` +
       (known.length > 0 ? `its options: ${known.join(", ")} (switchyard ${subcommand} --help)` : "it has no options")
   }

@@ -233,7 +233,8 @@ export const laws = (
   Effect.gen(function*() {
     const usage = (message: string): Result => ({ stdout: "", stderr: `switchyard laws: ${message}\n`, exitCode: 1 })
     if (files.length === 0) return usage("give one or more policy files")
-    const unknown = (options.laws ?? []).filter((law) => !(law in Laws.laws))
+    // Own keys only: `law in` would accept `toString` or `constructor` from the prototype.
+    const unknown = (options.laws ?? []).filter((law) => !Object.hasOwn(Laws.laws, law))
     if (unknown.length > 0) {
       return usage(
         `unknown law ${unknown.map((law) => `\`${law}\``).join(", ")}${
@@ -243,6 +244,9 @@ export const laws = (
     }
     if (options.runs !== undefined && !(Number.isInteger(options.runs) && options.runs > 0)) {
       return usage(`--runs takes a whole number of cases above 0, got ${options.runs}`)
+    }
+    if (options.path !== undefined && options.seed === undefined) {
+      return usage("--path replays a failure of one seed: give the --seed it was printed with")
     }
     const chosen = options.laws !== undefined && options.laws.length > 0 ?
       options.laws as ReadonlyArray<Laws.Law> :
@@ -274,7 +278,10 @@ export const laws = (
         plugins: options.plugins
       }))
       if (Either.isRight(checked)) results.push({ file, report: checked.right })
-      else {
+      else if (checked.left.law === "setup" && checked.left.counterexample === "") {
+        // No case ran: the options were refused (a --path that is not fast-check's, say).
+        return usage(checked.left.message.split("\n")[0].replace(/^The law check could not run: /, ""))
+      } else {
         const { law, message, path, seed } = checked.left
         results.push({ file, violation: { law, message, seed, ...(path === undefined ? {} : { path }) } })
       }

@@ -292,6 +292,24 @@ describe("laws", () => {
       expect(broken.stdout).toContain("error SY")
       expect(broken.stdout).toContain("1 policy file checked: 1 failed")
     }))
+
+  it.effect("prototype keys are not laws; a bad --path or one without --seed is a one-line error", () =>
+    Effect.gen(function*() {
+      for (const law of ["toString", "constructor"]) {
+        const result = yield* Commands.laws([good], { ...everything, format: "human", laws: [law] })
+        expect(result.exitCode).toBe(1)
+        expect(result.stderr).toContain(`switchyard laws: unknown law \`${law}\``)
+      }
+      const garbage = yield* Commands.laws([good], { ...everything, format: "json", seed: 1, path: "garbage" })
+      expect(garbage.exitCode).toBe(1)
+      expect(garbage.stdout).toBe("")
+      expect(garbage.stderr).toMatch(/^switchyard laws: .*path.*\n$/)
+      const unseeded = yield* Commands.laws([good], { ...everything, format: "human", path: "0:1" })
+      expect(unseeded.exitCode).toBe(1)
+      expect(unseeded.stderr).toBe(
+        "switchyard laws: --path replays a failure of one seed: give the --seed it was printed with\n"
+      )
+    }))
 })
 
 describe("schema", () => {
@@ -428,6 +446,23 @@ describe("usage errors", () => {
     expect(Cli.usageError(["simulate", "p.yaml", "--provider"])).toBe(message)
     expect(Cli.usageError(["simulate", "p.yaml", "--provider=openai="])).toBe(`${message} (got \`openai=\`)`)
     expect(Cli.usageError(["simulate", "p.yaml", "--provider", "openai=A", "--provider=anthropic=B"])).toBeUndefined()
+  })
+
+  it("say which option lacks its value, and which one is given twice", () => {
+    expect(Cli.usageError(["simulate", "p.yaml", "--scenario", "s.yaml", "--seed"])).toBe(
+      "switchyard simulate: --seed needs a value, e.g. --seed 7"
+    )
+    expect(Cli.usageError(["simulate", "p.yaml", "--scenario", "s.yaml", "--format"])).toBe(
+      "switchyard simulate: --format needs a value, e.g. --format json"
+    )
+    expect(Cli.usageError(["simulate", "p.yaml", "--scenario", "a.yaml", "--scenario", "b.yaml"])).toBe(
+      "switchyard simulate: --scenario is given more than once; give it once"
+    )
+    // Repeatable options and flags are left alone.
+    expect(Cli.usageError(["simulate", "p.yaml", "--scenario", "s.yaml", "--compare", "naive", "--compare", "q.yaml"]))
+      .toBeUndefined()
+    expect(Cli.usageError(["check", "p.yaml", "--scenario", "a.yaml", "--scenario", "b.yaml"])).toBeUndefined()
+    expect(Cli.usageError(["schema", "--scenario"])).toBeUndefined()
   })
 
   it("know exactly the options each subcommand's --help lists", () => {

@@ -34,6 +34,7 @@ import * as Distribution from "./Distribution.js"
 import type { RunMetrics } from "./Metrics.js"
 import { EventAggregator, Histogram, isClientError, isOpening, isTransition } from "./Metrics.js"
 import type { Scenario } from "./Scenario.js"
+import { faultWindows } from "./Scenario.js"
 import type { SimulatedModel } from "./SimulatedProvider.js"
 import { adapter, CurrentScenario } from "./SimulatedProvider.js"
 
@@ -252,7 +253,7 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
     Effect.scoped,
     Effect.provideService(State.State, State.makeMemory()),
     Effect.provideService(Events.Events, aggregator),
-    Effect.provideService(CurrentScenario, { scenario, registry, bucketMs }),
+    Effect.provideService(CurrentScenario, { scenario, registry, shared: new Map(), bucketMs }),
     Effect.withClock(clock),
     Effect.withRandom(Random.make(seed))
   )
@@ -296,19 +297,22 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
       }`
     )
   }
-  // Requests that never ended within the drain allowance.
-  const endAt = clock.unsafeCurrentTimeMillis()
+  // Requests that never ended within the drain allowance. The clock stops at the last event, which
+  // may be long before the allowance ran out: a hung request waited at least until the run's end.
+  const endAt = Math.max(clock.unsafeCurrentTimeMillis(), scenario.duration + drainMs)
   const hung = pending
   for (const ticket of starts) {
-    all.record(endAt - ticket.at)
-    failed.record(endAt - ticket.at)
+    const latency = endAt - ticket.at
+    all.record(latency)
+    failed.record(latency)
+    if (inAnyFault(ticket.at)) inFault.record(latency)
   }
   if (hung > 0) errors["Hung"] = hung
 
   const models = [...registry.values()]
-  const primary = registry.get(scenario.primary ?? Object.keys(scenario.providers)[0]) ??
-    models[0]
-  const primaryCost = primary?.stats.relativeCost ?? 1
+  // Costs are measured against the scenario's providers, not the policy's: every column of a run
+  // then shares one primary and one oracle, whichever providers each policy happens to use.
+  const primaryCost = scenario.providers[scenario.primary ?? Object.keys(scenario.providers)[0]]?.cost ?? 1
   const cost = models.reduce((sum, m) => sum + m.stats.cost, 0)
   const wasted = models.reduce((sum, m) => sum + m.stats.wastedCost, 0)
   const calls = models.reduce((sum, m) => sum + m.stats.calls, 0)
@@ -337,7 +341,7 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
     cost,
     costRelative: requests === 0 ? 0 : cost / (requests * primaryCost),
     costVsOracle: (() => {
-      const oracle = oracleCost(models, requestsPerBucket, bucketMs)
+      const oracle = oracleCost(scenario, requestsPerBucket, bucketMs)
       return oracle === 0 ? 0 : cost / oracle
     })(),
     wastedCostShare: cost === 0 ? 0 : wasted / cost,
@@ -451,9 +455,10 @@ const detect = (
       total += totals[i]
     }
     const normal = total === 0 ? undefined : calls / total
-    const opens = aggregator.stateChanges.filter((c) =>
-      isOpening(c) && c.target !== undefined && (c.target === m.stats.name || c.target.startsWith(`${m.stats.name}/`))
-    )
+    // A shared simulated provider serves several policy providers: any of their breakers counts.
+    const serves = (target: string | undefined) =>
+      target !== undefined && m.stats.providers.some((name) => target === name || target.startsWith(`${name}/`))
+    const opens = aggregator.stateChanges.filter((c) => isOpening(c) && serves(c.target))
     for (const w of m.windows) {
       let detected: number | undefined
       const open = opens.find((c) => c.at >= w.from && c.at < w.to)
@@ -486,14 +491,16 @@ const detect = (
 
 /**
  * What an oracle that knows the fault schedule would spend: in each bucket, the requests fill the
- * cheapest providers that are not fully down, each up to its rate limit.
+ * cheapest providers of the scenario that are not fully down, each up to its rate limit.
  */
 const oracleCost = (
-  models: ReadonlyArray<SimulatedModel>,
+  scenario: Scenario,
   requestsPerBucket: ReadonlyArray<number>,
   bucketMs: number
 ): number => {
-  const sorted = [...models].sort((a, b) => a.stats.relativeCost - b.stats.relativeCost)
+  const sorted = Object.values(scenario.providers)
+    .map((behaviour) => ({ behaviour, windows: faultWindows(behaviour) }))
+    .sort((a, b) => a.behaviour.cost - b.behaviour.cost)
   let total = 0
   requestsPerBucket.forEach((demand, i) => {
     const t = (i + 0.5) * bucketMs
@@ -510,7 +517,7 @@ const oracleCost = (
       }
       if (down) continue
       const take = Math.min(left, rps * bucketMs / 1000)
-      total += take * m.stats.relativeCost
+      total += take * m.behaviour.cost
       left -= take
     }
   })

@@ -36,7 +36,14 @@ export const Millis = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.
     const value = parseDuration(input)
     return value === undefined
       ? ParseResult.fail(
-        new ParseResult.Type(ast, input, `expected a duration such as 800ms, 3s or 2m, got ${JSON.stringify(input)}`)
+        // `String`, not `JSON.stringify`, for numbers: JSON has no Infinity and would print `null`.
+        new ParseResult.Type(
+          ast,
+          input,
+          `expected a duration such as 800ms, 3s or 2m, got ${
+            typeof input === "string" ? JSON.stringify(input) : String(input)
+          }`
+        )
       )
       : ParseResult.succeed(value)
   },
@@ -44,8 +51,16 @@ export const Millis = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.
 }).annotations({ identifier: "Duration" })
 
 const Probability = Schema.Number.pipe(Schema.between(0, 1)).annotations({ identifier: "Probability" })
-const NonNegative = Schema.Number.pipe(Schema.nonNegative())
-const Positive = Schema.Number.pipe(Schema.positive())
+// Finite: YAML's `.inf` is a number, and an infinite rate, limit or cost breaks the arithmetic
+// (arrivals that never end, a token bucket of NaN, a cost of NaN).
+const NonNegative = Schema.Number.pipe(
+  Schema.finite({ message: (issue) => `expected a finite number, got ${String(issue.actual)}` }),
+  Schema.nonNegative({ message: (issue) => `expected a number ≥ 0, got ${String(issue.actual)}` })
+)
+const Positive = Schema.Number.pipe(
+  Schema.finite({ message: (issue) => `expected a finite number, got ${String(issue.actual)}` }),
+  Schema.positive({ message: (issue) => `expected a number > 0, got ${String(issue.actual)}` })
+)
 
 /**
  * A latency distribution: lognormal from `p50` and `p99`, or an empirical list of `samples`.
@@ -401,9 +416,38 @@ const check = (scenario: Scenario): Array<Validate.Finding> => {
       })
     }
   }
+  const checkLatency = (latency: Latency | undefined, path: ReadonlyArray<string | number>) => {
+    if (latency !== undefined && "p50" in latency && latency.p99 < latency.p50) {
+      issues.push({ path: [...path, "p99"], code: "SY307", message: "p99 must not be below p50" })
+    }
+  }
+  // `afterTokens: [min, max]` draws between the two: a max below the min is a typo.
+  const checkTokens = (
+    cut: { readonly afterTokens: readonly [number, number] } | undefined,
+    path: ReadonlyArray<string | number>
+  ) => {
+    if (cut !== undefined && cut.afterTokens[1] < cut.afterTokens[0]) {
+      issues.push({
+        path: [...path, "afterTokens"],
+        code: "SY307",
+        message: "the second number (max) must not be below the first (min)"
+      })
+    }
+  }
+  // The same checks for a provider's behaviour and for each of its fault windows.
+  const checkPart = (
+    part: Pick<Fault, "errors" | "latency" | "streamCut" | "stall"> & { readonly ttft?: Latency | undefined },
+    path: ReadonlyArray<string | number>
+  ) => {
+    checkMix(part.errors, [...path, "errors"])
+    checkLatency(part.latency, [...path, "latency"])
+    checkLatency(part.ttft, [...path, "ttft"])
+    checkTokens(part.streamCut, [...path, "streamCut"])
+    checkTokens(part.stall, [...path, "stall"])
+  }
   for (const name of names) {
     const behaviour = scenario.providers[name]
-    checkMix(behaviour.errors, ["providers", name, "errors"])
+    checkPart(behaviour, ["providers", name])
     behaviour.faults.forEach((fault, i) => {
       if (fault.to <= fault.from) {
         issues.push({
@@ -412,14 +456,41 @@ const check = (scenario: Scenario): Array<Validate.Finding> => {
           message: "`to` must be after `from`"
         })
       }
-      checkMix(fault.errors, ["providers", name, "faults", i, "errors"])
+      checkPart(fault, ["providers", name, "faults", i])
     })
-    if ("p50" in behaviour.latency && behaviour.latency.p99 < behaviour.latency.p50) {
-      issues.push({ path: ["providers", name, "latency", "p99"], code: "SY307", message: "p99 must not be below p50" })
+  }
+  for (const metric of barMetrics) {
+    const bound = scenario.bars?.[metric]
+    if (bound === undefined) continue
+    if (bound.min !== undefined && bound.max !== undefined && bound.min > bound.max) {
+      issues.push({
+        path: ["bars", metric, "max"],
+        code: "SY307",
+        message: `\`max\` (${bound.max}) is below \`min\` (${bound.min}): no value can meet the bar`
+      })
+    }
+    if (shareMetrics.has(metric)) {
+      for (const key of ["min", "max"] as const) {
+        const value = bound[key]
+        if (value !== undefined && (value < 0 || value > 1)) {
+          issues.push({
+            path: ["bars", metric, key],
+            code: "SY307",
+            message: `${metric} is a share between 0 and 1 (0.999 is 99.9%), got ${value}`
+          })
+        }
+      }
     }
   }
   return issues
 }
+
+/** Bar metrics that are shares (0 to 1), not percentages. */
+const shareMetrics: ReadonlySet<BarMetric> = new Set([
+  "successRate",
+  "successRateExcludingClientErrors",
+  "wastedCostShare"
+])
 
 /**
  * Reads and decodes a scenario file; throws a {@link ScenarioError} with every diagnostic.

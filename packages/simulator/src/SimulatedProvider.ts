@@ -38,7 +38,13 @@ import * as ScenarioModule from "./Scenario.js"
  * @category models
  */
 export interface ProviderStats {
-  readonly name: string
+  /**
+   * The policy provider it serves, or the names of all of them joined by `+` when several policy
+   * providers stand for the same scenario provider (they share it: one quota, one queue).
+   */
+  name: string
+  /** Every policy provider this simulated provider serves. */
+  readonly providers: Array<string>
   readonly relativeCost: number
   calls: number
   callsInFault: number
@@ -84,8 +90,13 @@ export class CurrentScenario extends Context.Reference<CurrentScenario>()("@swit
   defaultValue: (): {
     readonly scenario: Scenario | undefined
     readonly registry: Map<string, SimulatedModel>
+    /**
+     * The simulated provider made for each provider of the scenario: policy providers that stand for
+     * the same one share it (its quota, queue and statistics), as they would share a real vendor.
+     */
+    readonly shared?: Map<string, SimulatedModel> | undefined
     readonly bucketMs: number
-  } => ({ scenario: undefined, registry: new Map(), bucketMs: 1000 })
+  } => ({ scenario: undefined, registry: new Map(), shared: undefined, bucketMs: 1000 })
 }) {}
 
 interface Effective {
@@ -201,6 +212,7 @@ const unsafeMake = (
   const windowErrors = windows.map((w) => w.errors === undefined ? undefined : mixEntries(w.errors))
   const stats: ProviderStats = {
     name,
+    providers: [name],
     relativeCost: behaviour.cost,
     calls: 0,
     callsInFault: 0,
@@ -595,24 +607,41 @@ export const adapter: Adapter = {
       if (named !== undefined || Object.keys(options).length === 0) {
         const key = named ?? config.name
         behaviour = current.scenario?.providers[key]
+        // No "provider `name`:" prefix: whoever builds the policy names the provider already.
         if (behaviour === undefined) {
           return Effect.fail(
             new AdapterConfigError(
               config.name,
               current.scenario === undefined
-                ? `provider \`${config.name}\`: behaviour \`${key}\` needs a scenario (run it with the simulator)`
-                : `provider \`${config.name}\`: the scenario has no provider \`${key}\` (it has ${
+                ? `behaviour \`${key}\` needs a scenario (run it with the simulator)`
+                : `the scenario has no provider \`${key}\` (it has ${
                   Object.keys(current.scenario.providers).join(", ")
                 })`
             )
           )
         }
-      } else {
-        try {
-          behaviour = ScenarioModule.behaviour(options as ScenarioModule.BehaviourInput)
-        } catch (e) {
-          return Effect.fail(new AdapterConfigError(config.name, `provider \`${config.name}\`: ${String(e)}`))
+        const existing = current.shared?.get(key)
+        if (existing !== undefined) {
+          // A second policy provider standing for the same scenario provider shares its state; the
+          // statistics are listed under both names.
+          if (!existing.stats.providers.includes(config.name)) {
+            current.registry.delete(existing.stats.name)
+            existing.stats.providers.push(config.name)
+            existing.stats.name = existing.stats.providers.join("+")
+            current.registry.set(existing.stats.name, existing)
+          }
+          return Effect.succeed(existing)
         }
+        return Effect.map(make(config.name, behaviour, { bucketMs: current.bucketMs }), (model) => {
+          current.shared?.set(key, model)
+          current.registry.set(config.name, model)
+          return model
+        })
+      }
+      try {
+        behaviour = ScenarioModule.behaviour(options as ScenarioModule.BehaviourInput)
+      } catch (e) {
+        return Effect.fail(new AdapterConfigError(config.name, String(e)))
       }
       return Effect.map(make(config.name, behaviour, { bucketMs: current.bucketMs }), (model) => {
         current.registry.set(config.name, model)

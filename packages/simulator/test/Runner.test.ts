@@ -152,3 +152,79 @@ describe("Runner with providers that enforce their own deadline", () => {
     expect(outcomes(self.events)).toBe(outcomes(timer.events))
   })
 })
+
+describe("Runner cost and hung-request metrics", () => {
+  // A costs 1, B half as much; nothing fails, so the oracle sends everything to B.
+  const cheapB = Scenario.make({
+    name: "cheap B",
+    duration: "20s",
+    arrivals: { rate: 10 },
+    providers: { A: { cost: 1, latency: { samples: ["100ms"] } }, B: { cost: 0.5, latency: { samples: ["100ms"] } } }
+  })
+
+  it("measures every policy's cost against the scenario's primary and oracle, not its own providers", async () => {
+    const naive = await Runner.run({ scenario: cheapB, policy: Runner.baseline(cheapB, "naive"), seed: 1 })
+    // The naive plan of the scenario made primary B: a policy that calls B alone.
+    const onlyB = await Runner.run({
+      scenario: cheapB,
+      policy: Runner.fromPlan("only B", Runner.baselinePlan({ ...cheapB, primary: "B" }, "naive")),
+      seed: 1
+    })
+    expect(naive.metrics.attemptsByProvider).toEqual({ A: naive.metrics.requests })
+    expect(onlyB.metrics.attemptsByProvider).toEqual({ B: onlyB.metrics.requests })
+    expect(naive.metrics.costRelative).toBeCloseTo(1, 9)
+    expect(naive.metrics.costVsOracle).toBeCloseTo(2, 9)
+    expect(onlyB.metrics.costRelative).toBeCloseTo(0.5, 9)
+    expect(onlyB.metrics.costVsOracle).toBeCloseTo(1, 9)
+  })
+
+  it("counts a hung request as waiting until the end of the drain allowance, in the fault-window p99 too", async () => {
+    const blackHole = Scenario.make({
+      name: "black hole",
+      duration: "30s",
+      arrivals: { rate: 10 },
+      providers: {
+        A: { latency: { samples: ["100ms"] }, faults: [{ from: "10s", to: "20s", errors: { timeout: 1 } }] }
+      }
+    })
+    const result = await Runner.run({ scenario: blackHole, policy: Runner.baseline(blackHole, "naive"), drainMs: 5000 })
+    const m = result.metrics
+    expect(m.hungRequests).toBeGreaterThan(50)
+    // Every request of the window hangs: they left at 35 s at the earliest (30 s + 5 s of drain).
+    expect(m.faultP99Ms).toBeGreaterThanOrEqual(35_000 - 20_000)
+    expect(m.failedP99Ms).toBeGreaterThanOrEqual(35_000 - 20_000)
+    expect(m.p99Ms).toBeGreaterThanOrEqual(15_000)
+  })
+
+  it("gives two policy providers that stand for one scenario provider one shared quota", async () => {
+    const limited = Scenario.make({
+      name: "limited",
+      duration: "30s",
+      arrivals: { rate: 10 },
+      providers: { A: { latency: { samples: ["100ms"] }, rateLimit: { rps: 5 } } }
+    })
+    const plan = Runner.baselinePlan(limited, "naive")
+    const provider = (name: string) => ({
+      ...plan.providers[0]!,
+      name,
+      config: { name, adapter: "simulated", options: { behaviour: "A" } }
+    })
+    const target = (name: string, priority: number) => ({
+      ...plan.routes[0]!.targets[0]!,
+      id: `${name}/default`,
+      provider: name,
+      priority
+    })
+    const twoNames: PolicyPlan = {
+      ...plan,
+      providers: [provider("first"), provider("second")],
+      routes: [{ ...plan.routes[0]!, targets: [target("first", 0), target("second", 1)] }]
+    }
+    const result = await Runner.run({ scenario: limited, policy: Runner.fromPlan("two names", twoNames), seed: 1 })
+    const m = result.metrics
+    // One simulated A under both names: the fallback to `second` meets the same exhausted bucket.
+    expect(Object.keys(m.attemptsByProvider)).toEqual(["first+second"])
+    expect(m.rateLimitedCalls).toBeGreaterThan(0)
+    expect(m.successRate).toBeLessThan(0.7)
+  })
+})

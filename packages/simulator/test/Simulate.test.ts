@@ -213,6 +213,26 @@ describe("simulate", () => {
     expect(second!.A ?? 0).toBe(0)
   })
 
+  it("names every provider the scenario lacks at once, and checks no baseline against itself", async () => {
+    const three = path.join(dir, "three.yaml")
+    fs.writeFileSync(
+      three,
+      fallbackPolicy(
+        ["A", "C", "D"].map((name) => `  ${name}: { adapter: simulated, models: { chat: { contextWindow: 100000 } } }`)
+          .join("\n"),
+        "A/chat, C/chat, D/chat"
+      )
+    )
+    const failure = await simulate({ policy: three, scenario: scenarioFile, progress: false }).then(
+      () => "",
+      (e: Error) => e.message
+    )
+    expect(failure).toBe("policy `three` could not run: the scenario has no provider `C`, `D` (it has A, B)")
+    // `naive` under test: the scenario's beatsBaselines bar would compare it with itself.
+    const baseline = await simulate({ policy: "naive", scenario: scenarioFile, progress: false })
+    expect(baseline.comparison.bars.map((bar) => bar.metric)).toEqual(["successRate"])
+  })
+
   it("checks the report's path before running", async () => {
     await expect(simulate({ policy: policyFile, scenario: scenarioFile, report: dir, progress: false })).rejects
       .toThrow(`cannot write the report ${JSON.stringify(dir)}: it is a directory`)
@@ -224,6 +244,17 @@ describe("simulate", () => {
       const special = "/proc/switchyard-test/report.html"
       await expect(simulate({ policy: policyFile, scenario: scenarioFile, report: special, progress: false })).rejects
         .toThrow(`cannot write the report ${JSON.stringify(special)}: ENOENT`)
+      // The directory exists but takes no new file: found before running, not after.
+      if (fs.existsSync("/sys/kernel")) {
+        const sys = "/sys/kernel/switchyard-report.html"
+        await expect(simulate({ policy: policyFile, scenario: scenarioFile, report: sys, progress: false })).rejects
+          .toThrow(`cannot write the report ${JSON.stringify(sys)}: EACCES`)
+      }
     }
+    // The test file made to check the path is removed again.
+    const fresh = path.join(dir, "fresh", "report.html")
+    await expect(simulate({ policy: policyFile, scenario: "/nonexistent.yaml", report: fresh, progress: false }))
+      .rejects.toThrow()
+    expect(fs.existsSync(fresh)).toBe(false)
   })
 })

@@ -369,6 +369,49 @@ describe("Scenario diagnostics", () => {
     ])
   })
 
+  it("rejects infinite numbers, and prints an infinite duration as such", () => {
+    const text = [
+      "name: s",
+      "duration: .inf",
+      "arrivals: { rate: .inf }",
+      "providers:",
+      "  A:",
+      "    cost: .inf",
+      "    rateLimit: { rps: .inf }"
+    ].join("\n")
+    const result = Scenario.parse(text, "s.yaml")
+    if (Either.isRight(result)) throw new Error("expected diagnostics")
+    expect(result.left.diagnostics.map(Scenario.formatDiagnostic)).toEqual([
+      "s.yaml:2:11: error SY103: expected a duration such as 800ms, 3s or 2m, got Infinity",
+      "s.yaml:3:19: error SY307: expected a finite number, got Infinity",
+      "s.yaml:6:11: error SY307: expected a finite number, got Infinity",
+      "s.yaml:7:23: error SY307: expected a finite number, got Infinity"
+    ])
+  })
+
+  it("checks fault windows as it checks behaviours, shares given as percentages and empty bounds", () => {
+    const text = [
+      "name: s",
+      "duration: 1m",
+      "arrivals: { rate: 1 }",
+      "providers:",
+      "  A:",
+      "    faults:",
+      "      - { from: 1s, to: 2s, latency: { p50: 2s, p99: 1s }, stall: { rate: 1, afterTokens: [9, 3], duration: 1s } }",
+      "bars:",
+      "  successRate: { min: 99.9 }",
+      "  ttdMs: { min: 5000, max: 100 }"
+    ].join("\n")
+    const result = Scenario.parse(text, "s.yaml")
+    if (Either.isRight(result)) throw new Error("expected diagnostics")
+    expect(result.left.diagnostics.map(Scenario.formatDiagnostic)).toEqual([
+      "s.yaml:7:54: error SY307: p99 must not be below p50",
+      "s.yaml:7:91: error SY307: the second number (max) must not be below the first (min)",
+      "s.yaml:9:23: error SY307: successRate is a share between 0 and 1 (0.999 is 99.9%), got 99.9",
+      "s.yaml:10:28: error SY307: `max` (100) is below `min` (5000): no value can meet the bar"
+    ])
+  })
+
   it("says which file it cannot read", () => {
     expect(() => Scenario.load("/nonexistent/s.yaml")).toThrow(
       /^\/nonexistent\/s\.yaml: cannot read the scenario: ENOENT/
