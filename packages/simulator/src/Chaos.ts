@@ -23,11 +23,14 @@ import type { StreamPart } from "@switchyard/core/StreamPart"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { PCGRandom } from "effect/Utils"
-import { type ErrorClass, errorClasses } from "./Scenario.js"
+import { type ErrorClass, errorClasses, ErrorMix, NonNegative, Probability } from "./Scenario.js"
 
 /**
  * What to inject. `faults` maps an error class to the share of calls that fail with it (`timeout`
@@ -73,76 +76,44 @@ export class ChaosOptionsError extends Data.TaggedError("ChaosOptionsError")<{
   }
 }
 
-const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
+// The shares of an error mix are one draw per call, so they cannot add up to more than 1.
+const Faults = ErrorMix.pipe(Schema.filter((mix) => {
+  const total = Object.values(mix).reduce<number>((sum, share) => sum + (share ?? 0), 0)
+  return total <= 1 + 1e-9 || `the shares add up to ${Number(total.toFixed(6))}, more than 1`
+}))
 
-const isShare = (value: unknown): value is number => typeof value === "number" && value >= 0 && value <= 1
-
-/** The keys of `value` that are not `known`, as problems. */
-const unknownKeys = (where: string, value: Readonly<Record<string, unknown>>, known: ReadonlyArray<string>) =>
-  Object.keys(value).filter((key) => !known.includes(key)).map((key) =>
-    `unknown option \`${where}${key}\` (expected one of ${known.map((k) => where + k).join(", ")})`
+/** The options as data, checked with the scenario's schemas for error mixes, shares and amounts. */
+const Options = Schema.Struct({
+  faults: Schema.optional(Faults),
+  retryAfterMs: Schema.optional(NonNegative),
+  latency: Schema.optional(Schema.Struct({ rate: Probability, ms: NonNegative })),
+  streamCut: Schema.optional(Schema.Struct({ rate: Probability, afterParts: Schema.NonNegativeInt })),
+  enabled: Schema.optional(Schema.Boolean),
+  onInject: Schema.optional(
+    Schema.declare((u: unknown): u is ChaosOptions["onInject"] => typeof u === "function", {
+      identifier: "a function"
+    })
   )
+})
 
 /**
- * Every problem with `options` (empty when they are valid): unknown keys and error classes, shares
- * outside [0, 1] or adding up to more than 1, negative or non-finite delays, a non-integer cut point.
- * Options often come from JSON or YAML, where TypeScript's checks do not reach.
+ * Every problem with `options` (empty when they are valid), each as `` `path`: what is wrong ``:
+ * unknown keys and error classes, shares outside [0, 1] or adding up to more than 1, negative or
+ * infinite delays, a cut point that is not a whole number. Options often come from JSON or YAML,
+ * where TypeScript's checks do not reach.
  *
  * @since 0.1.0
  * @category validation
  */
-export const validate = (options: ChaosOptions): ReadonlyArray<string> => {
-  const value: unknown = options
-  if (!isRecord(value)) return ["chaos options must be an object"]
-  const problems = [
-    ...unknownKeys("", value, ["faults", "retryAfterMs", "latency", "streamCut", "enabled", "onInject"])
-  ]
-  const { enabled, faults, latency, onInject, retryAfterMs, streamCut } = value
-  if (faults !== undefined) {
-    if (!isRecord(faults)) problems.push("`faults` must map error classes to shares")
-    else {
-      let total = 0
-      for (const [cls, share] of Object.entries(faults)) {
-        if (!(errorClasses as ReadonlyArray<string>).includes(cls)) {
-          problems.push(`unknown error class \`faults.${cls}\` (expected one of ${errorClasses.join(", ")})`)
-        } else if (!isShare(share)) problems.push(`\`faults.${cls}\` must be a share between 0 and 1, got ${share}`)
-        else total += share
-      }
-      if (total > 1 + 1e-9) problems.push(`the shares of \`faults\` add up to ${total}, more than 1`)
-    }
-  }
-  if (
-    retryAfterMs !== undefined && !(typeof retryAfterMs === "number" && retryAfterMs >= 0 && retryAfterMs < Infinity)
-  ) {
-    problems.push(`\`retryAfterMs\` must be a number of milliseconds ≥ 0, got ${retryAfterMs}`)
-  }
-  if (latency !== undefined) {
-    if (!isRecord(latency)) problems.push("`latency` must be `{ rate, ms }`")
-    else {
-      problems.push(...unknownKeys("latency.", latency, ["rate", "ms"]))
-      if (!isShare(latency.rate)) problems.push(`\`latency.rate\` must be a share between 0 and 1, got ${latency.rate}`)
-      if (!(typeof latency.ms === "number" && latency.ms >= 0 && latency.ms < Infinity)) {
-        problems.push(`\`latency.ms\` must be a number of milliseconds ≥ 0, got ${latency.ms}`)
-      }
-    }
-  }
-  if (streamCut !== undefined) {
-    if (!isRecord(streamCut)) problems.push("`streamCut` must be `{ rate, afterParts }`")
-    else {
-      problems.push(...unknownKeys("streamCut.", streamCut, ["rate", "afterParts"]))
-      if (!isShare(streamCut.rate)) {
-        problems.push(`\`streamCut.rate\` must be a share between 0 and 1, got ${streamCut.rate}`)
-      }
-      if (!(Number.isInteger(streamCut.afterParts) && (streamCut.afterParts as number) >= 0)) {
-        problems.push(`\`streamCut.afterParts\` must be a whole number ≥ 0, got ${streamCut.afterParts}`)
-      }
-    }
-  }
-  if (enabled !== undefined && typeof enabled !== "boolean") problems.push(`\`enabled\` must be true or false`)
-  if (onInject !== undefined && typeof onInject !== "function") problems.push("`onInject` must be a function")
-  return problems
-}
+export const validate = (options: ChaosOptions): ReadonlyArray<string> =>
+  Either.match(Schema.decodeUnknownEither(Options, { errors: "all", onExcessProperty: "error" })(options), {
+    onLeft: (error) =>
+      ParseResult.ArrayFormatter.formatErrorSync(error)
+        // An optional key is `T | undefined`: the undefined branch's complaint repeats the real one.
+        .filter((issue) => !issue.message.startsWith("Expected undefined"))
+        .map((issue) => issue.path.length === 0 ? issue.message : `\`${issue.path.join(".")}\`: ${issue.message}`),
+    onRight: () => []
+  })
 
 const errorFor = (
   provider: string,

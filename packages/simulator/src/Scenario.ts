@@ -50,10 +50,22 @@ export const Millis = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.
   encode: (value) => ParseResult.succeed(value)
 }).annotations({ identifier: "Duration" })
 
-const Probability = Schema.Number.pipe(Schema.between(0, 1)).annotations({ identifier: "Probability" })
-// Finite: YAML's `.inf` is a number, and an infinite rate, limit or cost breaks the arithmetic
-// (arrivals that never end, a token bucket of NaN, a cost of NaN).
-const NonNegative = Schema.Number.pipe(
+/**
+ * A share of calls, between 0 and 1.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Probability = Schema.Number.pipe(Schema.between(0, 1)).annotations({ identifier: "Probability" })
+
+/**
+ * A finite number ≥ 0. Finite: YAML's `.inf` is a number, and an infinite rate, limit or cost breaks
+ * the arithmetic (arrivals that never end, a token bucket of NaN, a cost of NaN).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const NonNegative = Schema.Number.pipe(
   Schema.finite({ message: (issue) => `expected a finite number, got ${String(issue.actual)}` }),
   Schema.nonNegative({ message: (issue) => `expected a number ≥ 0, got ${String(issue.actual)}` })
 )

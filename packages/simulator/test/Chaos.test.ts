@@ -142,7 +142,7 @@ describe("Chaos", () => {
       const problems = (options: unknown) =>
         Effect.map(Effect.flip(Chaos.wrap(echo, options as Chaos.ChaosOptions)), (error) => error.problems)
       expect(yield* problems({ faults: { "502": 1 } })).toEqual([
-        expect.stringContaining("unknown error class `faults.502`")
+        expect.stringContaining("`faults.502`: is unexpected")
       ])
       expect(yield* problems({ faults: { "503": 1.5 } })).toEqual([expect.stringContaining("`faults.503`")])
       expect(yield* problems({ faults: { "503": -0.5, "500": Number.NaN } })).toHaveLength(2)
@@ -153,7 +153,7 @@ describe("Chaos", () => {
       expect(yield* problems({ streamCut: { rate: 1, afterParts: 1.5 } })).toEqual([
         expect.stringContaining("`streamCut.afterParts`")
       ])
-      expect(yield* problems({ fault: { "503": 1 } })).toEqual([expect.stringContaining("unknown option `fault`")])
+      expect(yield* problems({ fault: { "503": 1 } })).toEqual([expect.stringContaining("`fault`: is unexpected")])
       expect(yield* problems({ latency: { rate: 1, ms: 5, jitter: 2 } })).toEqual([
         expect.stringContaining("`latency.jitter`")
       ])
@@ -162,7 +162,7 @@ describe("Chaos", () => {
         Chaos.wrapAdapter(adapter, { faults: { "502": 1 } } as Chaos.ChaosOptions).make({ name: "e", adapter: "echo" })
       )
       expect(built).toMatchObject({ _tag: "AdapterConfigError", provider: "e" })
-      expect(built.message).toContain("unknown error class `faults.502`")
+      expect(built.message).toContain("`faults.502`: is unexpected")
       // Valid options: no problem, and the shares of several classes may add up to exactly 1.
       expect(Chaos.validate({ faults: { "503": 0.5, "500": 0.5 }, latency: { rate: 0, ms: 0 } })).toEqual([])
     }))
