@@ -373,12 +373,16 @@ export const readFile = (file: string): Effect.Effect<string, PolicyError> =>
 export const load = (file: string, options: Options = {}): Effect.Effect<CompiledPolicy, PolicyError> =>
   Effect.flatMap(readFile(file), (text) => compile(text, file, options))
 
-const buildError = (file: string, message: string) =>
-  new PolicyError({ message: `${file}: error: ${message}`, diagnostics: [fileError(file, "SY207", message)] })
+const buildError = (file: string, messages: ReadonlyArray<string>) =>
+  new PolicyError({
+    message: messages.map((message) => `${file}: error: ${message}`).join("\n"),
+    diagnostics: messages.map((message) => fileError(file, "SY207", message))
+  })
 
 /**
  * Builds a router from a plan: one provider per `adapter.make(config)`, one stage per installed
- * plugin whose section the policy has (in the order of `plugins`, outermost first).
+ * plugin whose section the policy has (in the order of `plugins`, outermost first). Every provider is
+ * built before failing, so that one error names every provider that could not be.
  *
  * @since 0.1.0
  * @category constructors
@@ -390,19 +394,18 @@ export const build = (
 ): Effect.Effect<Router.Router, PolicyError, State | Scope.Scope> =>
   Effect.gen(function*() {
     const providers = new Map<string, LanguageModel>()
+    const failures: Array<string> = []
     for (const provider of plan.providers) {
       const adapter = options.adapters.find((a) => a.names.includes(provider.config.adapter))
       if (adapter === undefined) {
-        return yield* Effect.fail(
-          buildError(file, `provider \`${provider.name}\`: adapter \`${provider.config.adapter}\` is not installed`)
-        )
+        failures.push(`provider \`${provider.name}\`: adapter \`${provider.config.adapter}\` is not installed`)
+        continue
       }
-      const model = yield* Effect.mapError(
-        adapter.make(provider.config),
-        (error) => buildError(file, `provider \`${provider.name}\`: ${error.message}`)
-      )
-      providers.set(provider.name, model)
+      const model = yield* Effect.either(adapter.make(provider.config))
+      if (Either.isLeft(model)) failures.push(`provider \`${provider.name}\`: ${model.left.message}`)
+      else providers.set(provider.name, model.right)
     }
+    if (failures.length > 0) return yield* Effect.fail(buildError(file, failures))
     const store = yield* State
     const events = yield* Events
     const stages = []

@@ -202,6 +202,43 @@ describe("compile", () => {
       expect(error.message).toBe(`policy: error: ${error.diagnostics[0].message}`)
     }))
 
+  it.effect("build names every provider that cannot be built, not only the first", () =>
+    Effect.gen(function*() {
+      const twoKeyless = yaml(
+        "providers:",
+        "  openai: { adapter: openai, models: { mini: {} } }",
+        "  groq: { adapter: groq, apiKey: gsk-test, models: { llama: {} } }",
+        "  mistral: { adapter: mistral, models: { small: {} } }",
+        "routes:",
+        "  default: { targets: [openai/mini, groq/llama, mistral/small] }"
+      )
+      const { plan } = yield* Policy.compile(twoKeyless, "p.yaml", { adapters, env })
+      const error = yield* Effect.flip(
+        Policy.build(plan, { adapters }, "p.yaml").pipe(
+          Effect.provideService(State.State, State.makeMemory()),
+          Effect.scoped
+        )
+      )
+      expect(error.diagnostics.map((d) => d.message)).toEqual([
+        "provider `openai`: provider `openai` has no API key",
+        "provider `mistral`: provider `mistral` has no API key"
+      ])
+      expect(error.message).toBe(error.diagnostics.map((d) => `p.yaml: error: ${d.message}`).join("\n"))
+      // An adapter that is not installed is reported with the others.
+      const withoutGroq = adapters.filter((adapter) => !adapter.names.includes("groq"))
+      const both = yield* Effect.flip(
+        Policy.build(plan, { adapters: withoutGroq }).pipe(
+          Effect.provideService(State.State, State.makeMemory()),
+          Effect.scoped
+        )
+      )
+      expect(both.diagnostics.map((d) => d.message)).toEqual([
+        "provider `openai`: provider `openai` has no API key",
+        "provider `groq`: adapter `groq` is not installed",
+        "provider `mistral`: provider `mistral` has no API key"
+      ])
+    }))
+
   it("parse returns the IR with durations in milliseconds", () => {
     const result = Policy.parse(text, "p.yaml", { adapters, env })
     expect(Either.isRight(result)).toBe(true)

@@ -290,12 +290,10 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
   const mainExit = main.unsafePoll()
   if (mainExit !== null && Exit.isFailure(mainExit)) {
     // The error's own message (a policy's diagnostics, say), not the cause's rendering with its class name.
+    // Several lines (one per provider that could not be built) start on a line of their own.
     const error = Cause.squash(mainExit.cause)
-    throw new Error(
-      `policy \`${policy.name}\` could not run: ${
-        error instanceof Error ? error.message : Cause.pretty(mainExit.cause)
-      }`
-    )
+    const message = error instanceof Error ? error.message : Cause.pretty(mainExit.cause)
+    throw new Error(`policy \`${policy.name}\` could not run:${message.includes("\n") ? "\n" : " "}${message}`)
   }
   // Requests that never ended within the drain allowance. The clock stops at the last event, which
   // may be long before the allowance ran out: a hung request waited at least until the run's end.

@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import type { Plugin } from "@switchyard/core/Plugin"
-import type { Adapter, ProviderConfig } from "@switchyard/core/Provider"
+import type { Adapter } from "@switchyard/core/Provider"
 import { AdapterConfigError, knownAdapters } from "@switchyard/core/Provider"
 import * as Policy from "@switchyard/policy/Policy"
 import * as Effect from "effect/Effect"
@@ -96,59 +96,12 @@ export const fromPolicyFile = async (
   const compiled = await Effect.runPromise(
     Policy.load(file, { adapters, plugins: options.plugins, environment: options.environment, env })
   )
-  const build = Policy.build(compiled.plan, { adapters, plugins: options.plugins }, file)
   return {
     name: options.name ?? path.basename(file).replace(/\.ya?ml$/, ""),
-    // Every provider the scenario lacks is named at once, before the first one stops the build.
-    build: Effect.flatMap(CurrentScenario, (current) => {
-      const missing = current.scenario === undefined
-        ? undefined
-        : missingProviders(compiled.plan.providers, current.scenario, options)
-      return missing === undefined ? build : Effect.fail(new Error(missing))
-    }),
+    // Policy.build names every provider the scenario lacks at once.
+    build: Policy.build(compiled.plan, { adapters, plugins: options.plugins }, file),
     providers: compiled.plan.providers.map((provider) => provider.name)
   }
-}
-
-/**
- * The providers of a policy that stand for a provider the scenario does not have, all in one message
- * (or `undefined` when there are none). Providers with an inline behaviour or a real adapter need none.
- */
-const missingProviders = (
-  providers: ReadonlyArray<{ readonly name: string; readonly config: ProviderConfig }>,
-  scenario: Scenario,
-  options: {
-    readonly adapters?: ReadonlyArray<Adapter> | undefined
-    readonly providers?: Readonly<Record<string, string>> | undefined
-  }
-): string | undefined => {
-  const simulated = Object.keys(scenario.providers)
-  const has = `(it has ${simulated.join(", ")})`
-  const behaviours: Array<string> = []
-  const standIns: Array<string> = []
-  for (const { config, name } of providers) {
-    if (config.adapter === "simulated") {
-      const opts = config.options ?? {}
-      const named = typeof opts.behaviour === "string" ? opts.behaviour : undefined
-      if (named === undefined && Object.keys(opts).length > 0) continue
-      const key = named ?? name
-      if (!simulated.includes(key)) behaviours.push(key === name ? `\`${key}\`` : `\`${key}\` (for \`${name}\`)`)
-    } else if (!(options.adapters ?? []).some((a) => a.names.includes(config.adapter))) {
-      const standsFor = options.providers?.[name] ?? name
-      if (!simulated.includes(standsFor)) {
-        standIns.push(
-          `the scenario has no provider \`${standsFor}\` ${has}: say which one \`${name}\` (adapter \`${config.adapter}\`) stands for, e.g. \`--provider ${name}=${
-            simulated[0]
-          }\``
-        )
-      }
-    }
-  }
-  const lines = [
-    ...(behaviours.length === 0 ? [] : [`the scenario has no provider ${behaviours.join(", ")} ${has}`]),
-    ...standIns
-  ]
-  return lines.length === 0 ? undefined : lines.join("; ")
 }
 
 /**

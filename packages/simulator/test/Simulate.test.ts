@@ -227,7 +227,13 @@ describe("simulate", () => {
       () => "",
       (e: Error) => e.message
     )
-    expect(failure).toBe("policy `three` could not run: the scenario has no provider `C`, `D` (it has A, B)")
+    expect(failure).toBe(
+      [
+        "policy `three` could not run:",
+        `${three}: error: provider \`C\`: the scenario has no provider \`C\` (it has A, B)`,
+        `${three}: error: provider \`D\`: the scenario has no provider \`D\` (it has A, B)`
+      ].join("\n")
+    )
     // `naive` under test: the scenario's beatsBaselines bar would compare it with itself.
     const baseline = await simulate({ policy: "naive", scenario: scenarioFile, progress: false })
     expect(baseline.comparison.bars.map((bar) => bar.metric)).toEqual(["successRate"])
