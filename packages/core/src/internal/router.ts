@@ -1128,18 +1128,28 @@ class Engine {
               parts.length === 0 ?
               this.ttftTimeout(target, ttftMs ?? 0) :
               this.stallTimeout(target, stallMs ?? 0)
+          // Pulled in a loop rather than run with Stream.runForEachChunk, whose run forks a fiber and
+          // makes a scope and two deferreds per stream (about half of a buffered attempt's cost).
           const collect = (moveTo: (deadline: number) => void) =>
             Effect.flatMap(
-              Stream.runForEachChunk(this.provider(target).stream(info.request, options), (chunk) =>
-                Effect.sync(() => {
-                  if (Chunk.isEmpty(chunk)) return
-                  for (const part of chunk) parts.push(part)
-                  armed = Math.min(
-                    stallMs === undefined ? Infinity : clock.unsafeCurrentTimeMillis() + stallMs,
-                    attemptDeadline
-                  )
-                  moveTo(armed)
-                })),
+              Effect.scoped(
+                Effect.flatMap(Stream.toPull(this.provider(target).stream(info.request, options)), (pull) => {
+                  const loop: Effect.Effect<void, ProviderError> = Effect.matchEffect(pull, {
+                    onFailure: (error) => Option.isNone(error) ? Effect.void : Effect.fail(error.value),
+                    onSuccess: (chunk) => {
+                      if (Chunk.isEmpty(chunk)) return loop
+                      for (const part of chunk) parts.push(part)
+                      armed = Math.min(
+                        stallMs === undefined ? Infinity : clock.unsafeCurrentTimeMillis() + stallMs,
+                        attemptDeadline
+                      )
+                      moveTo(armed)
+                      return loop
+                    }
+                  })
+                  return loop
+                })
+              ),
               (): Effect.Effect<ReadonlyArray<StreamPart>, ProviderError> =>
                 parts.some((part) => part.type === "finish") ?
                   Effect.succeed(parts) :
