@@ -245,11 +245,26 @@ const exampleOf: Readonly<Record<string, string>> = {
   "--law": "fallback"
 }
 
+// Options whose value is a whole number, or one of a few words; and options a subcommand cannot run without.
+const integers = ["--seed", "--runs"]
+const choices: Readonly<Record<string, Readonly<Record<string, ReadonlyArray<string>>>>> = {
+  simulate: { "--format": ["table", "json"] },
+  check: { "--format": ["human", "json"] },
+  explain: { "--format": ["human", "json"] },
+  laws: { "--format": ["human", "json"] }
+}
+const required: Readonly<Record<string, ReadonlyArray<string>>> = {
+  simulate: ["--scenario"],
+  explain: ["--request"]
+}
+
 /**
  * The usage error @effect/cli would report badly, if any: an option the subcommand does not have
  * ("unknown option `--scenaro`; did you mean `--scenario`?"), a `--provider` without `=` (which it
  * reports as "text options do not have a default value"), an option left without its value at the end
- * of the line, or one given twice that can be given once (both "Received unknown argument").
+ * of the line, or one given twice that can be given once (both "Received unknown argument"), a value
+ * that is not a whole number ("'abc' is not a integer") or not one of the choices, and a required
+ * option left out ("Expected to find option: '--scenario'").
  *
  * @since 0.1.0
  * @category running
@@ -283,13 +298,28 @@ export const usageError = (args: ReadonlyArray<string>): string | undefined => {
       if (!(repeatable[subcommand] ?? []).includes(name) && seen.has(name)) {
         return `switchyard ${subcommand}: ${name} is given more than once; give it once`
       }
+      if (integers.includes(name) && !/^-?\d+$/.test(value!)) {
+        return `switchyard ${subcommand}: ${name} takes a whole number, e.g. ${name} ${
+          exampleOf[name]
+        } (got \`${value}\`)`
+      }
+      const allowed = choices[subcommand]?.[name]
+      if (allowed !== undefined && !allowed.includes(value!)) {
+        return `switchyard ${subcommand}: ${name} is ${allowed.join(" or ")} (got \`${value}\`)`
+      }
       seen.add(name)
       continue
     }
     return `switchyard ${subcommand}: unknown option \`${name}\`${Validate.didYouMean(name, known)}\n` +
       (known.length > 0 ? `its options: ${known.join(", ")} (switchyard ${subcommand} --help)` : "it has no options")
   }
-  return undefined
+  if (args.includes("--help") || args.includes("-h")) return undefined
+  const missing = (required[subcommand] ?? []).find((name) => !seen.has(name))
+  return missing === undefined
+    ? undefined
+    : `switchyard ${subcommand}: ${missing} is required, e.g. ${missing} ${
+      exampleOf[missing]
+    } (switchyard ${subcommand} --help)`
 }
 
 /**

@@ -422,7 +422,7 @@ describe("the bin", () => {
     const usage = simulate("--seed", "abc", "--format", "json")
     expect(usage.status).toBe(1)
     expect(usage.stdout).toBe("")
-    expect(usage.stderr).toContain("'abc' is not a integer")
+    expect(usage.stderr).toBe("switchyard simulate: --seed takes a whole number, e.g. --seed 7 (got `abc`)\n")
     expect(Object.keys(json.runs[0].metrics.attemptsByProvider).sort()).toEqual(["mistral", "openai"])
   })
 })
@@ -445,7 +445,9 @@ describe("usage errors", () => {
     expect(Cli.usageError(["simulate", "p.yaml", "--provider", "openai"])).toBe(`${message} (got \`openai\`)`)
     expect(Cli.usageError(["simulate", "p.yaml", "--provider"])).toBe(message)
     expect(Cli.usageError(["simulate", "p.yaml", "--provider=openai="])).toBe(`${message} (got \`openai=\`)`)
-    expect(Cli.usageError(["simulate", "p.yaml", "--provider", "openai=A", "--provider=anthropic=B"])).toBeUndefined()
+    expect(
+      Cli.usageError(["simulate", "p.yaml", "--scenario=s.yaml", "--provider", "openai=A", "--provider=anthropic=B"])
+    ).toBeUndefined()
   })
 
   it("say which option lacks its value, and which one is given twice", () => {
@@ -463,6 +465,31 @@ describe("usage errors", () => {
       .toBeUndefined()
     expect(Cli.usageError(["check", "p.yaml", "--scenario", "a.yaml", "--scenario", "b.yaml"])).toBeUndefined()
     expect(Cli.usageError(["schema", "--scenario"])).toBeUndefined()
+  })
+
+  it("check whole numbers and choices, and name a required option left out", () => {
+    expect(Cli.usageError(["laws", "p.yaml", "--runs", "1.5"])).toBe(
+      "switchyard laws: --runs takes a whole number, e.g. --runs 100 (got `1.5`)"
+    )
+    expect(Cli.usageError(["simulate", "p.yaml", "--scenario", "s.yaml", "--seed=abc"])).toBe(
+      "switchyard simulate: --seed takes a whole number, e.g. --seed 7 (got `abc`)"
+    )
+    expect(Cli.usageError(["simulate", "p.yaml", "--scenario", "s.yaml", "--seed", "-3"])).toBeUndefined()
+    expect(Cli.usageError(["simulate", "p.yaml", "--scenario", "s.yaml", "--format", "human"])).toBe(
+      "switchyard simulate: --format is table or json (got `human`)"
+    )
+    expect(Cli.usageError(["check", "p.yaml", "--format=table"])).toBe(
+      "switchyard check: --format is human or json (got `table`)"
+    )
+    expect(Cli.usageError(["check", "p.yaml", "--format=json"])).toBeUndefined()
+    expect(Cli.usageError(["simulate", "p.yaml"])).toBe(
+      "switchyard simulate: --scenario is required, e.g. --scenario scenario.yaml (switchyard simulate --help)"
+    )
+    expect(Cli.usageError(["explain", "p.yaml", "--format", "json"])).toBe(
+      "switchyard explain: --request is required, e.g. --request request.json (switchyard explain --help)"
+    )
+    expect(Cli.usageError(["simulate", "--help"])).toBeUndefined()
+    expect(Cli.usageError(["explain", "p.yaml", "--request={}"])).toBeUndefined()
   })
 
   it("know exactly the options each subcommand's --help lists", () => {
