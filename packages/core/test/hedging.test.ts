@@ -2,9 +2,9 @@
  * Hedging and fallback laws (reference/resilience.md §6 L21, L22, L24) as properties on the TestClock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Errors } from "@switchyard/core"
-import { Plans } from "@switchyard/core/testing"
-import { Effect, Either, FastCheck as fc, Fiber, TestClock } from "effect"
+import { Errors, Events, Router, State } from "@switchyard/core"
+import { Plans, ScriptedProvider } from "@switchyard/core/testing"
+import { Cause, Clock, Effect, Either, Exit, FastCheck as fc, Fiber, Stream, TestClock } from "effect"
 import { build, request, routeTarget, run } from "./utilities.js"
 
 describe("hedging to a nested route", () => {
@@ -39,6 +39,40 @@ describe("hedging to a nested route", () => {
         ["b", true],
         ["c", false],
         ["a", false]
+      ])
+    }))
+})
+
+describe("a defect in a hedged target", () => {
+  it.effect("ends the request with the defect, as it does without a hedge, and interrupts the other target", () =>
+    Effect.gen(function*() {
+      const b = ScriptedProvider.make("b", () => ({ _tag: "ok", latencyMs: 1_000 }))
+      // a's call dies 200 ms in, while b (hedged at 100 ms) is still answering.
+      const a = {
+        provider: "a",
+        generate: () => Effect.zipRight(Effect.sleep(200), Effect.dieMessage("bug in a provider")),
+        stream: () => Stream.dieMessage("not streamed")
+      }
+      const outcomes: Array<string> = []
+      let start = 0
+      for (const hedge of [undefined, { delayMs: 100, maxHedged: 1 }]) {
+        const plan = Plans.route({ providers: ["a", "b"], retry: { maxAttempts: 1 }, ...(hedge ? { hedge } : {}) })
+        const router = yield* Router.make({ plan, providers: new Map([["a", a], ["b", b.model]]) }).pipe(
+          Effect.provideService(Events.Events, Events.collect()),
+          Effect.provide(State.layerMemory)
+        )
+        start = yield* Clock.currentTimeMillis
+        const fiber = yield* Effect.fork(router.generate(request))
+        yield* TestClock.adjust("1 hour")
+        // Before the fix the hedged request waited for ever for a result that never came.
+        const exit = fiber.unsafePoll()
+        expect(exit).not.toBeNull()
+        if (exit !== null && Exit.isFailure(exit)) outcomes.push(Cause.isDie(exit.cause) ? "defect" : "failure")
+      }
+      expect(outcomes).toEqual(["defect", "defect"])
+      // The hedge on b was interrupted when the defect ended the request.
+      expect(b.calls.map((call) => [call.startedAt - start, call.endedAt! - start, call.result])).toEqual([
+        [100, 200, "interrupted"]
       ])
     }))
 })

@@ -1,6 +1,7 @@
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -73,7 +74,7 @@ const isAttemptFailure = (failure: Failure): boolean =>
 
 /** What a hedged request waits for: a target's result, or the hedge delay running out. */
 type Arrival<A> =
-  | { readonly _tag: "Result"; readonly index: number; readonly result: Either.Either<Answered<A>, Failure> }
+  | { readonly _tag: "Result"; readonly index: number; readonly exit: Exit.Exit<Answered<A>, Failure> }
   | { readonly _tag: "HedgeDue"; readonly round: number }
 
 /**
@@ -596,8 +597,9 @@ class Engine {
   ) {
     const hedge = route.hedge!
     const engine = this
-    const clock = yield* Effect.clock
+    // This fiber and its Clock in one step.
     const self = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((fiber) => Effect.succeed(fiber))
+    const clock = Context.get(self.currentDefaultServices, Clock.Clock)
     const timer = Deadline.timerOf(clock)
     const mailbox = new Mailbox<Arrival<A>>()
     const running = new Map<number, Fiber.RuntimeFiber<void>>()
@@ -608,12 +610,13 @@ class Engine {
     // The pending hedge timer: a Clock callback, or under a Clock without one (TestClock) a sleeping fiber.
     let round = 0
     let cancelTimer: (() => void) | undefined
-    const armTimer = Effect.suspend(() => {
+    // Arms the timer at once when the Clock has one (no effect step); otherwise forks a sleeper.
+    const armTimer = (): Effect.Effect<void> | undefined => {
       const due: Arrival<A> = { _tag: "HedgeDue", round: ++round }
       if (timer !== undefined) {
         const cancel = timer(() => mailbox.offer(due), hedge.delayMs)
         cancelTimer = () => cancel()
-        return Effect.void
+        return undefined
       }
       return Effect.map(
         Effect.fork(Effect.zipRight(Effect.sleep(hedge.delayMs), Effect.sync(() => mailbox.offer(due)))),
@@ -621,20 +624,22 @@ class Engine {
           cancelTimer = () => sleeper.unsafeInterruptAsFork(sleeper.id())
         }
       )
-    })
+    }
     const disarm = () => {
       cancelTimer?.()
       cancelTimer = undefined
       round++
     }
+    // Each target's fiber reports its exit, defects included (`Effect.either` let a defect end the fiber
+    // unreported, and the request waited for ever); a fiber this loop interrupts reports nothing.
     const launch = (asHedge: boolean) =>
       Effect.suspend(() => {
         const index = next++
         return Effect.map(
           Effect.fork(
             Effect.flatMap(
-              Effect.either(engine.runCandidate(candidates[index], context, spec, asHedge)),
-              (result) => Effect.sync(() => mailbox.offer({ _tag: "Result", index, result }))
+              Effect.exit(engine.runCandidate(candidates[index], context, spec, asHedge)),
+              (exit) => Effect.sync(() => mailbox.offer({ _tag: "Result", index, exit }))
             )
           ),
           (fiber) => {
@@ -648,11 +653,17 @@ class Engine {
     const stopOthers = Effect.suspend(() => {
       disarm()
       self.removeObserver(disarm)
-      return Effect.forEach([...running.values()], (fiber) => Fiber.interruptFork(fiber), { discard: true })
+      // Usually none is left: the winner's fiber has ended, and a lone target was never raced.
+      return running.size === 0
+        ? Effect.void
+        : Effect.forEach([...running.values()], (fiber) => Fiber.interruptFork(fiber), { discard: true })
     })
     yield* launch(startAsHedge)
     while (true) {
-      if (hedges < hedge.maxHedged && next < candidates.length) yield* armTimer
+      if (hedges < hedge.maxHedged && next < candidates.length) {
+        const sleeper = armTimer()
+        if (sleeper !== undefined) yield* sleeper
+      }
       const item = yield* mailbox.take
       if (item._tag === "HedgeDue") {
         if (item.round !== round) continue // a timer cancelled after it fired
@@ -670,13 +681,19 @@ class Engine {
         continue
       }
       disarm()
-      const { index, result } = item
+      const { exit, index } = item
       running.delete(index)
-      if (Either.isRight(result)) {
+      if (Exit.isSuccess(exit)) {
         yield* stopOthers
-        return result.right
+        return exit.value
       }
-      const failure = result.left
+      const failed = Cause.failureOrCause(exit.cause)
+      if (Either.isRight(failed)) {
+        // A defect: the request ends with it, as it does without a hedge.
+        yield* stopOthers
+        return yield* Effect.failCause(failed.right)
+      }
+      const failure = failed.left
       if (!engine.continueAfter(failure, route, context)) {
         yield* stopOthers
         return yield* Effect.fail(failure)
