@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Plugin } from "@switchyard/core"
-import { Errors, State } from "@switchyard/core"
+import { Errors, Events, Router, State } from "@switchyard/core"
 import { Plans } from "@switchyard/core/testing"
-import { Clock, Effect, Either } from "effect"
+import { Cause, Clock, Effect, Either, Exit, Stream } from "effect"
 import { build, request, run } from "./utilities.js"
 
 const ok = () => ({ _tag: "ok" as const, latencyMs: 10 })
@@ -96,6 +96,32 @@ describe("the stage protocol", () => {
           `only ${via(5)} b/m`,
           ended("only", "b/m", "Success", 15, 2)
         ])
+      }))
+  }
+
+  for (const programs of [false, true]) {
+    it.effect(`${programs ? "programs" : "effects"}: an attempt that dies (a bug) still ends its tickets`, () =>
+      Effect.gen(function*() {
+        // Before the fix a defect skipped the bookkeeping: a concurrency slot or budget reservation
+        // taken for the attempt was never handed back, and the next request was refused.
+        const log: Log = []
+        const broken = {
+          provider: "a",
+          generate: () => Effect.dieMessage("bug in a provider"),
+          stream: () => Stream.dieMessage("bug in a provider")
+        }
+        const router = yield* Router.make({
+          plan: Plans.route({ providers: ["a"], retry: { maxAttempts: 1 } }),
+          providers: new Map([["a", broken]]),
+          stages: [stage("only", log, [], programs)]
+        }).pipe(Effect.provideService(Events.Events, Events.collect()), Effect.provide(State.layerMemory))
+        const generated = yield* Effect.exit(router.generate(request))
+        const streamed = yield* Effect.exit(Stream.runDrain(router.stream(request)))
+        expect(Exit.isFailure(generated) && Cause.isDie(generated.cause)).toBe(true)
+        expect(Exit.isFailure(streamed) && Cause.isDie(streamed.cause)).toBe(true)
+        const ended = programs ? "only settle a/m Interrupted at 0" : "only end a/m Interrupted"
+        expect(log.filter((line) => !line.startsWith("only admission") && !line.startsWith("only beforeAttempt")))
+          .toEqual(programs ? [`${ended} (#1)`, `${ended} (#2)`] : [ended, ended])
       }))
   }
 

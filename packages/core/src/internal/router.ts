@@ -997,7 +997,8 @@ class Engine {
         onFailure: (cause): Effect.Effect<Answered<A>, Failure> => {
           const either = Cause.failureOrCause(cause)
           if (Either.isRight(either)) {
-            if (!Cause.isInterruptedOnly(cause)) return Effect.failCause(either.right)
+            // Interrupted, or a defect (a bug, not the provider's answer): the attempt counts neither
+            // way, but its tickets (budget reservation, concurrency slot, probe) are still handed back.
             const ended = endNow({ _tag: "Interrupted", latencyMs: clock.unsafeCurrentTimeMillis() - start })
             return andThen(ended, Effect.failCause(either.right))
           }
