@@ -150,3 +150,64 @@ describe("the stage protocol", () => {
       ])
     }))
 })
+
+describe("the usage an attempt cut short hands to its tickets", () => {
+  /** A stage that keeps every outcome its tickets end with. */
+  const recording = (outcomes: Array<Plugin.AttemptOutcome & { readonly target: string }>): Plugin.Stage => ({
+    name: "recording",
+    beforeAttempt: (attempt) =>
+      Effect.succeed({
+        end: (outcome) => Effect.sync(() => outcomes.push({ ...outcome, target: attempt.target.id }))
+      })
+  })
+  // 40 characters in 10 parts of 4: one token (4 characters) per part when no usage is reported.
+  const text = "abcd".repeat(10)
+  const slowStream = () => ({ _tag: "stream" as const, ttftMs: 10, gapMs: 100, chunks: 10, text })
+
+  it.effect("pass-through: a caller that stops reading is billed the tokens it was sent", () =>
+    Effect.gen(function*() {
+      const outcomes: Array<Plugin.AttemptOutcome & { readonly target: string }> = []
+      const plan = Plans.route({ providers: ["a"], retry: { maxAttempts: 1 } })
+      const { router } = yield* build(plan, { a: slowStream }, [recording(outcomes)])
+      yield* run(Stream.runDrain(Stream.take(router.stream(request), 4)))
+      // The stream's first part is the `start` part: the caller read three text parts.
+      expect(
+        outcomes.map(({ _tag, latencyMs, target, usage }) => ({ _tag, latencyMs, target, output: usage?.outputTokens }))
+      )
+        .toEqual([{ _tag: "Interrupted", latencyMs: 210, target: "a/m", output: 3 }])
+    }))
+
+  it.effect("buffered: an attempt that stalls after some parts is billed them", () =>
+    Effect.gen(function*() {
+      const outcomes: Array<Plugin.AttemptOutcome & { readonly target: string }> = []
+      const plan = Plans.route({
+        providers: ["a"],
+        retry: { maxAttempts: 1 },
+        streamMode: "buffered",
+        timeout: { stallMs: 50 }
+      })
+      const { router } = yield* build(plan, { a: slowStream }, [recording(outcomes)])
+      yield* run(Stream.runDrain(router.stream(request)))
+      expect(outcomes.map(({ _tag, target, usage }) => ({ _tag, target, output: usage?.outputTokens }))).toEqual([
+        { _tag: "Failure", target: "a/m", output: 1 }
+      ])
+    }))
+
+  it.effect("buffered: a hedge's loser is billed the parts it had received", () =>
+    Effect.gen(function*() {
+      const outcomes: Array<Plugin.AttemptOutcome & { readonly target: string }> = []
+      const plan = Plans.route({
+        providers: ["a", "b"],
+        streamMode: "buffered",
+        hedge: { delayMs: 250, maxHedged: 1 }
+      })
+      const fast = () => ({ _tag: "stream" as const, ttftMs: 10, gapMs: 1, chunks: 2, text: "done" })
+      const { router } = yield* build(plan, { a: slowStream, b: fast }, [recording(outcomes)])
+      yield* run(Stream.runDrain(router.stream(request)))
+      // b answers at 261 ms; by then a had sent its parts at 10, 110 and 210 ms.
+      expect(outcomes.map(({ _tag, target, usage }) => ({ _tag, target, output: usage?.outputTokens }))).toEqual([
+        { _tag: "Success", target: "b/m", output: 1 },
+        { _tag: "Interrupted", target: "a/m", output: 3 }
+      ])
+    }))
+})

@@ -115,12 +115,21 @@ interface CallSpec<A> {
     target: TargetInfo,
     options: CallOptions,
     attemptDeadline: number,
-    request: GenerateRequest
+    request: GenerateRequest,
+    progress: AttemptProgress
   ) => Effect.Effect<A, ProviderError>
   /** The usage when the attempt is complete on return; undefined when it stays open (a live stream). */
   readonly completeUsage: (value: A) => Usage | undefined
   /** Whether the provider bounds this kind of call by the deadline itself, so no timer is needed. */
   readonly boundedBy: (provider: LanguageModel) => boolean
+}
+
+/**
+ * What an attempt has received so far, for a call cut short: a buffered stream timed out or interrupted
+ * after some tokens was still billed for them, so its tickets (the budget's) must hear of them.
+ */
+interface AttemptProgress {
+  partialUsage: (() => Usage | undefined) | undefined
 }
 
 /** Everything one request accumulates while it is routed. */
@@ -985,7 +994,8 @@ class Engine {
       model: target.model.id,
       deadline: Number.isFinite(attemptDeadline) ? attemptDeadline : undefined
     }
-    const unbounded = spec.call(target, options, attemptDeadline, context.info.request)
+    const progress: AttemptProgress = { partialUsage: undefined }
+    const unbounded = spec.call(target, options, attemptDeadline, context.info.request, progress)
     const bounded = spec.boundedBy(this.provider(target)) ?
       unbounded :
       Deadline.bound(unbounded, attemptDeadline, () => this.attemptTimeout(target, context, attemptDeadline))
@@ -999,7 +1009,11 @@ class Engine {
           if (Either.isRight(either)) {
             // Interrupted, or a defect (a bug, not the provider's answer): the attempt counts neither
             // way, but its tickets (budget reservation, concurrency slot, probe) are still handed back.
-            const ended = endNow({ _tag: "Interrupted", latencyMs: clock.unsafeCurrentTimeMillis() - start })
+            const ended = endNow({
+              _tag: "Interrupted",
+              latencyMs: clock.unsafeCurrentTimeMillis() - start,
+              usage: progress.partialUsage?.()
+            })
             return andThen(ended, Effect.failCause(either.right))
           }
           const providerError = either.left
@@ -1016,7 +1030,7 @@ class Engine {
               outputTokens: error.partialUsage.outputTokens,
               totalTokens: error.partialUsage.inputTokens + error.partialUsage.outputTokens
             } :
-            undefined
+            progress.partialUsage?.()
           context.lastError = error
           return andThen(endNow({ _tag: "Failure", latencyMs, error, usage }), Effect.fail(failed(error)))
         },
@@ -1133,9 +1147,15 @@ class Engine {
   bufferedSpec(info: RequestInfo, context: RequestContext): CallSpec<ReadonlyArray<StreamPart>> {
     const { stallMs, ttftMs } = info.route.timeout
     return {
-      call: (target, options, attemptDeadline) =>
+      call: (target, options, attemptDeadline, _request, progress) =>
         Effect.clockWith((clock) => {
           const parts: Array<StreamPart> = []
+          // Nothing received: nothing more is known than for a generate call cut short.
+          progress.partialUsage = () => {
+            if (parts.length === 0) return undefined
+            const usage = partialUsage(parts, context.info.estimatedInputTokens)
+            return { ...usage, totalTokens: usage.inputTokens + usage.outputTokens }
+          }
           let armed = Math.min(
             ttftMs === undefined ? Infinity : clock.unsafeCurrentTimeMillis() + ttftMs,
             attemptDeadline
@@ -1305,7 +1325,19 @@ class Engine {
     return Stream.fromIterable(this.withStart(answered, context, [])).pipe(
       Stream.concat(head),
       Stream.concat(rest),
-      Stream.ensuring(Effect.zipRight(end({ _tag: "Interrupted", latencyMs: 0 }), Scope.close(value.scope, Exit.void)))
+      // Ended early by the caller (or a hedge it lost): the tokens it was sent are billed all the same.
+      Stream.ensuring(Effect.zipRight(
+        Effect.clockWith((clock) => {
+          if (finished) return Effect.void
+          const usage = partialUsage(seen, context.info.estimatedInputTokens)
+          return end({
+            _tag: "Interrupted",
+            latencyMs: clock.unsafeCurrentTimeMillis() - answered.startedAt,
+            usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens }
+          })
+        }),
+        Scope.close(value.scope, Exit.void)
+      ))
     )
   }
 
