@@ -11,8 +11,12 @@ import * as Router from "@switchyard/core/Router"
 import * as State from "@switchyard/core/State"
 import * as ScriptedProvider from "@switchyard/core/testing/ScriptedProvider"
 import * as Policy from "@switchyard/policy/Policy"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -165,5 +169,42 @@ describe("through the router", () => {
       const skipped = explanation.targets.find((target) => target.target === "openai/big")!
       expect(skipped.status).toBe("skipped")
       expect(skipped.reason).toBe("retry-after")
+    }).pipe(Effect.provide(State.layerMemory)))
+
+  it.scoped("a wait for a concurrency slot ends at the request's total deadline, not at the wait's bound", () =>
+    Effect.gen(function*() {
+      const lab = ScriptedProvider.make("lab", () => ({ _tag: "ok", latencyMs: 3_000, usage: usage(1, 1) }))
+      const router = yield* routerFor(
+        `
+version: 1
+providers:
+  lab: { adapter: openai, apiKey: k, models: { m: {} } }
+routes:
+  default: { targets: [lab/m], retry: { maxAttempts: 1 }, timeout: { total: 1s } }
+  long: { targets: [lab/m], retry: { maxAttempts: 1 } }
+rules:
+  - { name: long, when: { tags: [long] }, route: long }
+budget:
+  rateLimits: [{ scope: { provider: lab }, concurrency: 1, onLimit: { wait: 5s } }]
+`,
+        { lab }
+      )
+      const ask = (tags: ReadonlyArray<string>) =>
+        Effect.fork(
+          Effect.zip(
+            Effect.either(router.generate({ messages: [{ role: "user", content: "hi" }], tags })),
+            Clock.currentTimeMillis
+          )
+        )
+      // The long request holds the only slot for 3 s; the other has 1 s in all.
+      const long = yield* ask(["long"])
+      const short = yield* ask([])
+      yield* TestClock.adjust("10 seconds")
+      const [longResult, longEnd] = yield* Fiber.join(long)
+      const [shortResult, shortEnd] = yield* Fiber.join(short)
+      expect([Either.isRight(longResult), longEnd]).toEqual([true, 3_000])
+      // It used to wait for the slot up to the 5 s bound, until 3 s, far past its deadline.
+      expect([Either.isLeft(shortResult) && shortResult.left._tag, shortEnd]).toEqual(["Timeout", 1_000])
+      expect(lab.calls).toHaveLength(1)
     }).pipe(Effect.provide(State.layerMemory)))
 })

@@ -125,6 +125,23 @@ describe("the stage protocol", () => {
       }))
   }
 
+  it.effect("a stage that waits past the deadline: the tickets of the stages before it go back", () =>
+    Effect.gen(function*() {
+      const log: Log = []
+      // A rate limit that waits (here for ever): the request's total deadline interrupts the admission.
+      const waiting: Plugin.Stage = { name: "waiting", beforeAttempt: () => Effect.never }
+      const { calls, router } = yield* build(
+        Plans.route({ providers: ["a"], retry: { maxAttempts: 1 }, timeout: { totalMs: 100 } }),
+        { a: ok },
+        [stage("first", log, [], false), waiting]
+      )
+      const { latency, result } = yield* run(router.generate(request))
+      expect(Either.isLeft(result) && result.left._tag).toBe("Timeout")
+      expect(latency).toBe(100)
+      expect(calls()).toEqual([])
+      expect(log).toEqual(["first beforeAttempt a/m", "first end a/m Interrupted"])
+    }))
+
   it.effect("programs get the Clock's time of the admission and of the end", () =>
     Effect.gen(function*() {
       const log: Log = []

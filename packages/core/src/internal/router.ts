@@ -865,10 +865,22 @@ class Engine {
               this.refused(info, refusal, context, admittedAt)
         )
       }
-      return Effect.flatMap(
-        this.admit(info, 0, [], context, admittedAt),
-        (tickets) => this.callTarget(target, context, spec, hedge, attempt, clock, tickets)
+      // A stage may wait (a rate limit), but never past the request's total deadline. If the attempt
+      // is interrupted meanwhile (that deadline, a hedge that won, the caller gone) or a stage dies,
+      // the tickets of the stages before it go back.
+      const tickets: Array<AttemptTicket> = []
+      const admitted = Deadline.bound(
+        Effect.onError(
+          this.admit(info, 0, tickets, context, admittedAt),
+          (cause) =>
+            tickets.length === 0 || Option.isSome(Cause.failureOption(cause)) ?
+              Effect.void :
+              endTickets(this.store, tickets, { _tag: "Interrupted", latencyMs: 0 }, clock.unsafeCurrentTimeMillis())
+        ),
+        context.deadline,
+        () => failed(this.totalTimeout(context, target))
       )
+      return Effect.flatMap(admitted, () => this.callTarget(target, context, spec, hedge, attempt, clock, tickets))
     })
   }
 
