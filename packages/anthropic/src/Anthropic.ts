@@ -50,6 +50,22 @@ export type AdapterOptions = typeof AdapterOptions.Type
 const decodeOptions = AdapterKit.decodeOptions(AdapterOptions)
 
 /**
+ * The SDK's timeout for a non-streaming call. Without one, the SDK refuses, before sending anything,
+ * any call whose `max_tokens` it expects to take over 10 minutes (above about 21,333 tokens), with an
+ * error that would look like a network failure. Given the time the SDK itself expects (one hour per
+ * 128,000 tokens, at least its default 10 minutes), it sends the call; the router's deadline still
+ * bounds it.
+ */
+const nonStreamingTimeoutMs = (maxTokens: unknown): number =>
+  typeof maxTokens === "number" && Number.isFinite(maxTokens)
+    ? Math.max(600_000, Math.ceil((3_600_000 * maxTokens) / 128_000))
+    : 600_000
+
+/** Whether a non-streaming answer has the shape of a Message (a `content` array). */
+const isMessage = (body: unknown): boolean =>
+  typeof body === "object" && body !== null && Array.isArray((body as { content?: unknown }).content)
+
+/**
  * Builds a language model for one configured Anthropic provider.
  *
  * @since 0.1.0
@@ -78,11 +94,24 @@ export const make = (
     const generate = (request: Model.GenerateRequest, callOptions: Provider.CallOptions) =>
       Effect.gen(function*() {
         const prepared = toAnthropicBody(request, callOptions.model, defaultMaxTokens)
+        const timeout = nonStreamingTimeoutMs(prepared.body.max_tokens)
         const message = yield* call(
           callOptions.model,
-          (signal) => client.messages.create({ ...prepared.body, stream: false } as never, { signal }),
+          (signal) => client.messages.create({ ...prepared.body, stream: false } as never, { signal, timeout }),
           callOptions
         )
+        // A 200 whose body is not a Message (a proxy's HTML page, an empty object) is a bad answer from
+        // the provider, not a crash of the adapter.
+        if (!isMessage(message)) {
+          return yield* Effect.fail(
+            new Errors.Unavailable({
+              message: "Anthropic answered 200 with a body that is not a Message",
+              provider,
+              model: callOptions.model,
+              status: 200
+            })
+          )
+        }
         const result = fromAnthropicMessage(message as never, prepared, provider, callOptions.model)
         return result instanceof Errors.ContentFiltered ? yield* Effect.fail(result) : result
       })

@@ -147,6 +147,23 @@ describe("request mapping", () => {
       assert.deepStrictEqual(response.toolCalls, [])
     }))
 
+  it.live("an assistant prefill is sent without trailing whitespace; empty turns are dropped", () =>
+    Effect.gen(function*() {
+      server().enqueue(F.message({ content: [{ type: "text", text: "42" }] }))
+      yield* generate({
+        messages: [
+          { role: "user", content: "Hi" },
+          { role: "assistant", content: "" },
+          { role: "user", content: "What is six times seven?" },
+          { role: "assistant", content: "The answer is \n" }
+        ]
+      })
+      assert.deepStrictEqual(server().requests[0]!.body.messages, [
+        { role: "user", content: [{ type: "text", text: "Hi" }, { type: "text", text: "What is six times seven?" }] },
+        { role: "assistant", content: [{ type: "text", text: "The answer is" }] }
+      ])
+    }))
+
   it.live("JSON mode with the caller's own tools asks in the system prompt instead", () =>
     Effect.gen(function*() {
       server().enqueue(F.message({ content: [{ type: "text", text: "{}" }] }))
@@ -200,6 +217,32 @@ describe("generate", () => {
       }
     }))
 
+  it.live("a large maxOutputTokens is sent, not refused by the SDK's 10-minute guard", () =>
+    Effect.gen(function*() {
+      server().enqueue(F.message({ content: [{ type: "text", text: "long" }], stop_reason: "end_turn" }))
+      const response = yield* generate({ ...hello, maxOutputTokens: 64_000 })
+      assert.strictEqual(response.text, "long")
+      assert.strictEqual(server().requests.length, 1)
+      assert.strictEqual(server().requests[0]!.body.max_tokens, 64_000)
+    }))
+
+  it.live("a 200 whose body is not a Message is Unavailable, not a defect", () =>
+    Effect.gen(function*() {
+      server().enqueue(
+        {
+          kind: "json",
+          status: 200,
+          body: "<html>Sign in to the Wi-Fi</html>",
+          headers: { "content-type": "text/html" }
+        },
+        { kind: "json", status: 200, body: {} }
+      )
+      const html = yield* failure(generate(hello))
+      assert.strictEqual(html._tag, "Unavailable")
+      const empty = yield* failure(generate(hello))
+      assert.strictEqual(empty._tag, "Unavailable")
+    }))
+
   it.live("a refusal is ContentFiltered, not a short answer", () =>
     Effect.gen(function*() {
       server().enqueue(F.message({ content: [{ type: "text", text: "I" }], stop_reason: "refusal" }))
@@ -227,6 +270,15 @@ describe("errors", () => {
       400,
       "invalid_request_error",
       "prompt is too long: 210000 tokens > 200000 maximum",
+      undefined,
+      "ContextLengthExceeded",
+      undefined
+    ],
+    [
+      "prompt plus max_tokens over the window",
+      400,
+      "invalid_request_error",
+      "input length and `max_tokens` exceed context limit: 197000 + 8192 > 200000, decrease input length or `max_tokens` and try again",
       undefined,
       "ContextLengthExceeded",
       undefined

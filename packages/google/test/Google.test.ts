@@ -215,6 +215,36 @@ describe("stream", () => {
       assert.isTrue(yield* Effect.promise(() => RawServer.closedWithin(server().requests[0]!, 2000)))
     }))
 
+  it.live("an error chunk after the 200 is classified, with its RetryInfo (not a cut stream)", () =>
+    Effect.gen(function*() {
+      server().enqueue(
+        {
+          kind: "sse",
+          chunks: sse(
+            { candidates: [{ content: { parts: [{ text: "Once" }] } }], usageMetadata: usage },
+            { error: { code: 503, message: "The model is overloaded. Please try again later.", status: "UNAVAILABLE" } }
+          )
+        },
+        {
+          kind: "sse",
+          chunks: sse({
+            error: {
+              code: 429,
+              message: "Resource has been exhausted (e.g. check quota).",
+              status: "RESOURCE_EXHAUSTED",
+              details: [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "30s" }]
+            }
+          })
+        }
+      )
+      const overloaded: any = yield* failure(collect(hello))
+      assert.strictEqual(overloaded._tag, "Overloaded")
+      assert.strictEqual(overloaded.status, 503)
+      const limited: any = yield* failure(collect(hello))
+      assert.strictEqual(limited._tag, "RateLimited")
+      assert.strictEqual(limited.retryAfterMs, 30_000)
+    }))
+
   it.live("a cut stream reports what was received and the partial usage", () =>
     Effect.gen(function*() {
       server().enqueue({
@@ -252,6 +282,31 @@ describe("errors", () => {
       assert.strictEqual(error.retryAfterMs, 37_000)
       assert.match(error.message, /^Resource has been exhausted/)
       assert.notInclude(JSON.stringify(error), "gemini-secret")
+    }))
+})
+
+describe("errors: invalid API key", () => {
+  it.live("a 400 API_KEY_INVALID is AuthenticationFailed, not InvalidRequest", () =>
+    Effect.gen(function*() {
+      server().enqueue({
+        kind: "json",
+        status: 400,
+        body: {
+          error: {
+            code: 400,
+            message: "API key not valid. Please pass a valid API key.",
+            status: "INVALID_ARGUMENT",
+            details: [{
+              "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+              reason: "API_KEY_INVALID",
+              domain: "googleapis.com"
+            }]
+          }
+        }
+      })
+      const error: any = yield* failure(generate(hello))
+      assert.strictEqual(error._tag, "AuthenticationFailed")
+      assert.strictEqual(error.status, 400)
     }))
 })
 

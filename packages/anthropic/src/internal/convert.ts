@@ -78,17 +78,39 @@ const messageBlocks = (message: Model.Message): { role: "user" | "assistant"; co
   }
 }
 
-/** Anthropic wants tool results in the user turn right after the tool calls: merge adjacent turns. */
+/**
+ * Anthropic wants tool results in the user turn right after the tool calls: merge adjacent turns.
+ * A turn with no content (an assistant message whose text was empty) is dropped, since the API
+ * rejects empty turns ("all messages must have non-empty content").
+ */
 const mergeTurns = (
   turns: ReadonlyArray<{ role: "user" | "assistant"; content: Array<Json> }>
 ): Array<{ role: "user" | "assistant"; content: Array<Json> }> => {
   const merged: Array<{ role: "user" | "assistant"; content: Array<Json> }> = []
   for (const turn of turns) {
+    if (turn.content.length === 0) continue
     const last = merged[merged.length - 1]
     if (last !== undefined && last.role === turn.role) last.content.push(...turn.content)
     else merged.push({ role: turn.role, content: [...turn.content] })
   }
-  return merged
+  return trimPrefill(merged)
+}
+
+/**
+ * A final assistant turn is a prefill, and the API rejects one that ends with whitespace ("final
+ * assistant content cannot end with trailing whitespace"): trim the end of its last text block
+ * (dropping the block, or the turn, when nothing is left).
+ */
+const trimPrefill = (
+  turns: Array<{ role: "user" | "assistant"; content: Array<Json> }>
+): Array<{ role: "user" | "assistant"; content: Array<Json> }> => {
+  const last = turns[turns.length - 1]
+  const block = last?.content[last.content.length - 1]
+  if (last?.role !== "assistant" || block?.type !== "text" || typeof block.text !== "string") return turns
+  const text = block.text.trimEnd()
+  if (text === block.text) return turns
+  const content = text === "" ? last.content.slice(0, -1) : [...last.content.slice(0, -1), { ...block, text }]
+  return content.length === 0 ? turns.slice(0, -1) : [...turns.slice(0, -1), { role: "assistant", content }]
 }
 
 const toolName = (name: string): string => {

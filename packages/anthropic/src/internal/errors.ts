@@ -46,10 +46,16 @@ export const toProviderError = (error: unknown, context: Context): Errors.Provid
     const status = error.status ?? (error.type !== null ? statusOfType[error.type] : undefined)
     if (status !== undefined) {
       const headers = error.headers
+      const message = error.apiMessage ?? error.message
+      // "input length and `max_tokens` exceed context limit: 197000 + 8192 > 200000": the prompt and
+      // the answer do not fit the window, which a larger-context target can fix.
+      if (status === 400 && /exceeds? context limit/i.test(message)) {
+        return new Errors.ContextLengthExceeded({ ...fields, message, status })
+      }
       return Errors.fromHttpStatus({
         ...fields,
         status,
-        message: error.apiMessage ?? error.message,
+        message,
         code: error.type ?? undefined,
         retryAfterMs: headers === undefined
           ? undefined

@@ -200,6 +200,13 @@ export interface GeminiResponse {
     readonly finishReason?: string
   }>
   readonly promptFeedback?: { readonly blockReason?: string; readonly blockReasonMessage?: string }
+  /** A failure reported inside a stream, after the 200. */
+  readonly error?: {
+    readonly code?: unknown
+    readonly message?: unknown
+    readonly status?: unknown
+    readonly details?: unknown
+  } | null
   readonly usageMetadata?: GeminiUsage
   readonly modelVersion?: string
   readonly responseId?: string

@@ -46,22 +46,38 @@ const isContextLength = (message: string) =>
   /exceeds the maximum number of tokens|input token count .* exceeds/i.test(message)
 
 /**
- * An SDK failure as a provider error: HTTP errors through `fromHttpStatus` (Gemini's "input token
- * count exceeds the maximum" is a context-length error too), transport failures as `NetworkError`.
+ * Gemini answers a bad or expired API key with a 400 INVALID_ARGUMENT ("API key not valid. Please pass
+ * a valid API key.") whose `google.rpc.ErrorInfo` detail has the reason `API_KEY_INVALID`.
+ */
+const isInvalidKey = (message: string, details: unknown): boolean =>
+  /API key not valid|API key expired/i.test(message) ||
+  (Array.isArray(details) && details.some((detail) => {
+    const reason = (detail as { reason?: unknown } | null)?.reason
+    return typeof reason === "string" && reason.startsWith("API_KEY_")
+  }))
+
+/**
+ * A Gemini error (`{ code, message, status, details }`, from an HTTP error or inside a stream) as a
+ * provider error: `fromHttpStatus`, with Gemini's context-length and invalid-key 400s recognised.
+ */
+export const fromGeminiError = (
+  error: { readonly status: number; readonly message: string; readonly details: unknown },
+  context: Context
+): Errors.ProviderError => {
+  const fields = { provider: context.provider, model: context.model, message: error.message, status: error.status }
+  if (error.status === 400 && isContextLength(error.message)) return new Errors.ContextLengthExceeded(fields)
+  if (error.status === 400 && isInvalidKey(error.message, error.details)) return new Errors.AuthenticationFailed(fields)
+  return Errors.fromHttpStatus({ ...fields, retryAfterMs: retryDelayMs(error.details) })
+}
+
+/**
+ * An SDK failure as a provider error: HTTP errors through {@link fromGeminiError}, transport failures
+ * as `NetworkError`.
  */
 export const toProviderError = (error: unknown, context: Context): Errors.ProviderError => {
   const fields = { provider: context.provider, model: context.model }
   if (error instanceof GoogleGenerativeAIFetchError && error.status !== undefined) {
-    const message = apiMessage(error)
-    if (error.status === 400 && isContextLength(message)) {
-      return new Errors.ContextLengthExceeded({ ...fields, message, status: 400 })
-    }
-    return Errors.fromHttpStatus({
-      ...fields,
-      status: error.status,
-      message,
-      retryAfterMs: retryDelayMs(error.errorDetails)
-    })
+    return fromGeminiError({ status: error.status, message: apiMessage(error), details: error.errorDetails }, context)
   }
   if (error instanceof GoogleGenerativeAIRequestInputError) {
     return new Errors.InvalidRequest({ ...fields, message: error.message })

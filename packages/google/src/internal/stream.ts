@@ -9,6 +9,7 @@ import type * as Model from "@switchyard/core/Model"
 import type * as StreamPart from "@switchyard/core/StreamPart"
 import type { GeminiResponse } from "./convert.js"
 import { blocked, filtered, toFinishReason, toUsage } from "./convert.js"
+import { fromGeminiError } from "./errors.js"
 
 /** The state of one streamed reply. */
 export class StreamState {
@@ -31,6 +32,20 @@ export class StreamState {
   onChunk(chunk: GeminiResponse): Array<StreamPart.StreamPart> | Errors.ProviderError {
     if (this.finished) return []
     if (chunk.modelVersion !== undefined) this.model = chunk.modelVersion
+    // Gemini reports a failure after the 200 as a chunk `{ "error": { code, message, status, details } }`
+    // (503 UNAVAILABLE, 429 RESOURCE_EXHAUSTED with its RetryInfo...). The SDK passes it through as a
+    // chunk; it is that error, not a chunk with nothing in it followed by a cut.
+    const error = chunk.error
+    if (error !== undefined && error !== null && typeof error === "object") {
+      const status = typeof error.code === "number" ? error.code : 500
+      const message = typeof error.message === "string" && error.message !== ""
+        ? error.message
+        : `Gemini stream error ${typeof error.status === "string" ? error.status : status}`
+      return fromGeminiError({ status, message, details: error.details }, {
+        provider: this.provider,
+        model: this.model
+      })
+    }
     const refused = blocked(chunk, this.provider, this.model)
     if (refused !== undefined) return refused
     const out: Array<StreamPart.StreamPart> = []
