@@ -21,7 +21,7 @@ import type {
   ChatCompletionCreateParamsStreaming
 } from "groq-sdk/resources/chat/completions"
 import type { Dialect } from "./internal/chat.js"
-import { makeDialect, toProviderError } from "./internal/chat.js"
+import { makeDialect, requireCompletion, sdkBaseUrl, toProviderError } from "./internal/chat.js"
 
 /**
  * Options of {@link layer} and {@link layerConfig}: one Groq provider, without a policy.
@@ -53,8 +53,8 @@ export const make = (config: ProviderConfig): Effect.Effect<LanguageModel, Adapt
     if (config.apiKey === undefined) return fail("a `groq` provider needs an API key")
     const client = new Groq({
       apiKey: Redacted.value(config.apiKey),
-      // The SDK appends /openai/v1/... to its base URL.
-      baseURL: config.baseUrl ?? "https://api.groq.com",
+      // The SDK appends /openai/v1/... to its base URL (a given /openai/v1 is dropped).
+      baseURL: sdkBaseUrl(config.baseUrl),
       defaultHeaders: { ...config.headers },
       // The router owns retries and time limits; the SDK must not retry behind its back.
       maxRetries: 0,
@@ -68,9 +68,8 @@ export const make = (config: ProviderConfig): Effect.Effect<LanguageModel, Adapt
 const fromClient = (client: Groq, dialect: Dialect): LanguageModel =>
   ChatCompletions.languageModel({
     complete: (body, options) =>
-      client.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, options) as Promise<
-        ChatCompletion
-      >,
+      client.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, options)
+        .then(requireCompletion) as Promise<ChatCompletion>,
     stream: (body, options) =>
       client.chat.completions.create(body as unknown as ChatCompletionCreateParamsStreaming, options),
     listModels: (signal) => client.models.list({ signal }),

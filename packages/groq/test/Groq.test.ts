@@ -124,6 +124,48 @@ describe("groq adapter", () => {
         if (error._tag === "StreamInterrupted") assert.strictEqual(error.partsReceived, 1)
       })))
 
+  it.live("a base URL that already ends in /openai/v1 (as Groq documents for OpenAI clients) is not doubled", () =>
+    withServer((server) =>
+      Effect.gen(function*() {
+        for (const baseUrl of [`${server.url}/openai/v1`, `${server.url}/openai/v1/`, `${server.url}/`]) {
+          const groq = yield* make({ name: "groq", adapter: "groq", baseUrl, apiKey: key })
+          server.script(reply)
+          assert.strictEqual((yield* groq.generate(hello, { model: "llama-3.3-70b-versatile" })).text, "ok")
+          assert.strictEqual(server.lastRequest().url, "/openai/v1/chat/completions")
+        }
+      })
+    ))
+
+  it.live("498 (Groq's flex tier at capacity) is Overloaded, with its retry-after", () =>
+    withServer((server) =>
+      Effect.gen(function*() {
+        const groq = yield* make({ name: "groq", adapter: "groq", baseUrl: server.url, apiKey: key })
+        server.script({
+          _tag: "Error",
+          status: 498,
+          message: "Flex tier capacity exceeded. Please try again later.",
+          headers: { "retry-after": "2" }
+        })
+        const error = yield* Effect.flip(groq.generate(hello, { model: "llama-3.3-70b-versatile" }))
+        assert.strictEqual(error._tag, "Overloaded")
+        assert.isTrue(error.retryable)
+        if (error._tag === "Overloaded") assert.strictEqual(error.retryAfterMs, 2000)
+        assert.match(error.message, /Flex tier capacity exceeded/)
+      })
+    ))
+
+  it.live("a 200 that is not a chat completion (an HTML page from a proxy) is Unavailable, not an empty answer", () =>
+    withFixture(
+      { contentType: "text/html", body: "<html><body>Access denied by proxy policy</body></html>" },
+      (url) =>
+        Effect.gen(function*() {
+          const groq = yield* make({ name: "groq", adapter: "groq", baseUrl: url, apiKey: key })
+          const error = yield* Effect.flip(groq.generate(hello, { model: "llama-3.3-70b-versatile" }))
+          assert.strictEqual(error._tag, "Unavailable")
+          assert.match(error.message, /not a chat completion: <html>/)
+        })
+    ))
+
   it.live("layerConfig reads the key through Config", () =>
     withServer((server) =>
       Effect.gen(function*() {

@@ -32,6 +32,14 @@ import { StreamState } from "./internal/stream.js"
 export const DEFAULT_BASE_URL = "https://api.mistral.ai"
 
 /**
+ * The SDK's server URL. The SDK adds `/v1/...` to it, but `https://api.mistral.ai/v1` is the base URL
+ * OpenAI-style clients are given: with it every call went to `/v1/v1/chat/completions` (NotFound). A
+ * trailing `/v1` (and any trailing slash) is dropped.
+ */
+const serverUrl = (baseUrl: string | undefined): string =>
+  (baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "").replace(/\/v1$/, "")
+
+/**
  * Adapter-specific settings, read from a policy provider's `options`:
  * - `stallTimeoutMs`: fail a stream with `Timeout` (scope `stall`) when no chunk arrives for this long.
  *
@@ -60,7 +68,7 @@ export const make = (
     const options = yield* decodeOptions(config)
     const client = new MistralClient({
       apiKey: Redacted.value(apiKey),
-      serverURL: config.baseUrl ?? DEFAULT_BASE_URL,
+      serverURL: serverUrl(config.baseUrl),
       retryConfig: { strategy: "none" }
     })
     const headers = { ...config.headers }

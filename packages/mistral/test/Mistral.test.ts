@@ -144,6 +144,35 @@ describe("generate", () => {
       })
     }))
 
+  it.live("tool calls without an id get distinct call_<n> ids, not the SDK's \"null\"", () =>
+    Effect.gen(function*() {
+      server().enqueue({
+        kind: "json",
+        status: 200,
+        body: {
+          id: "cmpl-1",
+          object: "chat.completion",
+          created: 1_700_000_000,
+          model: "mistral-test",
+          usage: F.usage(10, 5),
+          choices: [{
+            index: 0,
+            message: {
+              role: "assistant",
+              content: "",
+              tool_calls: [
+                { function: { name: "weather", arguments: "{\"city\":\"Paris\"}" } },
+                { function: { name: "weather", arguments: "{\"city\":\"Rome\"}" } }
+              ]
+            },
+            finish_reason: "tool_calls"
+          }]
+        }
+      })
+      const response = yield* generate(hello)
+      assert.deepStrictEqual(response.toolCalls.map((call) => call.id), ["call_0", "call_1"])
+    }))
+
   it.live("maps finish reasons; error is Unavailable, never a short answer", () =>
     Effect.gen(function*() {
       for (const [wire, expected] of [["stop", "stop"], ["length", "length"], ["model_length", "length"]] as const) {
@@ -189,6 +218,39 @@ describe("errors", () => {
         assert.strictEqual(server().requests.length, 1)
       }))
   }
+
+  it.live("a 200 the SDK cannot read (an HTML page from a proxy, JSON for a stream) is Unavailable", () =>
+    Effect.gen(function*() {
+      server().enqueue({
+        kind: "sse",
+        chunks: ["<html><body>Please sign in</body></html>"],
+        headers: { "content-type": "text/html" }
+      })
+      const error: any = yield* failure(generate(hello))
+      assert.strictEqual(error._tag, "Unavailable")
+      assert.match(error.message, /unreadable answer/)
+      server().enqueue({ kind: "json", status: 200, body: { id: "cmpl-1", choices: [] } })
+      assert.strictEqual((yield* failure(collect(hello)))._tag, "Unavailable")
+    }))
+
+  it.live("a base URL ending in /v1 (or a slash) is not doubled", () =>
+    Effect.gen(function*() {
+      for (const suffix of ["/v1", "/v1/", "/"]) {
+        server().enqueue(F.completion({ content: "ok" }))
+        const model = yield* Mistral.make({
+          name: "m",
+          adapter: "mistral",
+          apiKey: Redacted.make("k"),
+          baseUrl: server().url + suffix
+        })
+        assert.strictEqual((yield* model.generate(hello, call)).text, "ok")
+      }
+      assert.deepStrictEqual(server().requests.map((request) => request.path), [
+        "/v1/chat/completions",
+        "/v1/chat/completions",
+        "/v1/chat/completions"
+      ])
+    }))
 
   it.live("a connection reset is a NetworkError", () =>
     Effect.gen(function*() {
@@ -246,6 +308,52 @@ describe("stream", () => {
         { type: "tool-call", id: "call_b", name: "time", arguments: "{}" },
         { type: "usage", usage },
         { type: "finish", finishReason: "tool-calls", usage }
+      ])
+    }))
+
+  it.live("parallel tool calls sent without an index are kept apart (the SDK fills in index 0 for each)", () =>
+    Effect.gen(function*() {
+      server().enqueue({
+        kind: "sse",
+        chunks: [
+          F.chunk({ role: "assistant", content: "" }),
+          F.chunk({
+            tool_calls: [
+              { id: "call_a", function: { name: "weather", arguments: "{\"city\":\"Paris\"}" } },
+              { id: "call_b", function: { name: "weather", arguments: "{\"city\":\"Rome\"}" } }
+            ]
+          }),
+          F.chunk({ tool_calls: [{ id: "call_c", function: { name: "time", arguments: "{}" } }] }),
+          F.chunk({ content: "" }, "tool_calls", F.usage(20, 9)),
+          F.done
+        ]
+      })
+      const parts = yield* collect(hello)
+      assert.deepStrictEqual(parts.filter((part) => part.type === "tool-call"), [
+        { type: "tool-call", id: "call_a", name: "weather", arguments: "{\"city\":\"Paris\"}" },
+        { type: "tool-call", id: "call_b", name: "weather", arguments: "{\"city\":\"Rome\"}" },
+        { type: "tool-call", id: "call_c", name: "time", arguments: "{}" }
+      ])
+      assert.deepStrictEqual(
+        parts.flatMap((part) => part.type === "tool-call-delta" ? [part.index] : []),
+        [0, 1, 2]
+      )
+    }))
+
+  it.live("a streamed tool call without an id gets call_<n>, not the SDK's \"null\"", () =>
+    Effect.gen(function*() {
+      server().enqueue({
+        kind: "sse",
+        chunks: [
+          F.chunk({ tool_calls: [{ index: 0, function: { name: "weather", arguments: "{\"city\":" } }] }),
+          F.chunk({ tool_calls: [{ index: 0, function: { name: "", arguments: "\"Oslo\"}" } }] }),
+          F.chunk({ content: "" }, "tool_calls", F.usage(20, 9)),
+          F.done
+        ]
+      })
+      const parts = yield* collect(hello)
+      assert.deepStrictEqual(parts.filter((part) => part.type === "tool-call"), [
+        { type: "tool-call", id: "call_0", name: "weather", arguments: "{\"city\":\"Oslo\"}" }
       ])
     }))
 

@@ -18,7 +18,13 @@ import * as Schema from "effect/Schema"
 import OpenAI from "openai"
 import type { ChatCompletion } from "openai/resources/chat/completions"
 import type { Dialect } from "./internal/chat.js"
-import { makeDialect, toProviderError } from "./internal/chat.js"
+import {
+  keepTopLevelErrors,
+  makeDialect,
+  renumberToolCalls,
+  requireCompletion,
+  toProviderError
+} from "./internal/chat.js"
 
 /**
  * The adapter names: `openai` (api.openai.com, API key required) and `openai-compatible` (any server
@@ -96,7 +102,9 @@ export const make = (config: ProviderConfig): Effect.Effect<LanguageModel, Adapt
         // The router owns retries and time limits; the SDK must not retry behind its back.
         maxRetries: 0,
         // Switchyard reports failures as typed errors; the SDK must not print stream chunks.
-        logLevel: "off"
+        logLevel: "off",
+        // Compatible servers that write error bodies at the top level keep their message.
+        fetch: keepTopLevelErrors((input, init) => globalThis.fetch(input, init))
       })
       const dialect = makeDialect({
         provider: config.name,
@@ -115,9 +123,28 @@ const fromClient = (client: OpenAI, dialect: Dialect): LanguageModel =>
       client.chat.completions.create(
         body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
         options
-      ) as Promise<ChatCompletion>,
-    stream: (body, options) =>
-      client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming, options),
+      ).then(requireCompletion) as Promise<ChatCompletion>,
+    stream: async (body, options) => {
+      const chunks = await client.chat.completions.create(
+        body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming,
+        options
+      )
+      const renumber = renumberToolCalls()
+      // Only `next` is needed (AdapterKit.fromAsyncIterable never calls `return`); aborting the
+      // controller still ends the request.
+      return {
+        controller: chunks.controller,
+        [Symbol.asyncIterator]: () => {
+          const iterator = chunks[Symbol.asyncIterator]()
+          return {
+            next: () =>
+              iterator.next().then((result) =>
+                result.done === true ? result : { done: false as const, value: renumber(result.value) }
+              )
+          }
+        }
+      }
+    },
     listModels: (signal) => client.models.list({ signal }),
     classify: toProviderError,
     streamFields: { stream_options: { include_usage: true } }

@@ -199,6 +199,80 @@ describe("openai adapter", () => {
         assert.strictEqual(error.model, "gpt-4.1")
       })))
 
+  it.live("a 200 that is not a chat completion (an HTML page from a proxy) is Unavailable, not an empty answer", () =>
+    withFixture(
+      { contentType: "text/html", body: "<html><body><h1>Sign in to continue</h1></body></html>" },
+      (url) =>
+        Effect.gen(function*() {
+          const local = yield* make({ name: "vllm", adapter: "openai-compatible", baseUrl: url })
+          const error = yield* Effect.flip(local.generate(hello, { model: "llama3" }))
+          assert.strictEqual(error._tag, "Unavailable")
+          assert.match(error.message, /not a chat completion: <html>/)
+          assert.strictEqual(error.provider, "vllm")
+        })
+    ))
+
+  it.live("recorded Ollama stream that numbers every parallel tool call 0 keeps the calls apart", () =>
+    withFixture({ body: fixture("ollama-parallel-tools.chunks.txt") }, (url) =>
+      Effect.gen(function*() {
+        const ollama = yield* make({ name: "ollama", adapter: "openai-compatible", baseUrl: url })
+        const parts = Chunk.toReadonlyArray(yield* Stream.runCollect(ollama.stream(hello, { model: "qwen2.5-coder" })))
+        const calls = parts.filter((part) => part.type === "tool-call")
+        assert.deepStrictEqual(calls, [
+          {
+            type: "tool-call",
+            id: "call_hq4vz5tr",
+            name: "file_write",
+            arguments: "{\"filePath\":\"hello.py\",\"content\":\"print('hello')\"}"
+          },
+          {
+            type: "tool-call",
+            id: "call_3mx0u2ke",
+            name: "file_write",
+            arguments: "{\"filePath\":\"world.py\",\"content\":\"print('world')\"}"
+          }
+        ])
+        const deltas = parts.filter((part) => part.type === "tool-call-delta")
+        assert.deepStrictEqual(deltas.map((d) => d.index), [0, 1])
+      })))
+
+  it.live("tool calls streamed without an index (older Ollama) are kept apart; continuations still append", () =>
+    withFixture({
+      body: [
+        { tool_calls: [{ id: "call_a", type: "function", function: { name: "weather", arguments: "{\"city\":" } }] },
+        { tool_calls: [{ function: { arguments: "\"Paris\"}" } }] },
+        { tool_calls: [{ id: "call_b", type: "function", function: { name: "time", arguments: "{}" } }] },
+        {}
+      ].map((delta, i, all) =>
+        `data: ${
+          JSON.stringify({
+            id: "c",
+            object: "chat.completion.chunk",
+            created: 1,
+            model: "llama3.1",
+            choices: [{ index: 0, delta, finish_reason: i === all.length - 1 ? "tool_calls" : null }]
+          })
+        }\n\n`
+      ).join("") + "data: [DONE]\n\n"
+    }, (url) =>
+      Effect.gen(function*() {
+        const ollama = yield* make({ name: "ollama", adapter: "openai-compatible", baseUrl: url })
+        const parts = Chunk.toReadonlyArray(yield* Stream.runCollect(ollama.stream(hello, { model: "llama3.1" })))
+        assert.deepStrictEqual(parts.filter((part) => part.type === "tool-call"), [
+          { type: "tool-call", id: "call_a", name: "weather", arguments: "{\"city\":\"Paris\"}" },
+          { type: "tool-call", id: "call_b", name: "time", arguments: "{}" }
+        ])
+      })))
+
+  it.live("recorded vLLM context-length error (message at the top level, not under `error`)", () =>
+    withFixture({ status: 400, body: fixture("error-context-length-vllm.json") }, (url) =>
+      Effect.gen(function*() {
+        const vllm = yield* make({ name: "vllm", adapter: "openai-compatible", baseUrl: url })
+        const error = yield* Effect.flip(vllm.generate(hello, { model: "meta-llama/Llama-3.1-8B-Instruct" }))
+        assert.strictEqual(error._tag, "ContextLengthExceeded")
+        assert.match(error.message, /maximum context length is 4096 tokens/)
+      })))
+
   it.live("layerConfig reads the key and base URL through Config", () =>
     withServer((server) =>
       Effect.gen(function*() {

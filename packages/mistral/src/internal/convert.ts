@@ -197,7 +197,8 @@ export const fromMistralResponse = (
   if (failed !== undefined) return failed
   const toolCalls = (choice?.message?.toolCalls ?? []).map((call, index): Model.ToolCallPart => ({
     type: "tool-call",
-    id: call.id ?? `call_${index}`,
+    // The SDK fills a missing id with the string "null"; two such calls would share it.
+    id: call.id === undefined || call.id === "" || call.id === "null" ? `call_${index}` : call.id,
     name: call.function.name,
     arguments: argumentsText(call.function.arguments)
   }))

@@ -60,6 +60,16 @@ export const toProviderError = (error: unknown, context: Context): Errors.Provid
   }
   if (error instanceof MistralErrors.MistralError) {
     const { code, message } = bodyMessage(error.body)
+    // A 2xx the SDK refused (an HTML page from a proxy, JSON where a stream was asked for) is an
+    // answer it cannot read, a server fault: as a status below 500 it would be InvalidRequest, never
+    // retried or failed over.
+    if (error.statusCode >= 200 && error.statusCode < 300) {
+      return new Errors.Unavailable({
+        ...fields,
+        status: error.statusCode,
+        message: `Mistral sent an unreadable answer: ${message.slice(0, 200)}`
+      })
+    }
     return Errors.fromHttpStatus({
       ...fields,
       status: error.statusCode,

@@ -33,12 +33,21 @@ export interface MistralChunk {
 interface PendingCall {
   readonly id: string
   readonly name: string
+  /** The call's index in the parts (`tool-call-delta.index`), in the order the calls opened. */
+  readonly slot: number
   json: string
 }
 
+/** The SDK fills a missing tool-call `id` with the string "null": that is no id. */
+export const realId = (id: string | undefined): string | undefined =>
+  id === undefined || id === "" || id === "null" ? undefined : id
+
 /** The state of one streamed reply. */
 export class StreamState {
+  /** The open call at each wire `index`. */
   private readonly calls = new Map<number, PendingCall>()
+  /** Every call of the answer, in the order they opened. */
+  private readonly opened: Array<PendingCall> = []
   private finishReason: Model.FinishReason | undefined
   private usage: Model.Usage | undefined
   private finished = false
@@ -63,17 +72,22 @@ export class StreamState {
       const text = contentText(choice.delta.content)
       if (text !== "") out.push({ type: "text-delta", delta: text })
       for (const [position, call] of (choice.delta.toolCalls ?? []).entries()) {
+        // The SDK fills a missing `index` with 0, so it cannot tell parallel calls apart on its own:
+        // a delta that names an id other than the open call's at its index is a new call (before,
+        // the calls were merged into one with concatenated JSON arguments).
         const index = call.index ?? position
+        const id = realId(call.id)
         const args = argumentsText(call.function.arguments)
         const pending = this.calls.get(index)
-        if (pending === undefined) {
-          const id = call.id ?? `call_${index}`
-          const name = call.function.name ?? ""
-          this.calls.set(index, { id, name, json: args })
-          out.push({ type: "tool-call-delta", index, id, name, argumentsDelta: args })
+        if (pending === undefined || (id !== undefined && id !== pending.id)) {
+          const slot = this.opened.length
+          const opened = { id: id ?? `call_${slot}`, name: call.function.name ?? "", slot, json: args }
+          this.calls.set(index, opened)
+          this.opened.push(opened)
+          out.push({ type: "tool-call-delta", index: slot, id: opened.id, name: opened.name, argumentsDelta: args })
         } else if (args !== "") {
           pending.json += args
-          out.push({ type: "tool-call-delta", index, argumentsDelta: args })
+          out.push({ type: "tool-call-delta", index: pending.slot, argumentsDelta: args })
         }
       }
       if (choice.finishReason != null) {
@@ -81,10 +95,11 @@ export class StreamState {
         const failed = finishError(reason, this.provider, this.model)
         if (failed !== undefined) return failed
         this.finishReason = reason
-        for (const [, call] of [...this.calls.entries()].sort(([a], [b]) => a - b)) {
+        for (const call of this.opened) {
           out.push({ type: "tool-call", id: call.id, name: call.name, arguments: call.json === "" ? "{}" : call.json })
         }
         this.calls.clear()
+        this.opened.length = 0
       }
     }
     if (chunk.usage !== undefined) {

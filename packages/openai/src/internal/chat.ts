@@ -27,6 +27,118 @@ export const makeDialect = (settings: {
 })
 
 /**
+ * A `200` whose body is not a chat completion: the SDK hands a non-JSON body (an HTML page from a
+ * proxy, a web UI at the base URL) back as a string, which would otherwise read as an empty answer.
+ */
+export class UnreadableAnswer extends Error {}
+
+/** The completion the SDK returned, or an {@link UnreadableAnswer} when it is not one. */
+export const requireCompletion = <A>(value: A): A => {
+  const choices = typeof value === "object" && value !== null ? (value as { choices?: unknown }).choices : undefined
+  if (Array.isArray(choices) && choices.length > 0) return value
+  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
+  throw new UnreadableAnswer(
+    `the server answered 200 with something that is not a chat completion: ${text.slice(0, 200)}`
+  )
+}
+
+/**
+ * Gives every tool call of a streamed answer an index of its own, before core's mapping (which keys
+ * tool calls by `index`, as OpenAI numbers them) sees the chunk. Some compatible servers number them
+ * wrongly: Ollama sent no `index` before 0.4.7 and later sends `index: 0` for every call of a turn,
+ * and parallel calls were then merged into one call with concatenated JSON arguments. A delta opens
+ * a new call when it has no index and names a new `id`, or when its index is taken by a call with
+ * another `id`; any other delta continues the call at its index (or the last one, without index).
+ */
+export const renumberToolCalls = (): (chunk: ChatCompletionChunk) => ChatCompletionChunk => {
+  const byIndex = new Map<number, { id: string | undefined; slot: number }>()
+  let last: { id: string | undefined; slot: number } | undefined
+  let next = 0
+  const open = (id: string | undefined) => {
+    last = { id, slot: next++ }
+    return last
+  }
+  return (chunk) => {
+    const choice = chunk.choices?.find((c) => c.index === 0) ?? chunk.choices?.[0]
+    const calls = choice?.delta?.tool_calls
+    if (choice === undefined || calls == null || calls.length === 0) return chunk
+    const renumbered = calls.map((call) => {
+      const id = typeof call.id === "string" && call.id !== "" ? call.id : undefined
+      let target: { id: string | undefined; slot: number }
+      if (typeof call.index !== "number") {
+        target = last !== undefined && (id === undefined || id === last.id) ? last : open(id)
+      } else {
+        const known = byIndex.get(call.index)
+        target = known !== undefined && (id === undefined || known.id === undefined || id === known.id)
+          ? known
+          : open(id)
+        byIndex.set(call.index, target)
+        last = target
+      }
+      if (target.id === undefined) target.id = id
+      return { ...call, index: target.slot }
+    })
+    return {
+      ...chunk,
+      choices: chunk.choices.map((c) => c === choice ? { ...c, delta: { ...c.delta, tool_calls: renumbered } } : c)
+    }
+  }
+}
+
+/** The message of an error body written at the top level instead of under `error`, rewrapped. */
+const rewrapTopLevelError = (body: unknown): unknown => {
+  if (typeof body !== "object" || body === null || Array.isArray(body) || "error" in body) return undefined
+  const { code, detail, message, type } = body as Record<string, unknown>
+  const text = typeof message === "string"
+    ? message
+    : typeof detail === "string"
+    ? detail
+    : detail !== undefined
+    ? JSON.stringify(detail)
+    : undefined
+  if (text === undefined) return undefined
+  return {
+    error: {
+      message: text,
+      ...(typeof type === "string" ? { type } : {}),
+      ...(typeof code === "string" ? { code } : {})
+    }
+  }
+}
+
+/**
+ * A `fetch` for the SDK that keeps the message of error bodies the SDK cannot read. The SDK looks
+ * for the message under `error` only, but vLLM (before 0.10) and other FastAPI servers answer
+ * `{ object: "error", message, type, code }` or `{ detail }` at the top level: the message was lost
+ * ("400 status code (no body)"), and with it the hint that the context is too long
+ * (`ContextLengthExceeded`, which may fail over to a larger model, became `InvalidRequest`).
+ */
+export const keepTopLevelErrors = (
+  fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+) =>
+async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const response = await fetch(input, init)
+  if (response.ok || !(response.headers.get("content-type") ?? "").includes("json")) return response
+  const text = await response.text()
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  const rewrapped = rewrapTopLevelError(parsed)
+  const headers = new Headers(response.headers)
+  // The body was read (and decoded) here: its length and encoding no longer apply.
+  headers.delete("content-length")
+  headers.delete("content-encoding")
+  return new Response(rewrapped === undefined ? text : JSON.stringify(rewrapped), {
+    status: response.status,
+    statusText: response.statusText,
+    headers
+  })
+}
+
+/**
  * Classifies an SDK failure of a call that has not produced an answer yet.
  * `now` is the Clock time, for `retry-after` given as an HTTP date.
  */
@@ -35,6 +147,8 @@ export const toProviderError = (
   context: { readonly provider: string; readonly model: string; readonly now: number; readonly timeoutMs?: number }
 ): Errors.ProviderError => {
   const fields = { provider: context.provider, model: context.model }
+  // Not an answer, and not the caller's fault: retry or fail over.
+  if (error instanceof UnreadableAnswer) return new Errors.Unavailable({ ...fields, message: error.message })
   if (error instanceof OpenAI.APIConnectionTimeoutError) {
     return new Errors.Timeout({ ...fields, message: error.message, scope: "attempt", afterMs: context.timeoutMs ?? 0 })
   }
