@@ -141,7 +141,8 @@ export const formatLine = (d: Diagnostic): string =>
  */
 export const format = (d: Diagnostic, source: string | undefined): string => {
   const out = [formatLine(d)]
-  const lines = source?.split(/\r?\n/)
+  // Positions are counted without a leading byte order mark (see `parse`): drop it here too.
+  const lines = source?.replace(/^\uFEFF/, "").split(/\r?\n/)
   const text = lines?.[d.line - 1]
   if (text !== undefined) {
     const gutter = String(d.line)

@@ -133,8 +133,15 @@ const run = (text: string, file: string, options: Options, strictEnv: boolean): 
   const parsed = Source.parse(text, file)
   const source = parsed.source
   const diagnostics: Array<Diagnostic> = []
-  const report = (span: Span, code: string, severity: Severity, message: string, hint?: string) =>
+  const reported = new Set<string>()
+  const report = (span: Span, code: string, severity: Severity, message: string, hint?: string) => {
+    // A node used twice through an alias (`*name`) is checked at each use, but it is one place in the
+    // file with one problem: report it once.
+    const key = `${code}:${span.start}:${span.end}:${message}`
+    if (reported.has(key)) return
+    reported.add(key)
     diagnostics.push({ file, ...Source.position(source, span), severity, code, message, hint })
+  }
   const raw = (issue: RawIssue) => report(issue.span, issue.code, issue.severity ?? "error", issue.message, issue.hint)
   parsed.issues.forEach(raw)
   const done = (root: LNode | undefined, document?: Document.PolicyDocument, plan?: PolicyPlan): Run => ({
@@ -170,7 +177,17 @@ const run = (text: string, file: string, options: Options, strictEnv: boolean): 
     } else if (overlay.value._tag !== "Map") {
       report(overlay.value.span, "SY103", "error", `environment \`${overlay.key}\` must be a mapping`)
     } else {
-      const { environments: _, ...rest } = Object.fromEntries(overlay.value.entries.map((e) => [e.key, e]))
+      const { environments: nested, ...rest } = Object.fromEntries(overlay.value.entries.map((e) => [e.key, e]))
+      // Overlays do not nest: an `environments` inside one would otherwise be dropped without a word.
+      if (nested !== undefined) {
+        report(
+          nested.keySpan,
+          "SY102",
+          "error",
+          "unknown key `environments`: an environment overlay cannot define environments of its own",
+          "move it to the top-level `environments`"
+        )
+      }
       root = Source.merge(root, { ...overlay.value, entries: Object.values(rest) }) as MapNode
     }
   }
@@ -207,6 +224,7 @@ const run = (text: string, file: string, options: Options, strictEnv: boolean): 
 
   // Plugin sections.
   const sections: Record<string, unknown> = {}
+  let sectionFailed = false
   for (const entry of root.entries) {
     if (!sectionNames.includes(entry.key)) continue
     const plugin = plugins.find((p) => p.section === entry.key)
@@ -217,7 +235,10 @@ const run = (text: string, file: string, options: Options, strictEnv: boolean): 
     }
     const result = Decode.decode(plugin.schema as Schema.Schema<unknown, unknown, never>, Source.toValue(entry.value))
     if (Either.isRight(result)) sections[entry.key] = result.right
-    else result.left.forEach((issue) => reportSchemaIssue(issue, plugin.schema.ast, [entry.key]))
+    else {
+      sectionFailed = true
+      result.left.forEach((issue) => reportSchemaIssue(issue, plugin.schema.ast, [entry.key]))
+    }
   }
 
   if (document === undefined) return done(tree)
@@ -227,7 +248,14 @@ const run = (text: string, file: string, options: Options, strictEnv: boolean): 
   const pluginRoutes = plugins.flatMap((plugin) =>
     plugin.routesUsed !== undefined && plugin.section in sections ? plugin.routesUsed(sections[plugin.section]) : []
   )
-  for (const finding of Checks.check(document, { removed, adapters: options.adapters, pluginRoutes })) {
+  const checkOptions = {
+    removed,
+    adapters: options.adapters,
+    pluginRoutes,
+    pluginRoutesUnknown: sectionFailed,
+    rules: rulesAsWritten(original, tree)
+  }
+  for (const finding of Checks.check(document, checkOptions)) {
     const key = `${finding.code}:${JSON.stringify(finding.path)}`
     if (seen.has(key)) continue
     seen.add(key)
@@ -255,6 +283,27 @@ const run = (text: string, file: string, options: Options, strictEnv: boolean): 
     }
   }
   return done(tree, document, plan)
+}
+
+/**
+ * The rules of the repaired tree as they stand in the file: their numbers (a rule removed while
+ * repairing shifts the later ones; they are matched by position) and whether conditions of theirs
+ * were removed.
+ */
+const rulesAsWritten = (original: LNode, tree: LNode) => {
+  const written = Source.at(original, ["rules"])
+  const kept = Source.at(tree, ["rules"])
+  if (written?._tag !== "Seq" || kept?._tag !== "Seq") return undefined
+  const conditions = (rule: LNode | undefined) => {
+    const when = Source.at(rule, ["when"])
+    return JSON.stringify(when === undefined ? null : Source.toValue(when))
+  }
+  return kept.items.map((rule, index) => {
+    const at = written.items.findIndex((w) => w.span.start === rule.span.start)
+    return at === -1
+      ? { number: index + 1, conditionsRemoved: false }
+      : { number: at + 1, conditionsRemoved: conditions(written.items[at]) !== conditions(rule) }
+  })
 }
 
 const within = (d: Diagnostic, from: { line: number; column: number }, to: { line: number; column: number }) =>

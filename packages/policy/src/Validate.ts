@@ -57,8 +57,14 @@ export const check = <A, I>(
 ): Checked<A> => {
   const parsed = Source.parse(text, file)
   const diagnostics: Array<Diagnostic> = []
-  const report = (span: Span, code: string, severity: Severity, message: string, hint?: string) =>
+  const reported = new Set<string>()
+  const report = (span: Span, code: string, severity: Severity, message: string, hint?: string) => {
+    // A node used twice through an alias (`*name`) is one place in the file: report its problem once.
+    const key = `${code}:${span.start}:${span.end}:${message}`
+    if (reported.has(key)) return
+    reported.add(key)
     diagnostics.push({ file, ...Source.position(parsed.source, span), severity, code, message, hint })
+  }
   for (const issue of parsed.issues) {
     report(issue.span, issue.code, issue.severity ?? "error", issue.message, issue.hint)
   }

@@ -29,6 +29,13 @@ const neverRetried = new Set([
   "Cancelled"
 ])
 
+/**
+ * `record[key]` for the record's own keys only: a provider, model or route named by the user, such as
+ * `constructor` or `toString`, must not find a property of `Object.prototype` (and crash the checks).
+ */
+const own = <A>(record: Readonly<Record<string, A>> | undefined, key: string): A | undefined =>
+  record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined
+
 /** A target reference, parsed. */
 export type TargetRef =
   | { readonly kind: "model"; readonly provider: string; readonly model: string }
@@ -83,7 +90,7 @@ const effective = <K extends string>(
 
 /** The default route name of a document, if it has one. */
 export const defaultRouteOf = (doc: PolicyDocument): string | undefined =>
-  doc.defaultRoute ?? ("default" in doc.routes ? "default" : undefined)
+  doc.defaultRoute ?? (Object.hasOwn(doc.routes, "default") ? "default" : undefined)
 
 /**
  * Semantic checks of a decoded document. `removed` holds the paths dropped while repairing schema
@@ -96,6 +103,13 @@ export const check = (
     readonly adapters: ReadonlyArray<Adapter> | undefined
     /** Routes that plugin sections send requests to (a budget's downgrade): reachable too. */
     readonly pluginRoutes?: ReadonlyArray<string> | undefined
+    /** Whether a plugin section could not be decoded (the routes it uses are then unknown). */
+    readonly pluginRoutesUnknown?: boolean | undefined
+    /**
+     * Per rule of the document: its number in the file (1-based; a rule removed while repairing
+     * shifts the later ones) and whether some of its conditions were removed while repairing.
+     */
+    readonly rules?: ReadonlyArray<{ readonly number: number; readonly conditionsRemoved: boolean }> | undefined
   }
 ): Array<Finding> => {
   const out: Array<Finding> = []
@@ -109,7 +123,7 @@ export const check = (
     const installed = new Set(options.adapters.flatMap((a) => a.names))
     for (const [name, provider] of Object.entries(doc.providers)) {
       if (installed.has(provider.adapter)) continue
-      const pkg = knownAdapters[provider.adapter]
+      const pkg = own(knownAdapters, provider.adapter)
       out.push(
         pkg !== undefined
           ? {
@@ -136,7 +150,7 @@ export const check = (
 
   // Model references shared by targets and aliases.
   const modelProblem = (provider: string, model: string): { code: string; message: string } | undefined => {
-    const declared = doc.providers[provider]
+    const declared = own(doc.providers, provider)
     if (declared === undefined) {
       if (isRemoved(["providers", provider])) return undefined
       return {
@@ -144,7 +158,7 @@ export const check = (
         message: `undefined provider \`${provider}\`${didYouMean(provider, providerNames)}`
       }
     }
-    if (declared.models[model] === undefined) {
+    if (own(declared.models, model) === undefined) {
       if (isRemoved(["providers", provider, "models", model])) return undefined
       return {
         code: "SY202",
@@ -153,7 +167,7 @@ export const check = (
     }
     return undefined
   }
-  const routeMissing = (route: string) => doc.routes[route] === undefined && !isRemoved(["routes", route])
+  const routeMissing = (route: string) => own(doc.routes, route) === undefined && !isRemoved(["routes", route])
 
   // Routes: targets, weights, timeouts, hedging, retry.
   const edges = new Map<string, Array<{ to: string; index: number }>>()
@@ -338,7 +352,8 @@ export const check = (
   let catchAll: number | undefined
   ;(doc.rules ?? []).forEach((rule, index) => {
     const path: Path = ["rules", index]
-    const label = rule.name ?? `#${index + 1}`
+    const number = options.rules?.[index]?.number ?? index + 1
+    const label = rule.name ?? `#${number}`
     entryRoutes.push(rule.route)
     if (routeMissing(rule.route)) {
       out.push({
@@ -355,12 +370,15 @@ export const check = (
         at: "value",
         code: "SY310",
         severity: "warning",
-        message: `rule \`${label}\` never matches: rule #${catchAll + 1} before it matches every request`
+        message: `rule \`${label}\` never matches: rule #${catchAll} before it matches every request`
       })
     }
     const when = rule.when ?? {}
     const conditions = Object.values(when).filter((v) => v !== undefined)
-    if (conditions.length === 0 && catchAll === undefined) catchAll = index
+    // A rule whose only conditions were wrong (and removed) is not a catch-all in the file: saying
+    // that the rules after it never match would be a second, false, complaint.
+    const conditionsRemoved = options.rules?.[index]?.conditionsRemoved ?? false
+    if (conditions.length === 0 && !conditionsRemoved && catchAll === undefined) catchAll = number
     if (
       when.minInputTokens !== undefined && when.maxInputTokens !== undefined &&
       when.minInputTokens > when.maxInputTokens
@@ -413,9 +431,16 @@ export const check = (
   }
   entryRoutes.forEach(mark)
   // Without a working default route every route would look unreachable: say it once (SY206), not per route.
-  const defaultWorks = defaultRoute !== undefined && doc.routes[defaultRoute] !== undefined
+  const defaultWorks = defaultRoute !== undefined && own(doc.routes, defaultRoute) !== undefined
+  // Nor when a reference to a route was removed while repairing (a rule whose `route` has the wrong
+  // type, a plugin section that did not decode): the route it named would look unreachable.
+  const referencesRemoved = options.pluginRoutesUnknown === true ||
+    options.removed.some((r) =>
+      r[0] === "rules" || r[0] === "aliases" || r[0] === "defaultRoute" ||
+      r[0] === "routes" && (r.length <= 2 || r[2] === "targets")
+    )
   for (const name of routeNames) {
-    if (defaultWorks && !reachable.has(name)) {
+    if (defaultWorks && !referencesRemoved && !reachable.has(name)) {
       out.push({
         path: ["routes", name],
         at: "key",
@@ -446,10 +471,10 @@ export const check = (
 }
 
 const directModels = (doc: PolicyDocument, routeName: string) =>
-  (doc.routes[routeName]?.targets ?? []).flatMap((t) => {
+  (own(doc.routes, routeName)?.targets ?? []).flatMap((t) => {
     const ref = targetRef(t)
     if (ref.kind !== "model") return []
-    const model = doc.providers[ref.provider]?.models[ref.model]
+    const model = own(own(doc.providers, ref.provider)?.models, ref.model)
     return model === undefined ? [] : [model]
   })
 

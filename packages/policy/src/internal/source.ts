@@ -50,21 +50,60 @@ export const parse = (text: string, file: string): {
   readonly root: LNode | undefined
   readonly issues: ReadonlyArray<RawIssue>
 } => {
+  // A byte order mark (editors on Windows write one) is not part of the first line: parsed with it,
+  // every column of line 1 would be one too far right. `Diagnostic.format` drops it as well.
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text
   const lineCounter = new LineCounter()
   const issues: Array<RawIssue> = []
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true })
+  const doc = parseDocument(body, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true })
   for (const error of doc.errors) {
     const [start, end] = error.pos
     issues.push({
       code: "SY100",
       span: { start, end: Math.max(end, start + 1) },
-      message: error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")
+      // The library's own wording names its API (`YAML.parseAllDocuments()`): say what to do instead.
+      message: error.code === "MULTIPLE_DOCS"
+        ? "a policy is a single YAML document, but a `---` line starts another one here"
+        : error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")
     })
   }
-  const source: SourceFile = { file, text, lineCounter }
+  // The library only warns about a tag it does not know (`!secret key`) and keeps the text as a plain
+  // string, which would then be used as is (as an API key, say): the policy language has no custom
+  // tags, so that is an error. Its other warnings are reported as warnings.
+  for (const warning of doc.warnings) {
+    const [start, end] = warning.pos
+    const tag = warning.code === "TAG_RESOLVE_FAILED" || warning.code === "BAD_COLLECTION_TYPE"
+    issues.push({
+      code: "SY100",
+      span: { start, end: Math.max(end, start + 1) },
+      message: warning.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, ""),
+      severity: tag ? "error" : "warning",
+      hint: tag ? "only YAML's standard tags (such as `!!str`) are known; write the value without this tag" : undefined
+    })
+  }
+  const source: SourceFile = { file, text: body, lineCounter }
   if (doc.errors.length > 0) return { source, root: undefined, issues }
-  const root = doc.contents === null ? undefined : convert(source, doc, doc.contents, issues, { start: 0, end: 0 }, 0)
+  // A document that is only `---` (or a directive and `---`) has an empty scalar as its contents: it
+  // is as empty as an empty file, not a policy that is a scalar.
+  const contents = doc.contents
+  const empty = contents === null || isScalar(contents) && contents.value === null && contents.source === ""
+  const root = empty ? undefined : convert(source, doc, contents, issues, { start: 0, end: 0 }, 0)
   return { source, root, issues }
+}
+
+/** Whether a key is YAML's merge key `<<` (a plain `<<`; a quoted `"<<"` is an ordinary key). */
+const isMergeKey = (key: unknown): boolean => isScalar(key) && typeof key.value === "symbol"
+
+/**
+ * The text of a key as written: `1.10` stays `1.10` (its value would be the number 1.1, and `0x1F`
+ * would become `31`), so that a model named `1.10` is found by the target `provider/1.10`. Undefined
+ * for a key that is not a scalar (a list or a mapping), which a policy never uses.
+ */
+const keyText = (doc: Document, node: unknown, depth: number): string | undefined => {
+  if (node === null || node === undefined) return ""
+  if (isAlias(node)) return depth < 50 ? keyText(doc, node.resolve(doc), depth + 1) : undefined
+  if (!isScalar(node)) return undefined
+  return typeof node.source === "string" ? node.source : String(node.value)
 }
 
 const convert = (
@@ -83,11 +122,42 @@ const convert = (
   if (isMap(node)) {
     const entries: Array<Entry> = []
     const seen = new Map<string, Span>()
+    // Keys written in this map win over merged ones, wherever the merge key `<<` stands (YAML's rule).
+    const explicit = new Set<string>()
+    for (const pair of node.items) {
+      if (!isPair(pair) || isMergeKey(pair.key)) continue
+      const key = keyText(doc, pair.key, depth)
+      if (key !== undefined) explicit.add(key)
+    }
     for (const pair of node.items) {
       if (!isPair(pair)) continue
       const keyNode = pair.key as Node | null
       const keySpan = spanOf(keyNode, span)
-      const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode ?? "")
+      if (isMergeKey(keyNode)) {
+        // `<<: *base` or `<<: [*a, *b]`: the entries of those maps that this map does not set itself,
+        // the earlier maps first. They keep their own positions (in the anchored node).
+        for (const merged of mergeSources(source, doc, pair.value as Node | null, issues, keySpan, depth)) {
+          if (explicit.has(merged.key) || entries.some((e) => e.key === merged.key)) continue
+          entries.push(merged)
+        }
+        continue
+      }
+      const key = keyText(doc, keyNode, depth)
+      if (key === undefined) {
+        // A list or a mapping as a key would otherwise become a name like `["a","b"]`.
+        issues.push({
+          code: "SY103",
+          span: keySpan,
+          message: "a key must be a plain value (a name), not a list or a mapping"
+        })
+        continue
+      }
+      if (key === "__proto__") {
+        // Decoded into a JavaScript object, this key would set the object's prototype instead of
+        // adding an entry: a provider or route of that name would vanish without a word.
+        issues.push({ code: "SY103", span: keySpan, message: "`__proto__` cannot be used as a name" })
+        continue
+      }
       const value = pair.value === null
         ? { _tag: "Scalar" as const, span: { start: keySpan.end, end: keySpan.end }, value: null }
         : convert(source, doc, pair.value as Node, issues, keySpan, depth + 1)
@@ -117,6 +187,33 @@ const convert = (
   }
   if (isScalar(node)) return { _tag: "Scalar", span, value: node.value }
   return { _tag: "Scalar", span, value: null }
+}
+
+/** The entries a merge key's value brings: a map, an alias of one, or a list of those. */
+const mergeSources = (
+  source: SourceFile,
+  doc: Document,
+  value: Node | null,
+  issues: Array<RawIssue>,
+  keySpan: Span,
+  depth: number
+): Array<Entry> => {
+  const resolved = isAlias(value) && depth < 50 ? value.resolve(doc) : value
+  const items: ReadonlyArray<unknown> = isSeq(resolved) ? resolved.items : [value]
+  const out: Array<Entry> = []
+  for (const item of items) {
+    const node = convert(source, doc, item as Node, issues, spanOf(item as Node, keySpan), depth + 1)
+    if (node._tag !== "Map") {
+      issues.push({
+        code: "SY103",
+        span: node.span,
+        message: "the merge key `<<` takes a mapping, an alias of one (`*name`) or a list of them"
+      })
+      continue
+    }
+    for (const entry of node.entries) if (!out.some((e) => e.key === entry.key)) out.push(entry)
+  }
+  return out
 }
 
 /** The plain JavaScript value of a located tree. */

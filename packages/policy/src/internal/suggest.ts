@@ -30,7 +30,8 @@ export const closest = (word: string, candidates: Iterable<string>): string | un
   let best: string | undefined
   let bestDistance = Infinity
   for (const candidate of candidates) {
-    if (candidate === word) continue
+    // An empty name (a key written `""`) is one edit from any one-letter word: never a useful suggestion.
+    if (candidate === word || candidate === "") continue
     const d = distance(word, candidate)
     if (d < bestDistance) {
       best = candidate
