@@ -81,6 +81,7 @@ export interface Chunk {
       readonly delta?:
         | {
           readonly content?: string | null | undefined
+          readonly refusal?: string | null | undefined
           readonly tool_calls?:
             | ReadonlyArray<{
               readonly index: number
@@ -341,6 +342,9 @@ export class StreamState<C extends Chunk = Chunk> {
   private usage: Usage | undefined
   private parts = 0
   private finished = false
+  /** Whether the answer had text, and whether it had a refusal: only a refusal is filtered content. */
+  private sawText = false
+  private sawRefusal = false
   private readonly calls = new Map<number, { id: string; name: string; arguments: string }>()
 
   constructor(
@@ -359,7 +363,11 @@ export class StreamState<C extends Chunk = Chunk> {
     const out: Array<StreamPart> = []
     const choice = chunk.choices?.find((c) => c.index === 0) ?? chunk.choices?.[0]
     const delta = choice?.delta
-    if (delta?.content != null && delta.content !== "") out.push({ type: "text-delta", delta: delta.content })
+    if (delta?.content != null && delta.content !== "") {
+      this.sawText = true
+      out.push({ type: "text-delta", delta: delta.content })
+    }
+    if (delta?.refusal != null && delta.refusal !== "") this.sawRefusal = true
     for (const call of delta?.tool_calls ?? []) {
       const known = this.calls.get(call.index)
       const argumentsDelta = call.function?.arguments ?? ""
@@ -426,7 +434,13 @@ export class StreamState<C extends Chunk = Chunk> {
 
   private finish(): StreamPart {
     this.finished = true
-    return { type: "finish", finishReason: this.finishReason ?? "other", usage: this.usage ?? emptyUsage }
+    // A streamed refusal with no content is the model declining, as in `toResponse`.
+    const refused = this.dialect.refusalIsContentFilter && this.sawRefusal && !this.sawText
+    return {
+      type: "finish",
+      finishReason: refused ? "content-filter" : this.finishReason ?? "other",
+      usage: this.usage ?? emptyUsage
+    }
   }
 }
 

@@ -448,7 +448,9 @@ export const fromHttpStatus = (options: {
 const isContextLengthMessage = (text: string) =>
   text.includes("context_length") || text.includes("context length") || text.includes("context window") ||
   text.includes("maximum context") || text.includes("too many tokens") || text.includes("prompt is too long") ||
-  text.includes("input is too long")
+  text.includes("input is too long") ||
+  // llama.cpp's server: "the request exceeds the available context size" (`exceed_context_size_error`).
+  text.includes("context size")
 
 const isContentFilterMessage = (text: string) =>
   text.includes("content_filter") || text.includes("content filter") || text.includes("content_policy") ||

@@ -366,4 +366,23 @@ describe("ping", () => {
       assert.strictEqual(error._tag, "RateLimited")
       assert.strictEqual(error.retryAfterMs, 4000)
     }))
+
+  it.live("a bad API key is AuthenticationFailed, as it is for a call", () =>
+    Effect.gen(function*() {
+      server().enqueue({
+        kind: "json",
+        status: 400,
+        body: {
+          error: {
+            code: 400,
+            message: "API key not valid. Please pass a valid API key.",
+            status: "INVALID_ARGUMENT",
+            details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID" }]
+          }
+        }
+      })
+      const model = yield* makeModel({})
+      const error: any = yield* failure(model.ping!)
+      assert.strictEqual(error._tag, "AuthenticationFailed")
+    }))
 })

@@ -168,6 +168,37 @@ describe("openai adapter", () => {
         assert.strictEqual(response.text, "")
       })))
 
+  it.live("a streamed refusal is reported as content-filter, as a complete one is", () =>
+    withFixture({ body: fixture("chat-refusal.chunks.txt") }, (url) =>
+      Effect.gen(function*() {
+        const openai = yield* make({ name: "openai", adapter: "openai", baseUrl: url, apiKey: key })
+        const parts = Chunk.toReadonlyArray(yield* Stream.runCollect(openai.stream(hello, { model: "gpt-4o" })))
+        // Before, the refusal's text was dropped and the stream finished as an empty `stop`.
+        assert.deepStrictEqual(parts.filter((part) => part.type === "text-delta"), [])
+        assert.deepStrictEqual(parts[parts.length - 1], {
+          type: "finish",
+          finishReason: "content-filter",
+          usage: { inputTokens: 20, outputTokens: 9, totalTokens: 29 }
+        })
+      })))
+
+  it.live("llama.cpp's context-size error is ContextLengthExceeded", () =>
+    withFixture({
+      status: 400,
+      body: JSON.stringify({
+        error: {
+          code: 400,
+          message: "the request exceeds the available context size, try increasing it",
+          type: "exceed_context_size_error"
+        }
+      })
+    }, (url) =>
+      Effect.gen(function*() {
+        const openai = yield* make({ name: "llama", adapter: "openai-compatible", baseUrl: url })
+        const error = yield* Effect.flip(openai.generate(hello, { model: "qwen" }))
+        assert.strictEqual(error._tag, "ContextLengthExceeded")
+      })))
+
   it.live("recorded stream with parallel tool calls", () =>
     withFixture({ body: fixture("chat-parallel-tools.chunks.txt") }, (url) =>
       Effect.gen(function*() {

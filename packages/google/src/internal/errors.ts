@@ -61,13 +61,19 @@ const isInvalidKey = (message: string, details: unknown): boolean =>
  * provider error: `fromHttpStatus`, with Gemini's context-length and invalid-key 400s recognised.
  */
 export const fromGeminiError = (
-  error: { readonly status: number; readonly message: string; readonly details: unknown },
-  context: Context
+  error: {
+    readonly status: number
+    readonly message: string
+    readonly details: unknown
+    /** A wait known otherwise (a `retry-after` header), used when the details give none. */
+    readonly retryAfterMs?: number | undefined
+  },
+  context: { readonly provider: string; readonly model?: string | undefined }
 ): Errors.ProviderError => {
   const fields = { provider: context.provider, model: context.model, message: error.message, status: error.status }
   if (error.status === 400 && isContextLength(error.message)) return new Errors.ContextLengthExceeded(fields)
   if (error.status === 400 && isInvalidKey(error.message, error.details)) return new Errors.AuthenticationFailed(fields)
-  return Errors.fromHttpStatus({ ...fields, retryAfterMs: retryDelayMs(error.details) })
+  return Errors.fromHttpStatus({ ...fields, retryAfterMs: retryDelayMs(error.details) ?? error.retryAfterMs })
 }
 
 /**

@@ -5,7 +5,7 @@
  * @internal
  */
 import * as Errors from "@switchyard/core/Errors"
-import { retryDelayMs } from "./errors.js"
+import { fromGeminiError } from "./errors.js"
 
 /** Where and how to call. */
 export interface Endpoint {
@@ -53,10 +53,11 @@ export const listModels = async (endpoint: Endpoint, signal: AbortSignal): Promi
 /** A failed health check as a provider error. */
 export const pingError = (error: unknown, provider: string, now: number): Errors.ProviderError =>
   error instanceof PingFailed
-    ? Errors.fromHttpStatus({
-      provider,
+    // Classified as a call's error is (a bad key is AuthenticationFailed, not InvalidRequest).
+    ? fromGeminiError({
       status: error.status,
       message: error.message,
-      retryAfterMs: retryDelayMs(error.details) ?? Errors.parseRetryAfter((name) => error.headers.get(name), now)
-    })
+      details: error.details,
+      retryAfterMs: Errors.parseRetryAfter((name) => error.headers.get(name), now)
+    }, { provider })
     : new Errors.NetworkError({ provider, message: error instanceof Error ? error.message : String(error) })
