@@ -244,7 +244,11 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
         if (pending === 0) wake?.()
       }
     }
-    clock.unsafeSchedule(arrive, Distribution.exponential(arrivals, ratePerMs))
+    // The first arrival is bounded by the duration as every later one is: unchecked, a short scenario
+    // at a low rate always had a request, arriving after the scenario's end.
+    const first = Distribution.exponential(arrivals, ratePerMs)
+    if (first < scenario.duration) clock.unsafeSchedule(arrive, first)
+    else arrivalsDone = true
     yield* Effect.async<void>((resume) => {
       wake = () => resume(Effect.void)
       if (arrivalsDone && pending === 0) wake()
@@ -415,7 +419,8 @@ const consume = <E>(stream: Stream.Stream<StreamPart, E>): Effect.Effect<StreamO
   })))
 
 /**
- * Time to detect and to recover, averaged over the fault windows of every provider that has one.
+ * Time to detect and to recover, averaged over the fault periods (overlapping or touching windows
+ * merged) of every provider that has one.
  * Detection is the first breaker/ejection event for the provider after the window opens, or the end
  * of the first bucket where its share of calls fell below half its share before the fault.
  * Recovery is the end of the first bucket after the window closes where the share is back above half.
@@ -437,8 +442,9 @@ const detect = (
   const share = (m: SimulatedModel, i: number) =>
     (totals[i] ?? 0) === 0 ? undefined : (m.stats.callsPerBucket[i] ?? 0) / totals[i]
   for (const m of models) {
-    if (m.windows.length === 0) continue
-    const first = m.windows[0]
+    const windows = faultPeriods(m.windows)
+    if (windows.length === 0) continue
+    const first = windows[0]
     // The provider's normal share: before the first fault, or else outside every fault.
     let calls = 0
     let total = 0
@@ -447,7 +453,7 @@ const detect = (
       const end = start + bucketMs
       const outside = first.from >= bucketMs
         ? end <= first.from
-        : m.windows.every((w) => end <= w.from || start >= w.to)
+        : windows.every((w) => end <= w.from || start >= w.to)
       if (!outside) continue
       calls += m.stats.callsPerBucket[i] ?? 0
       total += totals[i]
@@ -457,12 +463,13 @@ const detect = (
     const serves = (target: string | undefined) =>
       target !== undefined && m.stats.providers.some((name) => target === name || target.startsWith(`${name}/`))
     const opens = aggregator.stateChanges.filter((c) => isOpening(c) && serves(c.target))
-    for (const w of m.windows) {
+    for (const w of windows) {
       let detected: number | undefined
       const open = opens.find((c) => c.at >= w.from && c.at < w.to)
       if (open !== undefined) detected = open.at - w.from
       if (normal !== undefined && normal > 0) {
-        for (let i = Math.floor(w.from / bucketMs); i * bucketMs < w.to; i++) {
+        // Buckets past the last one with calls have no share: a window that outlasts the run ends here.
+        for (let i = Math.floor(w.from / bucketMs); i * bucketMs < w.to && i < totals.length; i++) {
           const s = share(m, i)
           if (s !== undefined && s < normal / 2) {
             const at = Math.max(0, (i + 1) * bucketMs - w.from)
@@ -485,6 +492,22 @@ const detect = (
   }
   const mean = (xs: Array<number>) => xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length
   return { ttdMs: mean(ttd), ttrMs: mean(ttr) }
+}
+
+/**
+ * The fault windows as periods in which the provider is faulty: windows that overlap or touch are one
+ * period. Measured window by window, a window inside another "recovered" at its own end while the
+ * provider was still down, and its TTR counted the rest of the outer window.
+ */
+const faultPeriods = (windows: ReadonlyArray<{ readonly from: number; readonly to: number }>) => {
+  const periods: Array<{ from: number; to: number }> = []
+  for (const w of [...windows].sort((a, b) => a.from - b.from)) {
+    if (w.to <= w.from) continue
+    const last = periods[periods.length - 1]
+    if (last !== undefined && w.from <= last.to) last.to = Math.max(last.to, w.to)
+    else periods.push({ from: w.from, to: w.to })
+  }
+  return periods
 }
 
 /**

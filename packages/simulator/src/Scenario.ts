@@ -80,10 +80,36 @@ const Positive = Schema.Number.pipe(
  * @since 0.1.0
  * @category schemas
  */
-export const Latency = Schema.Union(
-  Schema.Struct({ p50: Millis, p99: Millis }),
-  Schema.Struct({ samples: Schema.NonEmptyArray(Millis) })
-)
+export const Latency = Schema.transform(
+  // One mapping with every key, not a union of two: a union reported an unknown key (`p90`) as
+  // five errors, among them "unknown key `p50`" and "missing required key `samples`".
+  Schema.Struct({
+    p50: Schema.optional(Millis),
+    p99: Schema.optional(Millis),
+    samples: Schema.optional(
+      Schema.Array(Millis).pipe(Schema.minItems(1, { message: () => "give at least one latency sample" }))
+    )
+  }).pipe(Schema.filter(({ p50, p99, samples }) =>
+    samples !== undefined
+      ? (p50 === undefined && p99 === undefined) ||
+        "give either `p50` and `p99` (a lognormal) or `samples` (observed latencies), not both"
+      : (p50 !== undefined && p99 !== undefined) ||
+        "a lognormal latency needs both `p50` and `p99` (or give `samples`, observed latencies)"
+  )),
+  Schema.Union(
+    Schema.Struct({ p50: Schema.Number, p99: Schema.Number }),
+    Schema.Struct({ samples: Schema.NonEmptyArray(Schema.Number) })
+  ),
+  {
+    strict: true,
+    // The filter has made sure that exactly one of the two forms is given.
+    decode: ({ p50, p99, samples }) =>
+      samples !== undefined
+        ? { samples: samples as readonly [number, ...Array<number>] }
+        : { p50: p50 ?? 0, p99: p99 ?? 0 },
+    encode: (value) => value
+  }
+).annotations({ identifier: "Latency" })
 /** @since 0.1.0 @category models */
 export type Latency = typeof Latency.Type
 
@@ -138,6 +164,13 @@ export const RateLimit = Schema.Struct({
 /** @since 0.1.0 @category models */
 export type RateLimit = typeof RateLimit.Type
 
+// Whole tokens: cuts and stalls are exact to the token, and a fraction (`[1.5, 2]`) drew a count
+// below the minimum.
+const TokenCount = Schema.Number.pipe(
+  Schema.int({ message: (issue) => `expected a whole number of tokens, got ${String(issue.actual)}` }),
+  Schema.nonNegative({ message: (issue) => `expected a number ≥ 0, got ${String(issue.actual)}` })
+)
+
 /**
  * Streams that break after a number of tokens drawn uniformly from `afterTokens` [min, max].
  *
@@ -146,7 +179,7 @@ export type RateLimit = typeof RateLimit.Type
  */
 export const StreamCut = Schema.Struct({
   rate: Probability,
-  afterTokens: Schema.Tuple(NonNegative, NonNegative)
+  afterTokens: Schema.Tuple(TokenCount, TokenCount)
 })
 
 /**
@@ -157,7 +190,7 @@ export const StreamCut = Schema.Struct({
  */
 export const Stall = Schema.Struct({
   rate: Probability,
-  afterTokens: Schema.Tuple(NonNegative, NonNegative),
+  afterTokens: Schema.Tuple(TokenCount, TokenCount),
   duration: Millis
 })
 
@@ -372,12 +405,34 @@ export const formatDiagnostic = (d: Diagnostic): string => PolicyDiagnostic.form
  * @category parsing
  */
 export const jsonSchema = (): object =>
-  JSONSchema.make(
+  latencyForms(JSONSchema.make(
     Schema.encodedSchema(Scenario).annotations({
       title: "Switchyard simulator scenario",
       description: "Simulated providers, traffic and bars (see @switchyard/simulator README)."
     })
-  )
+  ))
+
+/**
+ * A latency is one mapping whose filter (`p50` and `p99`, or `samples`) the encoded schema drops: the
+ * two forms are put back for editors, on every object whose keys are exactly a latency's.
+ */
+const latencyForms = <A>(node: A): A => {
+  if (Array.isArray(node)) return node.map(latencyForms) as A
+  if (typeof node !== "object" || node === null) return node
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(node)) out[key] = latencyForms(value)
+  const properties = out.properties
+  if (
+    typeof properties === "object" && properties !== null &&
+    Object.keys(properties).sort().join(",") === "p50,p99,samples"
+  ) {
+    out.oneOf = [
+      { required: ["p50", "p99"], not: { required: ["samples"] } },
+      { required: ["samples"], properties: { p50: false, p99: false } }
+    ]
+  }
+  return out as A
+}
 
 /**
  * Parses and decodes scenario text. `file` names it in diagnostics.
@@ -417,6 +472,39 @@ const check = (scenario: Scenario): Array<Validate.Finding> => {
       message: "a budget-overshoot bar needs the scenario's `budget` (the spend it is measured against)"
     })
   }
+  for (const name of names) issues.push(...checkBehaviour(scenario.providers[name], ["providers", name]))
+  for (const metric of barMetrics) {
+    const bound = scenario.bars?.[metric]
+    if (bound === undefined) continue
+    if (bound.min !== undefined && bound.max !== undefined && bound.min > bound.max) {
+      issues.push({
+        path: ["bars", metric, "max"],
+        code: "SY307",
+        message: `\`max\` (${bound.max}) is below \`min\` (${bound.min}): no value can meet the bar`
+      })
+    }
+    if (shareMetrics.has(metric)) {
+      for (const key of ["min", "max"] as const) {
+        const value = bound[key]
+        if (value !== undefined && (value < 0 || value > 1)) {
+          issues.push({
+            path: ["bars", metric, key],
+            code: "SY307",
+            message: `${metric} is a share between 0 and 1 (0.999 is 99.9%), got ${value}`
+          })
+        }
+      }
+    }
+  }
+  return issues
+}
+
+/**
+ * The checks of one provider's behaviour (in a scenario, or inline in a policy's `adapter: simulated`
+ * options) that the schema cannot express.
+ */
+const checkBehaviour = (behaviour: Behaviour, at: ReadonlyArray<string | number>): Array<Validate.Finding> => {
+  const issues: Array<Validate.Finding> = []
   // An error mix draws one class per call: its probabilities cannot add up to more than 1.
   const checkMix = (mix: ErrorMix | undefined, path: ReadonlyArray<string | number>) => {
     const total = Object.values(mix ?? {}).reduce<number>((sum, p) => sum + (p ?? 0), 0)
@@ -429,8 +517,16 @@ const check = (scenario: Scenario): Array<Validate.Finding> => {
     }
   }
   const checkLatency = (latency: Latency | undefined, path: ReadonlyArray<string | number>) => {
-    if (latency !== undefined && "p50" in latency && latency.p99 < latency.p50) {
+    if (latency === undefined || !("p50" in latency)) return
+    if (latency.p99 < latency.p50) {
       issues.push({ path: [...path, "p99"], code: "SY307", message: "p99 must not be below p50" })
+    } else if (latency.p50 === 0 && latency.p99 > 0) {
+      // No lognormal has a median of 0: the p99 would be dropped and every call take 0 ms.
+      issues.push({
+        path: [...path, "p50"],
+        code: "SY307",
+        message: "p50 must be above 0 when p99 is (a lognormal's median cannot be 0)"
+      })
     }
   }
   // `afterTokens: [min, max]` draws between the two: a max below the min is a typo.
@@ -457,40 +553,24 @@ const check = (scenario: Scenario): Array<Validate.Finding> => {
     checkTokens(part.streamCut, [...path, "streamCut"])
     checkTokens(part.stall, [...path, "stall"])
   }
-  for (const name of names) {
-    const behaviour = scenario.providers[name]
-    checkPart(behaviour, ["providers", name])
-    behaviour.faults.forEach((fault, i) => {
-      if (fault.to <= fault.from) {
-        issues.push({
-          path: ["providers", name, "faults", i, "to"],
-          code: "SY307",
-          message: "`to` must be after `from`"
-        })
-      }
-      checkPart(fault, ["providers", name, "faults", i])
-    })
-  }
-  for (const metric of barMetrics) {
-    const bound = scenario.bars?.[metric]
-    if (bound === undefined) continue
-    if (bound.min !== undefined && bound.max !== undefined && bound.min > bound.max) {
-      issues.push({
-        path: ["bars", metric, "max"],
-        code: "SY307",
-        message: `\`max\` (${bound.max}) is below \`min\` (${bound.min}): no value can meet the bar`
-      })
+  checkPart(behaviour, at)
+  behaviour.faults.forEach((fault, i) => {
+    if (fault.to <= fault.from) {
+      issues.push({ path: [...at, "faults", i, "to"], code: "SY307", message: "`to` must be after `from`" })
     }
-    if (shareMetrics.has(metric)) {
-      for (const key of ["min", "max"] as const) {
-        const value = bound[key]
-        if (value !== undefined && (value < 0 || value > 1)) {
-          issues.push({
-            path: ["bars", metric, key],
-            code: "SY307",
-            message: `${metric} is a share between 0 and 1 (0.999 is 99.9%), got ${value}`
-          })
-        }
+    checkPart(fault, [...at, "faults", i])
+  })
+  // A phase of length 0 is no flapping: `down: 0` made empty fault windows (reported, shaded, and
+  // measured for detection), `up: 0` one outage cut into windows that each "recovered" at once.
+  const flapping = behaviour.flapping
+  if (flapping !== undefined) {
+    for (const phase of ["up", "down"] as const) {
+      if (flapping[phase] <= 0) {
+        issues.push({
+          path: [...at, "flapping", phase],
+          code: "SY307",
+          message: `\`${phase}\` must be longer than 0: flapping alternates an up and a down phase`
+        })
       }
     }
   }
@@ -529,7 +609,7 @@ export const load = (file: string): Scenario => {
  * @category constructors
  */
 export const make = (input: ScenarioInput): Scenario =>
-  Schema.decodeUnknownSync(Scenario, { onExcessProperty: "error" })(input)
+  checked(Schema.decodeUnknownSync(Scenario, { onExcessProperty: "error" })(input), check, "scenario")
 
 /**
  * Decodes one provider's behaviour given as a plain object.
@@ -538,7 +618,26 @@ export const make = (input: ScenarioInput): Scenario =>
  * @category constructors
  */
 export const behaviour = (input: BehaviourInput): Behaviour =>
-  Schema.decodeUnknownSync(Behaviour, { onExcessProperty: "error" })(input)
+  checked(
+    Schema.decodeUnknownSync(Behaviour, { onExcessProperty: "error" })(input),
+    (value) => checkBehaviour(value, []),
+    "behaviour"
+  )
+
+/**
+ * A decoded value that also passes the checks a file gets: without them, `make` and inline
+ * behaviours (a policy's `adapter: simulated` options) accepted a p99 below the p50, error shares
+ * adding up to more than 1 or a fault window that ends before it starts.
+ */
+const checked = <A>(value: A, findings: (value: A) => ReadonlyArray<Validate.Finding>, what: string): A => {
+  const problems = findings(value).filter((finding) => finding.severity !== "warning")
+  if (problems.length === 0) return value
+  throw new Error(
+    `invalid ${what}: ${
+      problems.map((p) => `${p.path.length === 0 ? "" : `${p.path.join(".")}: `}${p.message} (${p.code})`).join("; ")
+    }`
+  )
+}
 
 /**
  * The fault windows of a behaviour, flapping expanded into one window per down phase.

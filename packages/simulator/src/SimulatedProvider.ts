@@ -421,6 +421,9 @@ const unsafeMake = (
               // A black hole: nothing ever comes back, so only the deadline ends the call.
               return bound === undefined ? Effect.never : timeOut(bound)
             }
+            // A 429 of the error mix (or of a flapping schedule) is a 429 too: it was left out of the
+            // provider's 429 count (`rateLimitedCalls`), which only counted the rate limit's.
+            if (cls === "429") stats.rateLimited++
             return fail(t, errorFor(name, cls, undefined), bound)
           }
           u -= p
@@ -641,7 +644,8 @@ export const adapter: Adapter = {
       try {
         behaviour = ScenarioModule.behaviour(options as ScenarioModule.BehaviourInput)
       } catch (e) {
-        return Effect.fail(new AdapterConfigError(config.name, String(e)))
+        // The message alone: `String(e)` printed "Error: invalid behaviour: ...".
+        return Effect.fail(new AdapterConfigError(config.name, e instanceof Error ? e.message : String(e)))
       }
       return Effect.map(make(config.name, behaviour, { bucketMs: current.bucketMs }), (model) => {
         current.registry.set(config.name, model)

@@ -9,6 +9,7 @@ import * as Scenario from "@switchyard/simulator/Scenario"
 import * as SimClock from "@switchyard/simulator/SimClock"
 import * as SimulatedProvider from "@switchyard/simulator/SimulatedProvider"
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 
 const scenario = Scenario.make({
   name: "small",
@@ -226,5 +227,72 @@ describe("Runner cost and hung-request metrics", () => {
     expect(Object.keys(m.attemptsByProvider)).toEqual(["first+second"])
     expect(m.rateLimitedCalls).toBeGreaterThan(0)
     expect(m.successRate).toBeLessThan(0.7)
+  })
+})
+
+describe("Runner edge cases", () => {
+  it("no request arrives after the scenario's end, not even the first", async () => {
+    // One request per 100 s on average, in a scenario of 1 s: the first arrival used to be scheduled
+    // without looking at the duration, so some seeds had a request at 5 s or 18 s.
+    const rare = Scenario.make({ name: "rare", duration: "1s", arrivals: { rate: 0.01 }, providers: { A: {} } })
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const result = await Runner.run({ scenario: rare, policy: Runner.baseline(rare, "naive"), seed })
+      expect(result.metrics.requests).toBe(0)
+      expect(result.series.requests.every((n) => n === 0)).toBe(true)
+      expect(result.metrics.attemptsByProvider).toEqual({ A: 0 })
+    }
+  })
+
+  /** A policy that knows A is down in [20 s, 60 s) and sends those requests to B (an ideal detector). */
+  const avoidsOutage: Runner.PolicyUnderTest = {
+    name: "avoids the outage",
+    build: Effect.gen(function*() {
+      const a = yield* SimulatedProvider.adapter.make({ name: "A", adapter: "simulated" })
+      const b = yield* SimulatedProvider.adapter.make({ name: "B", adapter: "simulated" })
+      const clock = yield* Effect.clock
+      const plan = Runner.baselinePlan(twoWindows, "naive")
+      const router: Router.Router = {
+        plan,
+        generate: (request) =>
+          Effect.suspend(() => {
+            const t = clock.unsafeCurrentTimeMillis()
+            const model = t >= 20_000 && t < 60_000 ? b : a
+            return model.generate(request, { model: "default" })
+          }) as unknown as ReturnType<Router.Router["generate"]>,
+        stream: () => Stream.die("not used"),
+        explain: () => Effect.die("not used")
+      }
+      return router
+    })
+  }
+  const outage = (faults: ReadonlyArray<{ readonly from: string; readonly to: string }>) =>
+    Scenario.make({
+      name: "outage",
+      duration: "90s",
+      arrivals: { rate: 20 },
+      providers: {
+        A: { latency: { samples: ["100ms"] }, faults: faults.map((w) => ({ ...w, errors: { "503": 1 } })) },
+        B: { latency: { samples: ["100ms"] } }
+      }
+    })
+  const twoWindows = outage([{ from: "20s", to: "60s" }, { from: "30s", to: "40s" }])
+
+  it("measures overlapping or touching fault windows as the one outage they are (TTD, TTR)", async () => {
+    const one = await Runner.run({ scenario: outage([{ from: "20s", to: "60s" }]), policy: avoidsOutage, seed: 3 })
+    const overlapping = await Runner.run({ scenario: twoWindows, policy: avoidsOutage, seed: 3 })
+    const touching = await Runner.run({
+      scenario: outage([{ from: "20s", to: "45s" }, { from: "45s", to: "60s" }]),
+      policy: avoidsOutage,
+      seed: 3
+    })
+    // The traffic leaves A in the first second of the outage and comes back in the first second after it.
+    expect(one.metrics.ttdMs).toBe(1000)
+    expect(one.metrics.ttrMs).toBe(1000)
+    // The inner window [30 s, 40 s) "recovered" at 40 s while A was down until 60 s: its TTR was 21 s.
+    for (const result of [overlapping, touching]) {
+      expect(result.metrics.ttdMs).toBe(one.metrics.ttdMs)
+      expect(result.metrics.ttrMs).toBe(one.metrics.ttrMs)
+      expect(result.metrics.faultyCalls).toBe(one.metrics.faultyCalls)
+    }
   })
 })

@@ -95,6 +95,26 @@ describe("SimulatedProvider", () => {
       expect(Either.isRight(yield* Fiber.join(late))).toBe(true)
     }))
 
+  it.effect("counts a 429 of its error mix or flapping schedule as a 429, as it counts the rate limit's", () =>
+    Effect.gen(function*() {
+      const mixed = yield* SimulatedProvider.make("A", Scenario.behaviour({ errors: { "429": 1 } }))
+      const flapping = yield* SimulatedProvider.make(
+        "B",
+        Scenario.behaviour({ flapping: { up: 1, down: "1h", cycles: 1, error: "429" } })
+      )
+      yield* TestClock.adjust("10 millis")
+      const calls = [mixed, mixed, flapping].map((model) =>
+        Effect.fork(Effect.either(model.generate(request, options)))
+      )
+      const fibers = yield* Effect.all(calls)
+      yield* TestClock.adjust("1 second")
+      for (const result of yield* Effect.forEach(fibers, Fiber.join)) {
+        expect(Either.isLeft(result) && result.left._tag).toBe("RateLimited")
+      }
+      expect(mixed.stats.rateLimited).toBe(2)
+      expect(flapping.stats.rateLimited).toBe(1)
+    }))
+
   it.effect("queues calls past its concurrency limit (added delay, FIFO)", () =>
     Effect.gen(function*() {
       const model = yield* SimulatedProvider.make("A", Scenario.behaviour({ latency: constant(100), concurrency: 1 }))
@@ -415,6 +435,89 @@ describe("Scenario diagnostics", () => {
   it("says which file it cannot read", () => {
     expect(() => Scenario.load("/nonexistent/s.yaml")).toThrow(
       /^\/nonexistent\/s\.yaml: cannot read the scenario: ENOENT/
+    )
+  })
+
+  const diagnose = (lines: ReadonlyArray<string>) => {
+    const result = Scenario.parse(
+      ["name: s", "duration: 1m", "arrivals: { rate: 1 }", "providers:", "  A:", ...lines].join("\n"),
+      "s.yaml"
+    )
+    if (Either.isRight(result)) throw new Error("expected diagnostics")
+    return result.left.diagnostics.map(Scenario.formatDiagnostic)
+  }
+
+  it("reports an unknown or missing key of a latency once, where it is", () => {
+    // A latency was a union of two mappings: `p90` came with "unknown key `p50`", "unknown key `p99`",
+    // "missing required key `samples`" and itself twice.
+    expect(diagnose(["    latency: { p50: 800ms, p99: 3s, p90: 1s }"])).toEqual([
+      "s.yaml:6:37: error SY102: unknown key `p90`; did you mean `p50`?"
+    ])
+    expect(diagnose(["    ttft: { samples: [] }"])).toEqual([
+      "s.yaml:6:22: error SY307: give at least one latency sample"
+    ])
+    expect(diagnose(["    latency: { p50: 800ms }"])).toEqual([
+      "s.yaml:6:14: error SY307: a lognormal latency needs both `p50` and `p99` (or give `samples`, observed latencies)"
+    ])
+    expect(diagnose(["    latency: { p50: 1s, p99: 2s, samples: [1s] }"])).toEqual([
+      "s.yaml:6:14: error SY307: give either `p50` and `p99` (a lognormal) or `samples` (observed latencies), not both"
+    ])
+    // Both forms still decode, and editors still get both forms from the JSON Schema.
+    const ok = Scenario.make({
+      name: "s",
+      duration: "1m",
+      arrivals: { rate: 1 },
+      providers: { A: { latency: { samples: ["100ms", 200] }, ttft: { p50: "1s", p99: "2s" } } }
+    })
+    expect(ok.providers.A.latency).toEqual({ samples: [100, 200] })
+    expect(ok.providers.A.ttft).toEqual({ p50: 1000, p99: 2000 })
+    const schema = JSON.stringify(Scenario.jsonSchema())
+    expect(schema).toContain("{\"required\":[\"p50\",\"p99\"],\"not\":{\"required\":[\"samples\"]}}")
+  })
+
+  it("counts the tokens of stream cuts and stalls in whole tokens", () => {
+    expect(diagnose([
+      "    streamCut: { rate: 0.1, afterTokens: [1.5, 3] }",
+      "    stall: { rate: 0.1, afterTokens: [2, 2.5], duration: 1s }"
+    ])).toEqual([
+      "s.yaml:6:43: error SY307: expected a whole number of tokens, got 1.5",
+      "s.yaml:7:42: error SY307: expected a whole number of tokens, got 2.5"
+    ])
+  })
+
+  it("rejects flapping phases of length 0 and a lognormal with a median of 0", () => {
+    expect(diagnose([
+      "    latency: { p50: 0, p99: 3s }",
+      "    flapping: { up: 0s, down: 0, cycles: 3 }"
+    ])).toEqual([
+      "s.yaml:6:21: error SY307: p50 must be above 0 when p99 is (a lognormal's median cannot be 0)",
+      "s.yaml:7:21: error SY307: `up` must be longer than 0: flapping alternates an up and a down phase",
+      "s.yaml:7:31: error SY307: `down` must be longer than 0: flapping alternates an up and a down phase"
+    ])
+    // A constant latency of 0 (p50 = p99 = 0) is fine.
+    expect(Scenario.behaviour({ latency: { p50: 0, p99: 0 } }).latency).toEqual({ p50: 0, p99: 0 })
+  })
+
+  it("checks scenarios and behaviours given as objects as it checks files", () => {
+    // Programs (and `adapter: simulated` options inline in a policy) used to skip these checks.
+    expect(() =>
+      Scenario.make({
+        name: "s",
+        duration: 0,
+        arrivals: { rate: 1 },
+        providers: { A: { latency: { p50: "3s", p99: "1s" } } }
+      })
+    ).toThrow(
+      "invalid scenario: duration: a scenario must last longer than 0 (SY307); providers.A.latency.p99: p99 must not be below p50 (SY307)"
+    )
+    expect(() =>
+      Scenario.behaviour({
+        errors: { "503": 0.8, "500": 0.8 },
+        faults: [{ from: "5s", to: "1s" }],
+        flapping: { up: "1s", down: 0, cycles: 2 }
+      })
+    ).toThrow(
+      "invalid behaviour: errors: the error probabilities add up to 1.6, more than 1 (SY307); faults.0.to: `to` must be after `from` (SY307); flapping.down: `down` must be longer than 0: flapping alternates an up and a down phase (SY307)"
     )
   })
 
