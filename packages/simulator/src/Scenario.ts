@@ -196,7 +196,8 @@ export const Stall = Schema.Struct({
 
 /**
  * A fault window `[from, to)`: what changes while it lasts. `drift` moves the median latency linearly
- * from the normal one at `from` to `drift.p50` at `to` (a slow drain; `p99` scales with it).
+ * from the normal one at `from` to `drift.p50` at `to` (a slow drain; `p99` scales with it). A
+ * window's `latency` is also a stream's time to first token while it lasts, unless it sets `ttft`.
  *
  * @since 0.1.0
  * @category schemas
@@ -207,6 +208,7 @@ export const Fault = Schema.Struct({
   note: Schema.optional(Schema.String),
   errors: Schema.optional(ErrorMix),
   latency: Schema.optional(Latency),
+  ttft: Schema.optional(Latency),
   drift: Schema.optional(Schema.Struct({ p50: Millis })),
   rateLimit: Schema.optional(RateLimit),
   streamCut: Schema.optional(StreamCut),

@@ -101,6 +101,8 @@ export class CurrentScenario extends Context.Reference<CurrentScenario>()("@swit
 
 interface Effective {
   readonly latency: Distribution.Distribution
+  /** A stream's time to first token. */
+  readonly ttft: Distribution.Distribution
   readonly errors: ReadonlyArray<readonly [ErrorClass, number]>
   readonly rateLimit: RateLimit | undefined
   readonly scale: number
@@ -207,8 +209,11 @@ const unsafeMake = (
   const baseLatency = toDistribution(behaviour.latency)
   const baseMedian = Distribution.median(baseLatency)
   const baseErrors = mixEntries(behaviour.errors)
-  const ttft = behaviour.ttft === undefined ? undefined : toDistribution(behaviour.ttft)
+  const baseTtft = behaviour.ttft === undefined ? baseLatency : toDistribution(behaviour.ttft)
   const windowLatency = windows.map((w) => w.latency === undefined ? undefined : toDistribution(w.latency))
+  // A window that slows the provider slows its first token too (before, a provider with `ttft` kept
+  // its normal first token through a latency spike), unless the window sets its own `ttft`.
+  const windowTtft = windows.map((w, i) => w.ttft === undefined ? windowLatency[i] : toDistribution(w.ttft))
   const windowErrors = windows.map((w) => w.errors === undefined ? undefined : mixEntries(w.errors))
   const stats: ProviderStats = {
     name,
@@ -244,6 +249,7 @@ const unsafeMake = (
 
   const effective = (t: number): Effective => {
     let latency = baseLatency
+    let ttft = baseTtft
     let errors = baseErrors
     let rateLimit = behaviour.rateLimit
     let scale = 1
@@ -256,6 +262,8 @@ const unsafeMake = (
       inFault = true
       const l = windowLatency[i]
       if (l !== undefined) latency = l
+      const f = windowTtft[i]
+      if (f !== undefined) ttft = f
       const e = windowErrors[i]
       if (e !== undefined) errors = e
       if (w.rateLimit !== undefined) rateLimit = w.rateLimit
@@ -266,7 +274,7 @@ const unsafeMake = (
         scale = 1 + (w.drift.p50 / baseMedian - 1) * progress
       }
     }
-    return { latency, errors, rateLimit, scale, streamCut, stall, inFault }
+    return { latency, ttft, errors, rateLimit, scale, streamCut, stall, inFault }
   }
 
   const bucket = (array: Array<number>, t: number) => {
@@ -509,7 +517,7 @@ const unsafeMake = (
     Stream.unwrap(Effect.map(start(request, undefined), (eff) => {
       const begin = clock.unsafeCurrentTimeMillis()
       const total = outputTokens(request)
-      const first = Distribution.sample(ttft ?? eff.latency, uniform, eff.scale)
+      const first = Distribution.sample(eff.ttft, uniform, eff.scale)
       const perToken = 1000 / behaviour.tokensPerSecond
       const cutAt = eff.streamCut !== undefined && rng.number() < eff.streamCut.rate
         ? drawBetween(rng, eff.streamCut.afterTokens)

@@ -174,6 +174,35 @@ describe("SimulatedProvider", () => {
       expect(at).toBeCloseTo(300 + 200)
     }))
 
+  it.effect("a fault window's latency is a stream's time to first token too, unless it sets its own ttft", () =>
+    Effect.gen(function*() {
+      const model = yield* SimulatedProvider.make(
+        "A",
+        Scenario.behaviour({
+          ttft: constant(300),
+          tokensPerSecond: 100,
+          outputTokens: 20,
+          faults: [
+            { from: "10s", to: "20s", latency: constant(5_000) },
+            { from: "30s", to: "40s", latency: constant(5_000), ttft: constant(1_000) }
+          ]
+        })
+      )
+      // When the first part (5 tokens, 50 ms after the first token) arrives, for a stream started then.
+      const firstPartAfter = (startAt: number) =>
+        Effect.gen(function*() {
+          yield* TestClock.setTime(startAt)
+          const fiber = yield* Effect.fork(
+            Stream.runHead(model.stream(request, options)).pipe(Effect.zipRight(TestClock.currentTimeMillis))
+          )
+          yield* TestClock.adjust("10 seconds")
+          return (yield* Fiber.join(fiber)) - startAt
+        })
+      // Before, the spike left the stream's first token at its normal 300 ms.
+      expect([yield* firstPartAfter(0), yield* firstPartAfter(15_000), yield* firstPartAfter(35_000)])
+        .toEqual([350, 5_050, 1_050])
+    }))
+
   it.effect("latency drift moves the median linearly across the window", () =>
     Effect.gen(function*() {
       const model = yield* SimulatedProvider.make(
