@@ -1,6 +1,6 @@
 /**
  * Instrumentation for the chaos benchmark: runs the default policy (or another policy file) on one
- * scenario with the event log kept, seed 1, and prints what the summary tables do not show:
+ * scenario with the event log kept (seed 1, or `SEED`), and prints what the summary tables do not show:
  * attempt outcomes per target, plugin events, the outcomes before each breaker opening, whether a
  * run of failures that opened a breaker was a run in admission order, hedges as they happened (an
  * attempt started while another attempt of the same request was in flight) and failed requests
@@ -9,6 +9,7 @@
  *   npx tsx benchmarks/chaos/trace.ts S2 [policy.yaml | -] [openings to print]
  *   OPENS=A/chat ...           every opening of that target with its cause
  *   DUMP=B/chat,220000,226000  that target's attempts ended in [from, to) ms
+ *   SEED=3                     another seed
  */
 import { plugin as budget } from "@switchyard/budget"
 import { plugin as circuit } from "@switchyard/circuit"
@@ -30,7 +31,7 @@ const policy = await Simulate.fromPolicyFile(policyFile, {
   name: "default",
   ...(id === "S7" ? { environment: "s7" } : {})
 })
-const result = await Runner.run({ scenario, policy, seed: 1, keepEvents: true })
+const result = await Runner.run({ scenario, policy, seed: Number(process.env.SEED ?? 1), keepEvents: true })
 const events = result.events ?? []
 console.log(JSON.stringify({ ...result.metrics, errors: result.metrics.errors }, null, 0))
 const ended = events.filter((e) => e.type === "attempt-ended")
