@@ -390,3 +390,21 @@ describe("explain", () => {
         ])
     }))
 })
+
+describe("events", () => {
+  it.effect("a denied retry is stamped with the Clock's time, as every other event is", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({
+        providers: ["a", "b"],
+        retry: { maxAttempts: 2, backoff: { kind: "exponential", baseMs: 100, maxDelayMs: 100 } }
+      })
+      const { events, router } = yield* build(plan, { a: down, b: down })
+      const { start } = yield* run(router.generate(request))
+      // a fails at 5 ms, is retried at 105 and fails at 110 with no attempt left; b the same from 110 ms.
+      const denied = events.filter((event) => event.type === "retry-denied")
+      expect(denied.map((event) => [event.type === "retry-denied" && event.target, event.at - start])).toEqual([
+        ["a/m", 110],
+        ["b/m", 220]
+      ])
+    }))
+})

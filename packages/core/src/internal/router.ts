@@ -732,8 +732,11 @@ class Engine {
         const error = failure.error
         if (!error.retryable || !retry.on.includes(error._tag)) return Effect.fail(failure)
         if (n + 1 >= retry.maxAttempts || context.attemptCount >= context.maxAttempts) {
-          engine.denyRetry(context, target.id, "max-attempts")
-          return Effect.fail(failure)
+          if (!engine.events.enabled) return Effect.fail(failure)
+          return Effect.clockWith((clock) => {
+            engine.denyRetry(context, target.id, "max-attempts", clock.unsafeCurrentTimeMillis())
+            return Effect.fail(failure)
+          })
         }
         return Effect.gen(() => engine.retrying(target, context, failure, n, backoff, loop))
       })
@@ -757,13 +760,13 @@ class Engine {
     const asked = retry.honourRetryAfter ? retryAfterMs(error) : undefined
     // A Retry-After longer than the clamp is not worth waiting for: fail over instead.
     if (asked !== undefined && asked > retry.retryAfterMaxMs) {
-      engine.denyRetry(context, target.id, "deadline")
+      engine.denyRetry(context, target.id, "deadline", now)
       return yield* Effect.fail(failure)
     }
     // Whole milliseconds keep Clock arithmetic exact.
     const delay = Math.ceil(Math.max(computed, asked ?? 0))
     if (now + delay >= context.deadline) {
-      engine.denyRetry(context, target.id, "deadline")
+      engine.denyRetry(context, target.id, "deadline", now)
       return yield* Effect.fail(failure)
     }
     if (!(yield* engine.withdrawRetry(target.provider.name, context, target.id))) {
@@ -782,9 +785,14 @@ class Engine {
     return yield* loop(n + 1, nextBackoff)
   }
 
-  denyRetry(context: RequestContext, target: string, reason: "budget" | "deadline" | "max-attempts") {
+  denyRetry(
+    context: RequestContext,
+    target: string,
+    reason: "budget" | "deadline" | "max-attempts",
+    at: number
+  ) {
     if (this.events.enabled) {
-      this.emit({ type: "retry-denied", at: 0, requestId: context.info.requestId, target, reason })
+      this.emit({ type: "retry-denied", at, requestId: context.info.requestId, target, reason })
     }
   }
 
@@ -814,7 +822,7 @@ class Engine {
       const now = clock.unsafeCurrentTimeMillis()
       return steps(this.store, () => withdrawProgram(requestsKey, retriesKey, now, ttlMs, ratio, minPerSecond)).pipe(
         Effect.tap((withdrawn) => {
-          if (!withdrawn) this.denyRetry(context, target, "budget")
+          if (!withdrawn) this.denyRetry(context, target, "budget", now)
         })
       )
     })
@@ -838,7 +846,7 @@ class Engine {
         return Effect.fail(failed(this.totalTimeout(context, target)))
       }
       if (context.attemptCount >= context.maxAttempts) {
-        this.denyRetry(context, target.id, "max-attempts")
+        this.denyRetry(context, target.id, "max-attempts", admittedAt)
         return Effect.fail<Failure>({
           _tag: "Refused",
           refusal: {
