@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import type { Provider, StreamPart } from "@switchyard/core"
 import { Errors, Router, State } from "@switchyard/core"
 import { Plans } from "@switchyard/core/testing"
-import { Chunk, Clock, Effect, Either, FastCheck as fc, Stream } from "effect"
+import { Chunk, Clock, Effect, Either, FastCheck as fc, Stream, TestClock } from "effect"
 import * as Strategy from "../src/internal/strategy.js"
 import { build, request, routeTarget, run, seeded } from "./utilities.js"
 
@@ -392,6 +392,22 @@ describe("explain", () => {
 })
 
 describe("events", () => {
+  it.effect("a target skipped for a missing capability is stamped with the Clock's time", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b"], capabilities: [{ tools: false }, { tools: true }] })
+      const { events, router } = yield* build(plan, { a: ok(), b: ok() })
+      // Away from 0, where an unset time would pass unnoticed.
+      yield* TestClock.adjust("1 second")
+      const { start } = yield* run(
+        router.generate({ ...request, tools: [{ name: "search", parameters: { type: "object" } }] })
+      )
+      const skipped = events.filter((event) => event.type === "target-skipped")
+      expect(skipped.map((event) => [event.type === "target-skipped" && event.target, event.at])).toEqual([
+        ["a/m", start]
+      ])
+      expect(start).toBe(1_000)
+    }))
+
   it.effect("a denied retry is stamped with the Clock's time, as every other event is", () =>
     Effect.gen(function*() {
       const plan = Plans.route({

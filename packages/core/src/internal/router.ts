@@ -491,12 +491,12 @@ class Engine {
     spec: CallSpec<A>,
     hedge = false
   ): Effect.Effect<Answered<A>, Failure> {
-    return Effect.suspend(() => {
+    return Effect.clockWith((clock) => {
       const eligible: Array<Candidate> = []
       for (const candidate of this.candidates.get(route.name)!) {
         const skip = this.incapable(candidate, route, context)
         if (skip === undefined) eligible.push(candidate)
-        else this.skip(context, skip)
+        else this.skip(context, skip, clock.unsafeCurrentTimeMillis())
       }
       const run = (ordered: ReadonlyArray<Candidate>) =>
         // A last-resort pass makes one attempt: no hedge (it would end the pass's attempt).
@@ -509,10 +509,10 @@ class Engine {
     })
   }
 
-  skip(context: RequestContext, skip: SkippedTarget) {
+  skip(context: RequestContext, skip: SkippedTarget, at: number) {
     context.skipped.push(skip)
     if (this.events.enabled) {
-      this.emit({ type: "target-skipped", at: 0, requestId: context.info.requestId, ...skip })
+      this.emit({ type: "target-skipped", at, requestId: context.info.requestId, ...skip })
     }
   }
 
