@@ -330,6 +330,27 @@ export const toResponse = <C extends Chunk>(
 }
 
 /**
+ * Whether a 200's body is a chat completion (it has choices). SDKs hand a body that is not JSON (an
+ * HTML page from a proxy, a web UI at the base URL) back as a string, which would read as an empty
+ * answer.
+ */
+const isCompletion = (value: unknown): value is Completion => {
+  const choices = typeof value === "object" && value !== null ? (value as { choices?: unknown }).choices : undefined
+  return Array.isArray(choices) && choices.length > 0
+}
+
+/** A 200 that is not an answer: the server's fault, not the caller's, so it is retried or failed over. */
+const unreadableAnswer = (value: unknown, provider: string, model: string): Errors.Unavailable => {
+  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
+  return new Errors.Unavailable({
+    message: `the server answered 200 with something that is not a chat completion: ${text.slice(0, 200)}`,
+    provider,
+    model,
+    status: 200
+  })
+}
+
+/**
  * The state of one streamed answer: turns chunks into stream parts, keeps tool-call arguments until
  * they are complete, and knows when the answer is complete (a finish reason, and the usage that
  * follows it) so the stream can end without waiting for `[DONE]`.
@@ -492,13 +513,16 @@ export const languageModel = <C extends Chunk>(client: Client<C>, dialect: Diale
   const generate = (request: GenerateRequest, options: CallOptions) =>
     Effect.flatMap(AdapterKit.timeoutFor(options), (timeout) => {
       const body = { ...toBody(request, options, dialect), stream: false }
-      return Effect.map(
+      return Effect.flatMap(
         AdapterKit.call(
           (signal) => client.complete(body, sdkOptions(signal, timeout)),
           classify(options.model, timeout),
           { provider, options }
         ),
-        (completion) => toResponse(completion, options, dialect)
+        (completion) =>
+          isCompletion(completion) ?
+            Effect.succeed(toResponse(completion, options, dialect)) :
+            Effect.fail(unreadableAnswer(completion, provider, options.model))
       )
     })
 

@@ -21,7 +21,7 @@ import type {
   ChatCompletionCreateParamsStreaming
 } from "groq-sdk/resources/chat/completions"
 import type { Dialect } from "./internal/chat.js"
-import { makeDialect, requireCompletion, sdkBaseUrl, toProviderError } from "./internal/chat.js"
+import { makeDialect, sdkBaseUrl, toProviderError } from "./internal/chat.js"
 
 /**
  * Options of {@link layer} and {@link layerConfig}: one Groq provider, without a policy.
@@ -68,8 +68,9 @@ export const make = (config: ProviderConfig): Effect.Effect<LanguageModel, Adapt
 const fromClient = (client: Groq, dialect: Dialect): LanguageModel =>
   ChatCompletions.languageModel({
     complete: (body, options) =>
-      client.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, options)
-        .then(requireCompletion) as Promise<ChatCompletion>,
+      client.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, options) as Promise<
+        ChatCompletion
+      >,
     stream: (body, options) =>
       client.chat.completions.create(body as unknown as ChatCompletionCreateParamsStreaming, options),
     listModels: (signal) => client.models.list({ signal }),

@@ -18,13 +18,7 @@ import * as Schema from "effect/Schema"
 import OpenAI from "openai"
 import type { ChatCompletion } from "openai/resources/chat/completions"
 import type { Dialect } from "./internal/chat.js"
-import {
-  keepTopLevelErrors,
-  makeDialect,
-  renumberToolCalls,
-  requireCompletion,
-  toProviderError
-} from "./internal/chat.js"
+import { keepTopLevelErrors, makeDialect, renumberToolCalls, toProviderError } from "./internal/chat.js"
 
 /**
  * The adapter names: `openai` (api.openai.com, API key required) and `openai-compatible` (any server
@@ -123,7 +117,7 @@ const fromClient = (client: OpenAI, dialect: Dialect): LanguageModel =>
       client.chat.completions.create(
         body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
         options
-      ).then(requireCompletion) as Promise<ChatCompletion>,
+      ) as Promise<ChatCompletion>,
     stream: async (body, options) => {
       const chunks = await client.chat.completions.create(
         body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming,

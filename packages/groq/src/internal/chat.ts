@@ -26,20 +26,6 @@ export const makeDialect = (provider: string): Dialect => ({
 })
 
 /**
- * A `200` whose body is not a chat completion: the SDK hands a non-JSON body (an HTML page from a
- * proxy) back as a string, which would otherwise read as an empty answer.
- */
-export class UnreadableAnswer extends Error {}
-
-/** The completion the SDK returned, or an {@link UnreadableAnswer} when it is not one. */
-export const requireCompletion = <A>(value: A): A => {
-  const choices = typeof value === "object" && value !== null ? (value as { choices?: unknown }).choices : undefined
-  if (Array.isArray(choices) && choices.length > 0) return value
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
-  throw new UnreadableAnswer(`Groq answered 200 with something that is not a chat completion: ${text.slice(0, 200)}`)
-}
-
-/**
  * The SDK's base URL. The SDK appends `/openai/v1/...` itself, but Groq documents
  * `https://api.groq.com/openai/v1` as the base URL for OpenAI clients: given that, every call went to
  * `/openai/v1/openai/v1/chat/completions` and failed with NotFound. A trailing `/openai/v1` (and any
@@ -57,8 +43,6 @@ export const toProviderError = (
   context: { readonly provider: string; readonly model: string; readonly now: number; readonly timeoutMs?: number }
 ): Errors.ProviderError => {
   const fields = { provider: context.provider, model: context.model }
-  // Not an answer, and not the caller's fault: retry or fail over.
-  if (error instanceof UnreadableAnswer) return new Errors.Unavailable({ ...fields, message: error.message })
   if (error instanceof Groq.APIConnectionTimeoutError) {
     return new Errors.Timeout({ ...fields, message: error.message, scope: "attempt", afterMs: context.timeoutMs ?? 0 })
   }

@@ -27,22 +27,6 @@ export const makeDialect = (settings: {
 })
 
 /**
- * A `200` whose body is not a chat completion: the SDK hands a non-JSON body (an HTML page from a
- * proxy, a web UI at the base URL) back as a string, which would otherwise read as an empty answer.
- */
-export class UnreadableAnswer extends Error {}
-
-/** The completion the SDK returned, or an {@link UnreadableAnswer} when it is not one. */
-export const requireCompletion = <A>(value: A): A => {
-  const choices = typeof value === "object" && value !== null ? (value as { choices?: unknown }).choices : undefined
-  if (Array.isArray(choices) && choices.length > 0) return value
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
-  throw new UnreadableAnswer(
-    `the server answered 200 with something that is not a chat completion: ${text.slice(0, 200)}`
-  )
-}
-
-/**
  * Gives every tool call of a streamed answer an index of its own, before core's mapping (which keys
  * tool calls by `index`, as OpenAI numbers them) sees the chunk. Some compatible servers number them
  * wrongly: Ollama sent no `index` before 0.4.7 and later sends `index: 0` for every call of a turn,
@@ -147,8 +131,6 @@ export const toProviderError = (
   context: { readonly provider: string; readonly model: string; readonly now: number; readonly timeoutMs?: number }
 ): Errors.ProviderError => {
   const fields = { provider: context.provider, model: context.model }
-  // Not an answer, and not the caller's fault: retry or fail over.
-  if (error instanceof UnreadableAnswer) return new Errors.Unavailable({ ...fields, message: error.message })
   if (error instanceof OpenAI.APIConnectionTimeoutError) {
     return new Errors.Timeout({ ...fields, message: error.message, scope: "attempt", afterMs: context.timeoutMs ?? 0 })
   }
