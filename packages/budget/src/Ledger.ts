@@ -55,7 +55,8 @@ export const fits = (used: number, amount: number, limit: number): boolean =>
 /**
  * The ledger moved to the window that counts at `now`: a new calendar period starts from zero
  * committed spend, old rolling buckets are dropped. Reservations carry over: they belong to
- * attempts still in flight, which will settle into the current window.
+ * attempts still in flight, which will settle into the current window. A calendar ledger never moves
+ * back to an earlier period: at a `now` before its period, it is read and charged as it is.
  *
  * @since 0.1.0
  * @category windows
@@ -67,7 +68,11 @@ export const roll = (state: LedgerState | undefined, window: Window, now: number
       return current
     case "Calendar": {
       const period = calendarPeriod(now, window.unit, window.timeZone).start
-      return current.period === period ? current : { period, committed: 0, reserved: current.reserved }
+      if (state === undefined) return { period, committed: 0, reserved: 0 }
+      // Only forward. A clock behind the one that rolled the ledger last (instances sharing a store, a
+      // step back) would otherwise roll it back: the later period's spend would be wiped, and the earlier
+      // period, already spent, would get its whole amount again. Its spend goes to the later period.
+      return period > current.period ? { period, committed: 0, reserved: current.reserved } : current
     }
     case "Rolling": {
       const size = bucketMs(window.ms)

@@ -99,6 +99,14 @@ export const compileRateLimits = (section: Section.Section): ReadonlyArray<Compi
   }))
 
 /**
+ * A request's tags, each once. A tag written twice (merged from a client and a gateway header, say)
+ * must not reserve twice from its `{ tag: "*" }` budget nor take two slots of its concurrency cap
+ * (with a cap of 1 the attempt would be refused by its own first slot).
+ */
+const distinctTags = (tags: ReadonlyArray<string> | undefined): ReadonlyArray<string> =>
+  tags === undefined || tags.length < 2 ? (tags ?? []) : [...new Set(tags)]
+
+/**
  * The state keys a scope gives an attempt: none when it does not apply, one per value for `"*"` scopes
  * (each tag of the request for `{ tag: "*" }`).
  *
@@ -119,7 +127,7 @@ export const scopeKeys = (
     return scope.model === target.id || scope.model === target.model.name ? [`model:${scope.model}`] : []
   }
   if ("route" in scope) return pick("route", scope.route, [request.route.name])
-  if ("tag" in scope) return pick("tag", scope.tag, request.request.tags ?? [])
+  if ("tag" in scope) return pick("tag", scope.tag, distinctTags(request.request.tags))
   return pick("caller", scope.caller, [request.request.caller ?? "anonymous"])
 }
 
@@ -190,7 +198,7 @@ const scopeResolver = <E>(
     return (request) => request.route.name === wanted ? matched : none
   }
   if ("tag" in scope) {
-    if (scope.tag === "*") return (request) => (request.request.tags ?? []).map((tag) => entry(`tag:${tag}`))
+    if (scope.tag === "*") return (request) => distinctTags(request.request.tags).map((tag) => entry(`tag:${tag}`))
     const wanted = scope.tag
     const matched = [entry(`tag:${wanted}`)]
     return (request) => (request.request.tags ?? []).includes(wanted) ? matched : none

@@ -393,7 +393,7 @@ export const admit = (
       {
         _tag: "Refused",
         retryAfterMs,
-        detail: `half-open: ${state.probes.length}/${options.halfOpenProbes} probes in flight`
+        detail: describeHalfOpen(state.probesAdmitted, state.probes.length, options.halfOpenProbes)
       },
       state,
       all
@@ -476,6 +476,21 @@ export const record = (
     next.runFrom = run.runFrom
     next.ended = run.ended
     next.admissions = run.admissions
+    // Filling a gap can join two stretches of failures into one run (F F ? F F, the `?` ends with a 429):
+    // the failures were in a row all along, only not known to be while the gap was in flight. Judge the
+    // run now, as if the outcomes had come in admission order; otherwise the breaker opens only at the
+    // next failure, or never if a success comes first.
+    if (
+      state.status === "closed" && options.mode === "consecutive" &&
+      run.consecutive >= options.consecutiveFailures && run.consecutive > state.consecutive
+    ) {
+      const [opened, transition] = open(next, options, now, decayedOpens(state, options, now) + 1, {
+        kind: "consecutive",
+        ...Window.totals(state.window, now),
+        consecutive: run.consecutive
+      })
+      return [opened, [...transitions, transition]]
+    }
     return [next, transitions]
   }
   const window = Window.add(state.window, options.window, now, { failure, slow })
@@ -566,7 +581,8 @@ const trips = (
   if (!failure && !slow) return undefined
   const totals = Window.totals(state.window, now)
   const base = { ...totals, consecutive: state.consecutive }
-  if (options.mode === "consecutive" && failure && state.consecutive >= options.consecutiveFailures) {
+  // Not only on a failure: a slow interrupted attempt (recorded as slow) may fill a gap in a run too.
+  if (options.mode === "consecutive" && state.consecutive >= options.consecutiveFailures) {
     return { kind: "consecutive", ...base }
   }
   if (totals.calls < options.minThroughput) return undefined
@@ -672,6 +688,11 @@ export interface Snapshot {
   /** When open: the first moment a probe may be admitted. */
   readonly nextProbeAt: number | undefined
   readonly probesInFlight: number
+  /**
+   * Half-open: the probes admitted in this episode and not given back (in flight or succeeded). The
+   * breaker refuses every other attempt once this reaches `halfOpenProbes`.
+   */
+  readonly probesAdmitted: number
   /** How long the next open period would last. */
   readonly nextOpenDuration: number
   readonly cause: OpenCause | undefined
@@ -697,10 +718,23 @@ export const snapshot = (state: BreakerState, options: BreakerOptions, now: numb
     consecutiveOpens: opens,
     nextProbeAt: state.status === "open" ? state.openUntil : undefined,
     probesInFlight: state.status === "half-open" ? state.probes.length : 0,
+    probesAdmitted: state.status === "half-open" ? state.probesAdmitted : 0,
     nextOpenDuration: openDuration(options, state.status === "closed" ? opens + 1 : state.opens + 1),
     cause: state.cause ?? undefined
   }
 }
+
+/**
+ * Why a half-open breaker refuses: "half-open: 1/1 probes in flight", or, when some probes already
+ * succeeded, "half-open: 2/2 probes admitted, 1 still in flight".
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const describeHalfOpen = (admitted: number, inFlight: number, probes: number): string =>
+  admitted === inFlight
+    ? `half-open: ${inFlight}/${probes} probes in flight`
+    : `half-open: ${admitted}/${probes} probes admitted, ${inFlight} still in flight`
 
 /**
  * "open until +12.3s after 5 of 8 calls failed in 30s".

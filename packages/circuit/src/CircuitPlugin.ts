@@ -155,11 +155,14 @@ const breakerNote = (state: Breakers.TargetState, opts: Config.BreakerOptions, n
         }
         : { blocking: false, reason: "circuit-half-open", detail: "half-open: the next attempt is a probe" }
     case "half-open":
-      return state.probesInFlight >= opts.halfOpenProbes
+      // Admission counts the probes admitted in the episode (those that already succeeded included),
+      // not only those in flight: judge by the same count, or explain shows as eligible a target that
+      // refuses every attempt (with `halfOpenProbes` > 1, once a probe has succeeded).
+      return state.probesAdmitted >= opts.halfOpenProbes
         ? {
           blocking: true,
           reason: "circuit-open",
-          detail: `half-open: ${state.probesInFlight}/${opts.halfOpenProbes} probes in flight`
+          detail: Breaker.describeHalfOpen(state.probesAdmitted, state.probesInFlight, opts.halfOpenProbes)
         }
         : {
           blocking: false,
