@@ -8,6 +8,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { Validate } from "@switchyard/policy"
 import * as Simulate from "@switchyard/simulator/Simulate"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Commands from "./Commands.js"
@@ -222,6 +223,8 @@ export const optionsOf: Readonly<Record<string, ReadonlyArray<string>>> = {
 
 // Options every command accepts (built into @effect/cli).
 const builtIn = ["--help", "--version", "--wizard", "--completions", "--log-level"]
+// Built-in options that take a value: in `switchyard --log-level debug check p.yaml`, `debug` is not the command.
+const builtInWithValue = ["--completions", "--log-level"]
 
 // Options of `optionsOf` that take no value (flags), and those that may be given more than once.
 const flags: Readonly<Record<string, ReadonlyArray<string>>> = { schema: ["--scenario"] }
@@ -242,7 +245,7 @@ const exampleOf: Readonly<Record<string, string>> = {
   "--format": "json",
   "--request": "request.json",
   "--path": "0:1",
-  "--law": "fallback"
+  "--law": "L1"
 }
 
 // Options whose value is a whole number, or one of a few words; and options a subcommand cannot run without.
@@ -270,9 +273,20 @@ const required: Readonly<Record<string, ReadonlyArray<string>>> = {
  * @category running
  */
 export const usageError = (args: ReadonlyArray<string>): string | undefined => {
-  const subcommand = args.find((arg) => !arg.startsWith("-"))
-  const known = subcommand === undefined ? undefined : optionsOf[subcommand]
-  if (subcommand === undefined || known === undefined) return undefined
+  let subcommand: string | undefined
+  for (let i = 0; i < args.length && subcommand === undefined; i++) {
+    if (args[i] === "--") break
+    if (builtInWithValue.includes(args[i]!)) i++
+    else if (!args[i]!.startsWith("-")) subcommand = args[i]
+  }
+  if (subcommand === undefined) return undefined
+  // Own keys only: `optionsOf.constructor` is a function, and `switchyard constructor` used to crash here.
+  if (!Object.hasOwn(optionsOf, subcommand)) {
+    const commands = Object.keys(optionsOf)
+    return `switchyard: unknown command \`${subcommand}\`${Validate.didYouMean(subcommand, commands)}\n` +
+      `commands: ${commands.join(", ")} (switchyard --help)`
+  }
+  const known = optionsOf[subcommand]!
   const seen = new Set<string>()
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
@@ -298,7 +312,8 @@ export const usageError = (args: ReadonlyArray<string>): string | undefined => {
       if (!(repeatable[subcommand] ?? []).includes(name) && seen.has(name)) {
         return `switchyard ${subcommand}: ${name} is given more than once; give it once`
       }
-      if (integers.includes(name) && !/^-?\d+$/.test(value!)) {
+      // Past 2^53 a number is no longer exact (and @effect/cli says "'…' is not a integer").
+      if (integers.includes(name) && !(/^-?\d+$/.test(value!) && Number.isSafeInteger(Number(value)))) {
         return `switchyard ${subcommand}: ${name} takes a whole number, e.g. ${name} ${
           exampleOf[name]
         } (got \`${value}\`)`
@@ -329,3 +344,32 @@ export const usageError = (args: ReadonlyArray<string>): string | undefined => {
  * @category running
  */
 export const run = Command.run(command, { name: "switchyard", version: "0.1.0" })
+
+/**
+ * Text without ANSI escape sequences.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const stripAnsi = (text: string): string => text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "")
+
+/**
+ * Runs `effect` with @effect/cli's bold and coloured output (help, its error messages) made plain on
+ * the streams that are not a terminal: `switchyard --help > help.txt` or `| less` used to get raw
+ * escape codes. `stdout` covers `Console.log`, `stderr` covers `Console.error`.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const withoutColour = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  plain: { readonly stdout: boolean; readonly stderr: boolean }
+): Effect.Effect<A, E, R> =>
+  Console.consoleWith((console) => {
+    const strip = (args: ReadonlyArray<unknown>) => args.map((arg) => typeof arg === "string" ? stripAnsi(arg) : arg)
+    return Effect.withConsole(effect, {
+      ...console,
+      log: plain.stdout ? (...args) => console.log(...strip(args)) : (...args) => console.log(...args),
+      error: plain.stderr ? (...args) => console.error(...strip(args)) : (...args) => console.error(...args)
+    })
+  })

@@ -180,15 +180,14 @@ export const explain = (
       return yield* router.explain(generateRequest)
     }).pipe(Effect.provideService(State.State, State.makeMemory()), Effect.scoped)
     const warnings = analysis.right.diagnostics.filter((d) => d.code !== "SY105").map(Diagnostic.formatLine)
+    // The policy's warnings go to stderr in both formats: JSON on stdout stays parseable, and the
+    // warnings are not lost to a script (they used to be dropped with --format json).
+    const stderr = warnings.length > 0 ? warnings.join("\n") + "\n" : ""
     if (options.format === "json") {
       const json = { ...explanation, rule: explanation.rule ?? null }
-      return { stdout: JSON.stringify(json, null, 2) + "\n", stderr: "", exitCode: 0 }
+      return { stdout: JSON.stringify(json, null, 2) + "\n", stderr, exitCode: 0 }
     }
-    return {
-      stdout: Render.explanation(explanation) + "\n",
-      stderr: warnings.length > 0 ? warnings.join("\n") + "\n" : "",
-      exitCode: 0
-    }
+    return { stdout: Render.explanation(explanation) + "\n", stderr, exitCode: 0 }
   })
 
 /**

@@ -1,12 +1,14 @@
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { Cli, Commands, Install } from "@switchyard/cli"
 import type * as Plugin from "@switchyard/core/Plugin"
 import { AdapterConfigError, knownAdapters } from "@switchyard/core/Provider"
 import type { Adapter } from "@switchyard/core/Provider"
 import * as Laws from "@switchyard/testing/Laws"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { spawnSync } from "node:child_process"
@@ -210,6 +212,21 @@ describe("explain", () => {
         "1 | {\"messages\": 3}",
         "  |              ^"
       ])
+    }))
+
+  it.effect("--format json keeps the policy's warnings, on stderr, as the human format does", () =>
+    Effect.gen(function*() {
+      const orphan = write(
+        "orphan.yaml",
+        fs.readFileSync(good, "utf8").replace("  seeing:\n", "  orphan:\n    targets: [openai/mini]\n  seeing:\n")
+      )
+      const request = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+      const human = yield* Commands.explain(orphan, request, { ...everything, format: "human" })
+      const json = yield* Commands.explain(orphan, request, { ...everything, format: "json" })
+      expect(human.stderr).toContain("warning SY301: route `orphan` is unreachable")
+      expect(json.exitCode).toBe(0)
+      expect(JSON.parse(json.stdout).route).toBe("default")
+      expect(json.stderr).toBe(human.stderr)
     }))
 
   it.effect("points at unknown keys of a request file, as check does in a policy", () =>
@@ -437,7 +454,6 @@ describe("usage errors", () => {
       /^switchyard check: unknown option `--formt`; did you mean `--format`\?/
     )
     expect(Cli.usageError(["simulate", "p.yaml", "--scenario=s.yaml", "--seed", "3", "--help"])).toBeUndefined()
-    expect(Cli.usageError(["nonsense", "--x"])).toBeUndefined()
   })
 
   it("explain a --provider without `=` instead of @effect/cli's \"text options do not have a default value\"", () => {
@@ -491,6 +507,56 @@ describe("usage errors", () => {
     expect(Cli.usageError(["simulate", "--help"])).toBeUndefined()
     expect(Cli.usageError(["explain", "p.yaml", "--request={}"])).toBeUndefined()
   })
+
+  it("name an unknown command with a did-you-mean, and never crash on a prototype key", () => {
+    const commands = "commands: check, explain, laws, schema, simulate (switchyard --help)"
+    expect(Cli.usageError(["chek", "p.yaml"])).toBe(
+      `switchyard: unknown command \`chek\`; did you mean \`check\`?\n${commands}`
+    )
+    expect(Cli.usageError(["nonsense", "--x"])).toBe(`switchyard: unknown command \`nonsense\`\n${commands}`)
+    // `constructor` and `toString` are on every object's prototype: they are not commands either.
+    expect(Cli.usageError(["constructor", "x"])).toBe(`switchyard: unknown command \`constructor\`\n${commands}`)
+    expect(Cli.usageError(["toString"])).toBe(`switchyard: unknown command \`toString\`\n${commands}`)
+    // The value of a built-in option is not the command.
+    expect(Cli.usageError(["--log-level", "debug", "check", "p.yaml", "--formt", "json"])).toMatch(
+      /^switchyard check: unknown option `--formt`; did you mean `--format`\?/
+    )
+    expect(Cli.usageError(["--log-level", "debug", "chek"])).toMatch(/^switchyard: unknown command `chek`/)
+    expect(Cli.usageError(["--log-level=debug", "check", "p.yaml"])).toBeUndefined()
+    expect(Cli.usageError(["--completions", "bash"])).toBeUndefined()
+    expect(Cli.usageError(["--help"])).toBeUndefined()
+    expect(Cli.usageError([])).toBeUndefined()
+  })
+
+  it("suggest a value that works, and refuse whole numbers beyond what is exact", () => {
+    expect(Cli.usageError(["laws", "p.yaml", "--law"])).toBe("switchyard laws: --law needs a value, e.g. --law L1")
+    expect(Cli.usageError(["laws", "p.yaml", "--seed", "99999999999999999999"])).toBe(
+      "switchyard laws: --seed takes a whole number, e.g. --seed 7 (got `99999999999999999999`)"
+    )
+    expect(Cli.usageError(["laws", "p.yaml", "--seed", String(Number.MAX_SAFE_INTEGER)])).toBeUndefined()
+  })
+
+  it.effect("--help is plain text where the output is not a terminal, coloured where it is", () =>
+    Effect.gen(function*() {
+      const out: Array<string> = []
+      const base = yield* Console.consoleWith(Effect.succeed)
+      const capture: Console.Console = {
+        ...base,
+        log: (...args) => Effect.sync(() => void out.push(args.join(" "))),
+        error: (...args) => Effect.sync(() => void out.push(args.join(" ")))
+      }
+      const help = (plain: boolean) =>
+        Cli.withoutColour(Cli.run(["node", "switchyard", "check", "--help"]), { stdout: plain, stderr: plain }).pipe(
+          Effect.withConsole(capture),
+          Effect.provide(NodeContext.layer),
+          Effect.zipRight(Effect.sync(() => out.splice(0).join("\n")))
+        )
+      const plain = yield* help(true)
+      expect(plain).toContain("--format human | json")
+      expect(plain).not.toContain("\u001b[")
+      expect(yield* help(false)).toContain("\u001b[")
+      expect(Cli.stripAnsi("\u001b[0;1mUSAGE\u001b[0m")).toBe("USAGE")
+    }))
 
   it("know exactly the options each subcommand's --help lists", () => {
     for (const subcommand of Cli.subcommands as ReadonlyArray<Command.Command<string, never, never, any>>) {
