@@ -706,6 +706,12 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
     // Exactly once, whatever the router does (L30).
     if (ticket.ended) return
     ticket.ended = true
+    if (outcome._tag === "Interrupted" && outcome.started === false) {
+      // Given back before its call started (a later stage refused it): nothing was sent, nothing is
+      // owed, and the request quota's token goes back too, as for an admission that never happened.
+      ticket.usd = ticket.pricing === undefined ? undefined : 0
+      return yield* rollback(ticket.held, now)
+    }
     const usage = billedUsage(outcome, ticket.info.request.estimatedInputTokens)
     ticket.usd = ticket.pricing === undefined
       ? undefined

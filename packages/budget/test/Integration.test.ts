@@ -207,4 +207,49 @@ budget:
       expect([Either.isLeft(shortResult) && shortResult.left._tag, shortEnd]).toEqual(["Timeout", 1_000])
       expect(lab.calls).toHaveLength(1)
     }).pipe(Effect.provide(State.layerMemory)))
+
+  it.scopedLive("an attempt a later stage refuses costs nothing and gives its request-quota token back", () =>
+    Effect.gen(function*() {
+      const lab = ScriptedProvider.make("lab", () => ({ _tag: "ok", latencyMs: 1, usage: usage(1, 1) }))
+      const compiled = yield* Policy.compile(
+        `
+version: 1
+providers:
+  lab: { adapter: openai, apiKey: k, models: { m: { pricing: { input: 1, output: 1 } } } }
+routes:
+  default: { targets: [lab/m], retry: { maxAttempts: 1 } }
+budget:
+  rateLimits: [{ scope: { provider: lab }, requestsPerMinute: 6, burst: { requests: 3 }, onLimit: reject }]
+`,
+        "policy.yaml",
+        { adapters, plugins: [plugin] }
+      )
+      const store = yield* State.State
+      const budgetStage = yield* plugin.make(compiled.plan.sections.budget as never, {
+        plan: compiled.plan,
+        store,
+        events: Events.collect()
+      })
+      // A stage after the budget that refuses while `open` (an open breaker, say).
+      let open = true
+      const breaker = {
+        name: "breaker",
+        beforeAttempt: () =>
+          open ?
+            Effect.fail({ _tag: "Refusal" as const, reason: "circuit-open", detail: "open" }) :
+            Effect.succeed(undefined)
+      }
+      const router = yield* Router.make({
+        plan: compiled.plan,
+        providers: new Map([["lab", lab.model]]),
+        stages: [budgetStage, breaker]
+      })
+      const request = { messages: [{ role: "user" as const, content: "hi" }] }
+      for (let i = 0; i < 3; i++) expect(Either.isLeft(yield* Effect.either(router.generate(request)))).toBe(true)
+      expect(lab.calls).toHaveLength(0)
+      open = false
+      // The burst of 3 is whole again: the refused attempts took nothing (they used to drain it).
+      for (let i = 0; i < 3; i++) expect((yield* router.generate(request)).cost).toBeGreaterThan(0)
+      expect(lab.calls).toHaveLength(3)
+    }).pipe(Effect.provide(State.layerMemory)))
 })

@@ -90,7 +90,16 @@ export type AttemptOutcome =
     readonly error: SwitchyardError
     readonly usage?: Usage | undefined
   }
-  | { readonly _tag: "Interrupted"; readonly latencyMs: number; readonly usage?: Usage | undefined }
+  | {
+    readonly _tag: "Interrupted"
+    readonly latencyMs: number
+    readonly usage?: Usage | undefined
+    /**
+     * `false` when the attempt never reached the provider: a later stage refused it, or its admission
+     * was interrupted. Nothing was sent, so nothing is owed: give back what it took in full.
+     */
+    readonly started?: boolean | undefined
+  }
 
 /**
  * What a stage hands back when it admits an attempt: a callback for its end. It is called exactly

@@ -132,6 +132,9 @@ interface AttemptProgress {
   partialUsage: (() => Usage | undefined) | undefined
 }
 
+/** How the tickets of an attempt given back before its call started end: nothing was sent. */
+const notStarted: AttemptOutcome = { _tag: "Interrupted", latencyMs: 0, started: false }
+
 /** Everything one request accumulates while it is routed. */
 interface RequestContext {
   readonly info: RequestInfo
@@ -883,7 +886,7 @@ class Engine {
           (cause) =>
             tickets.length === 0 || Option.isSome(Cause.failureOption(cause)) ?
               Effect.void :
-              endTickets(this.store, tickets, { _tag: "Interrupted", latencyMs: 0 }, clock.unsafeCurrentTimeMillis())
+              endTickets(this.store, tickets, notStarted, clock.unsafeCurrentTimeMillis())
         ),
         context.deadline,
         () => failed(this.totalTimeout(context, target))
@@ -922,7 +925,7 @@ class Engine {
         tickets.length === 0 ?
           this.refused(info, refusal, context, admittedAt) :
           Effect.zipRight(
-            endTickets(this.store, tickets, { _tag: "Interrupted", latencyMs: 0 }, admittedAt),
+            endTickets(this.store, tickets, notStarted, admittedAt),
             this.refused(info, refusal, context, admittedAt)
           ),
       onSuccess: (ticket) => {
@@ -1563,7 +1566,7 @@ function* admitAll(
     const answer = yield* stage.admission!(info, now)
     if (answer === undefined) continue
     if (isRefusal(answer)) {
-      yield* settleAll(tickets, { _tag: "Interrupted", latencyMs: 0 }, now)
+      yield* settleAll(tickets, notStarted, now)
       return answer
     }
     tickets.push(answer)
