@@ -284,7 +284,12 @@ interface Call {
 }
 
 type Result =
-  | { readonly _tag: "Ok"; readonly provider: string | undefined }
+  | {
+    readonly _tag: "Ok"
+    readonly provider: string | undefined
+    /** A stream: whether it ended with its `finish` part (a truncated answer is never a success). */
+    readonly finished?: boolean | undefined
+  }
   | { readonly _tag: "Failed"; readonly error: Errors.SwitchyardError }
   | { readonly _tag: "Died"; readonly cause: string }
   | { readonly _tag: "Hung" }
@@ -420,7 +425,8 @@ const runCase = (
           const start = Chunk.findFirst(parts, (part) => part.type === "stream-start")
           return {
             _tag: "Ok" as const,
-            provider: Option.isSome(start) && start.value.type === "stream-start" ? start.value.provider : undefined
+            provider: Option.isSome(start) && start.value.type === "stream-start" ? start.value.provider : undefined,
+            finished: Chunk.some(parts, (part) => part.type === "finish")
           }
         }) :
         Effect.map(router.generate(item.request), (response) => ({ _tag: "Ok" as const, provider: response.provider }))
@@ -843,6 +849,10 @@ const checkRequest = (
 
   // L2: nothing starts after a success or a non-retryable failure; that failure reaches the caller as is.
   if (enabled.has("L2")) {
+    // A stream that ends without its finish part was cut: it must fail (StreamInterrupted), not succeed.
+    if (result._tag === "Ok" && result.finished === false) {
+      return { law: "L2", message: "the stream ended as a success without its `finish` part: a truncated answer" }
+    }
     const finals = calls.filter((call) => isFinal(call, analysis))
       .sort((a, b) => (a.endSeq ?? Infinity) - (b.endSeq ?? Infinity))
     const first = finals[0]

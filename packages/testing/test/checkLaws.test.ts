@@ -3,7 +3,7 @@ import type { Plan } from "@switchyard/core"
 import { Errors, Model, Router } from "@switchyard/core"
 import { Plans } from "@switchyard/core/testing"
 import * as Testing from "@switchyard/testing"
-import { Effect, FastCheck as fc, Fiber, Schedule } from "effect"
+import { Effect, FastCheck as fc, Fiber, Schedule, Stream } from "effect"
 
 const plan = Plans.route({
   providers: ["openai", "anthropic", "google"],
@@ -138,6 +138,21 @@ describe("checkLaws catches broken wiring", () => {
         )
       }))
       expect(error.law).toBe("L10")
+    }))
+
+  it.effect("a stream that loses its finish part passes for a success (L2)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 200,
+        seed: 12,
+        makeRouter: (options) =>
+          Effect.map(Router.make(options), (router) => ({
+            ...router,
+            stream: (request) => Stream.filter(router.stream(request), (part) => part.type !== "finish")
+          }))
+      }))
+      expect(error.law).toBe("L2")
+      expect(error.message).toContain("without its `finish` part")
     }))
 
   it.effect("one attempt too many per target (L1)", () =>
