@@ -679,6 +679,18 @@ const checkRequest = (
   }
 
   // L22: the caller gets the first acceptable answer, and no other call outlives the request.
+  // L22: an answer is some call's answer. A generate call's answer is a call that answered (a stream's
+  // call may end interrupted once its finish part is through, so streams are not judged this way).
+  // Without stages only: a cache's `aroundRequest` may answer on its own.
+  if (
+    enabled.has("L22") && result._tag === "Ok" && result.finished === undefined && !hasStages &&
+    !calls.some((call) => call.record.result === "ok")
+  ) {
+    return {
+      law: "L22",
+      message: `the request succeeded, yet none of its ${calls.length} calls answered: an answer from nowhere`
+    }
+  }
   if (enabled.has("L22") && calls.length > 1 && (result._tag === "Ok" || result._tag === "Failed")) {
     for (const call of calls) {
       if (call.record.endedAt === undefined || call.record.endedAt > trace.end) {

@@ -155,6 +155,31 @@ describe("checkLaws catches broken wiring", () => {
       expect(error.message).toContain("without its `finish` part")
     }))
 
+  it.effect("a failure turned into a made-up answer (L22)", () =>
+    Effect.gen(function*() {
+      const error = yield* violation(Testing.checkLaws(plan, {
+        numRuns: 200,
+        seed: 13,
+        laws: ["L22"],
+        makeRouter: wrapped((router) => (request) =>
+          Effect.catchAll(router.generate(request), () =>
+            Effect.succeed({
+              provider: "cache",
+              model: "none",
+              route: "main",
+              text: "a plausible answer",
+              toolCalls: [],
+              finishReason: "stop" as const,
+              usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+              attempts: [],
+              traceId: "made-up"
+            }))
+        )
+      }))
+      expect(error.law).toBe("L22")
+      expect(error.message).toContain("an answer from nowhere")
+    }))
+
   it.effect("one attempt too many per target (L1)", () =>
     Effect.gen(function*() {
       const error = yield* violation(Testing.checkLaws(plan, {
