@@ -84,7 +84,8 @@ export interface Chunk {
           readonly refusal?: string | null | undefined
           readonly tool_calls?:
             | ReadonlyArray<{
-              readonly index: number
+              /** Missing from some compatible servers (Ollama before 0.4.7). */
+              readonly index?: number | undefined
               readonly id?: string | null | undefined
               readonly function?:
                 | { readonly name?: string | null | undefined; readonly arguments?: string | null | undefined }
@@ -366,7 +367,11 @@ export class StreamState<C extends Chunk = Chunk> {
   /** Whether the answer had text, and whether it had a refusal: only a refusal is filtered content. */
   private sawText = false
   private sawRefusal = false
-  private readonly calls = new Map<number, { id: string; name: string; arguments: string }>()
+  /** The answer's tool calls in the order they opened: a call's position is its parts' `index`. */
+  private readonly calls: Array<{ id: string | undefined; name: string; arguments: string }> = []
+  /** The position of the call open at each wire `index`, and of the last call a delta went to. */
+  private readonly positionOfIndex = new Map<number, number>()
+  private lastPosition: number | undefined
 
   constructor(
     private readonly context: { readonly provider: string; readonly model: string },
@@ -390,21 +395,20 @@ export class StreamState<C extends Chunk = Chunk> {
     }
     if (delta?.refusal != null && delta.refusal !== "") this.sawRefusal = true
     for (const call of delta?.tool_calls ?? []) {
-      const known = this.calls.get(call.index)
       const argumentsDelta = call.function?.arguments ?? ""
+      const id = call.id != null && call.id !== "" ? call.id : undefined
+      const position = this.positionOf(call.index, id)
+      const known = this.calls[position]
       if (known === undefined) {
-        this.calls.set(call.index, {
-          id: call.id ?? `call_${call.index}`,
-          name: call.function?.name ?? "",
-          arguments: argumentsDelta
-        })
+        this.calls.push({ id, name: call.function?.name ?? "", arguments: argumentsDelta })
       } else {
+        if (known.id === undefined) known.id = id
         if (call.function?.name != null && known.name === "") known.name = call.function.name
         known.arguments += argumentsDelta
       }
       out.push({
         type: "tool-call-delta",
-        index: call.index,
+        index: position,
         ...(call.id != null ? { id: call.id } : {}),
         ...(call.function?.name != null ? { name: call.function.name } : {}),
         argumentsDelta
@@ -444,10 +448,29 @@ export class StreamState<C extends Chunk = Chunk> {
     })
   }
 
+  /**
+   * The position of the call a tool-call delta belongs to. OpenAI numbers parallel calls by `index`;
+   * some compatible servers do not: Ollama sent no `index` before 0.4.7 and later sends `index: 0` for
+   * every call of a turn, which merged parallel calls into one with concatenated JSON arguments. A
+   * delta opens a new call when its index is new or is held by a call with another `id`, or, without an
+   * index, when it names an id other than the last call's; any other delta continues that call.
+   */
+  private positionOf(index: number | undefined, id: string | undefined): number {
+    const last = this.lastPosition
+    const known = index === undefined ? last : this.positionOfIndex.get(index)
+    const knownId = known === undefined ? undefined : this.calls[known].id
+    const continues = known !== undefined &&
+      (id === undefined || id === knownId || (index !== undefined && knownId === undefined))
+    const position = continues ? known : this.calls.length
+    if (index !== undefined) this.positionOfIndex.set(index, position)
+    this.lastPosition = position
+    return position
+  }
+
   private completeToolCalls(): Array<StreamPart> {
-    return [...this.calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => ({
+    return this.calls.map((call, position) => ({
       type: "tool-call" as const,
-      id: call.id,
+      id: call.id ?? `call_${position}`,
       name: call.name,
       arguments: call.arguments
     }))

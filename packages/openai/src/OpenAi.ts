@@ -18,7 +18,7 @@ import * as Schema from "effect/Schema"
 import OpenAI from "openai"
 import type { ChatCompletion } from "openai/resources/chat/completions"
 import type { Dialect } from "./internal/chat.js"
-import { keepTopLevelErrors, makeDialect, renumberToolCalls, toProviderError } from "./internal/chat.js"
+import { keepTopLevelErrors, makeDialect, toProviderError } from "./internal/chat.js"
 
 /**
  * The adapter names: `openai` (api.openai.com, API key required) and `openai-compatible` (any server
@@ -118,27 +118,8 @@ const fromClient = (client: OpenAI, dialect: Dialect): LanguageModel =>
         body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
         options
       ) as Promise<ChatCompletion>,
-    stream: async (body, options) => {
-      const chunks = await client.chat.completions.create(
-        body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming,
-        options
-      )
-      const renumber = renumberToolCalls()
-      // Only `next` is needed (AdapterKit.fromAsyncIterable never calls `return`); aborting the
-      // controller still ends the request.
-      return {
-        controller: chunks.controller,
-        [Symbol.asyncIterator]: () => {
-          const iterator = chunks[Symbol.asyncIterator]()
-          return {
-            next: () =>
-              iterator.next().then((result) =>
-                result.done === true ? result : { done: false as const, value: renumber(result.value) }
-              )
-          }
-        }
-      }
-    },
+    stream: (body, options) =>
+      client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming, options),
     listModels: (signal) => client.models.list({ signal }),
     classify: toProviderError,
     streamFields: { stream_options: { include_usage: true } }

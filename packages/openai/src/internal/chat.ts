@@ -26,49 +26,6 @@ export const makeDialect = (settings: {
   streamErrorOf: () => undefined
 })
 
-/**
- * Gives every tool call of a streamed answer an index of its own, before core's mapping (which keys
- * tool calls by `index`, as OpenAI numbers them) sees the chunk. Some compatible servers number them
- * wrongly: Ollama sent no `index` before 0.4.7 and later sends `index: 0` for every call of a turn,
- * and parallel calls were then merged into one call with concatenated JSON arguments. A delta opens
- * a new call when it has no index and names a new `id`, or when its index is taken by a call with
- * another `id`; any other delta continues the call at its index (or the last one, without index).
- */
-export const renumberToolCalls = (): (chunk: ChatCompletionChunk) => ChatCompletionChunk => {
-  const byIndex = new Map<number, { id: string | undefined; slot: number }>()
-  let last: { id: string | undefined; slot: number } | undefined
-  let next = 0
-  const open = (id: string | undefined) => {
-    last = { id, slot: next++ }
-    return last
-  }
-  return (chunk) => {
-    const choice = chunk.choices?.find((c) => c.index === 0) ?? chunk.choices?.[0]
-    const calls = choice?.delta?.tool_calls
-    if (choice === undefined || calls == null || calls.length === 0) return chunk
-    const renumbered = calls.map((call) => {
-      const id = typeof call.id === "string" && call.id !== "" ? call.id : undefined
-      let target: { id: string | undefined; slot: number }
-      if (typeof call.index !== "number") {
-        target = last !== undefined && (id === undefined || id === last.id) ? last : open(id)
-      } else {
-        const known = byIndex.get(call.index)
-        target = known !== undefined && (id === undefined || known.id === undefined || id === known.id)
-          ? known
-          : open(id)
-        byIndex.set(call.index, target)
-        last = target
-      }
-      if (target.id === undefined) target.id = id
-      return { ...call, index: target.slot }
-    })
-    return {
-      ...chunk,
-      choices: chunk.choices.map((c) => c === choice ? { ...c, delta: { ...c.delta, tool_calls: renumbered } } : c)
-    }
-  }
-}
-
 /** The message of an error body written at the top level instead of under `error`, rewrapped. */
 const rewrapTopLevelError = (body: unknown): unknown => {
   if (typeof body !== "object" || body === null || Array.isArray(body) || "error" in body) return undefined
