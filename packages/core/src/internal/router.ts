@@ -1048,11 +1048,7 @@ class Engine {
             this.totalTimeout(context, target) :
             providerError
           const usage = error instanceof StreamInterrupted && error.partialUsage !== undefined ?
-            {
-              inputTokens: error.partialUsage.inputTokens,
-              outputTokens: error.partialUsage.outputTokens,
-              totalTokens: error.partialUsage.inputTokens + error.partialUsage.outputTokens
-            } :
+            withTotal(error.partialUsage) :
             progress.partialUsage?.()
           context.lastError = error
           return andThen(endNow({ _tag: "Failure", latencyMs, error, usage }), Effect.fail(failed(error)))
@@ -1176,8 +1172,7 @@ class Engine {
           // Nothing received: nothing more is known than for a generate call cut short.
           progress.partialUsage = () => {
             if (parts.length === 0) return undefined
-            const usage = partialUsage(parts, context.info.estimatedInputTokens)
-            return { ...usage, totalTokens: usage.inputTokens + usage.outputTokens }
+            return withTotal(partialUsage(parts, context.info.estimatedInputTokens))
           }
           let armed = Math.min(
             ttftMs === undefined ? Infinity : clock.unsafeCurrentTimeMillis() + ttftMs,
@@ -1311,7 +1306,7 @@ class Engine {
           _tag: "Failure",
           latencyMs,
           error: failure,
-          usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens }
+          usage: withTotal(usage)
         })
         return yield* Effect.fail(failure)
       })
@@ -1352,11 +1347,10 @@ class Engine {
       Stream.ensuring(Effect.zipRight(
         Effect.clockWith((clock) => {
           if (finished) return Effect.void
-          const usage = partialUsage(seen, context.info.estimatedInputTokens)
           return end({
             _tag: "Interrupted",
             latencyMs: clock.unsafeCurrentTimeMillis() - answered.startedAt,
-            usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens }
+            usage: withTotal(partialUsage(seen, context.info.estimatedInputTokens))
           })
         }),
         Scope.close(value.scope, Exit.void)
@@ -1577,6 +1571,13 @@ function* admitAll(
 const isRefusal = (answer: AttemptTicket | Refusal): answer is Refusal => "_tag" in answer && answer._tag === "Refusal"
 
 /** The usage of a broken stream: the last reported usage, else input estimate and ~4 characters a token. */
+/** A partial usage as a `Usage`, with its total. */
+const withTotal = (partial: { readonly inputTokens: number; readonly outputTokens: number }): Usage => ({
+  inputTokens: partial.inputTokens,
+  outputTokens: partial.outputTokens,
+  totalTokens: partial.inputTokens + partial.outputTokens
+})
+
 const partialUsage = (parts: ReadonlyArray<StreamPart>, estimatedInputTokens: number) => {
   let characters = 0
   let reported: Usage | undefined
