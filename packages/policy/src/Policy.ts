@@ -21,14 +21,15 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as fs from "node:fs/promises"
 import { toPlan } from "./Compile.js"
-import type { Diagnostic, Severity } from "./Diagnostic.js"
+import type { Diagnostic } from "./Diagnostic.js"
 import { fileError, format, formatLine, hasErrors, sort } from "./Diagnostic.js"
 import * as Document from "./Document.js"
 import * as Checks from "./internal/checks.js"
 import * as Decode from "./internal/decode.js"
 import type { EnvLookup } from "./internal/interpolate.js"
 import { interpolate } from "./internal/interpolate.js"
-import type { Entry, LNode, Path, RawIssue, SourceFile, Span } from "./internal/source.js"
+import * as Report from "./internal/report.js"
+import type { Entry, LNode, Path, RawIssue, SourceFile } from "./internal/source.js"
 import * as Source from "./internal/source.js"
 import { didYouMean } from "./internal/suggest.js"
 
@@ -132,16 +133,7 @@ interface Run {
 const run = (text: string, file: string, options: Options, strictEnv: boolean): Run => {
   const parsed = Source.parse(text, file)
   const source = parsed.source
-  const diagnostics: Array<Diagnostic> = []
-  const reported = new Set<string>()
-  const report = (span: Span, code: string, severity: Severity, message: string, hint?: string) => {
-    // A node used twice through an alias (`*name`) is checked at each use, but it is one place in the
-    // file with one problem: report it once.
-    const key = `${code}:${span.start}:${span.end}:${message}`
-    if (reported.has(key)) return
-    reported.add(key)
-    diagnostics.push({ file, ...Source.position(source, span), severity, code, message, hint })
-  }
+  const { diagnostics, report } = Report.collector(file, source)
   const raw = (issue: RawIssue) => report(issue.span, issue.code, issue.severity ?? "error", issue.message, issue.hint)
   parsed.issues.forEach(raw)
   const done = (root: LNode | undefined, document?: Document.PolicyDocument, plan?: PolicyPlan): Run => ({

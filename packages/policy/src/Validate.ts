@@ -10,7 +10,7 @@ import type * as Schema from "effect/Schema"
 import type { Code, Diagnostic, Severity } from "./Diagnostic.js"
 import { format, hasErrors, sort } from "./Diagnostic.js"
 import * as Decode from "./internal/decode.js"
-import type { Span } from "./internal/source.js"
+import * as Report from "./internal/report.js"
 import * as Source from "./internal/source.js"
 import * as Suggest from "./internal/suggest.js"
 
@@ -56,15 +56,7 @@ export const check = <A, I>(
   semantic: (value: A) => ReadonlyArray<Finding> = () => []
 ): Checked<A> => {
   const parsed = Source.parse(text, file)
-  const diagnostics: Array<Diagnostic> = []
-  const reported = new Set<string>()
-  const report = (span: Span, code: string, severity: Severity, message: string, hint?: string) => {
-    // A node used twice through an alias (`*name`) is one place in the file: report its problem once.
-    const key = `${code}:${span.start}:${span.end}:${message}`
-    if (reported.has(key)) return
-    reported.add(key)
-    diagnostics.push({ file, ...Source.position(parsed.source, span), severity, code, message, hint })
-  }
+  const { diagnostics, report } = Report.collector(file, parsed.source)
   for (const issue of parsed.issues) {
     report(issue.span, issue.code, issue.severity ?? "error", issue.message, issue.hint)
   }
