@@ -285,25 +285,28 @@ describe("errors", () => {
     }))
 })
 
+/** Gemini's answer to a bad API key. */
+const invalidKey = {
+  kind: "json",
+  status: 400,
+  body: {
+    error: {
+      code: 400,
+      message: "API key not valid. Please pass a valid API key.",
+      status: "INVALID_ARGUMENT",
+      details: [{
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        reason: "API_KEY_INVALID",
+        domain: "googleapis.com"
+      }]
+    }
+  }
+} as const
+
 describe("errors: invalid API key", () => {
   it.live("a 400 API_KEY_INVALID is AuthenticationFailed, not InvalidRequest", () =>
     Effect.gen(function*() {
-      server().enqueue({
-        kind: "json",
-        status: 400,
-        body: {
-          error: {
-            code: 400,
-            message: "API key not valid. Please pass a valid API key.",
-            status: "INVALID_ARGUMENT",
-            details: [{
-              "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-              reason: "API_KEY_INVALID",
-              domain: "googleapis.com"
-            }]
-          }
-        }
-      })
+      server().enqueue(invalidKey)
       const error: any = yield* failure(generate(hello))
       assert.strictEqual(error._tag, "AuthenticationFailed")
       assert.strictEqual(error.status, 400)
@@ -369,18 +372,7 @@ describe("ping", () => {
 
   it.live("a bad API key is AuthenticationFailed, as it is for a call", () =>
     Effect.gen(function*() {
-      server().enqueue({
-        kind: "json",
-        status: 400,
-        body: {
-          error: {
-            code: 400,
-            message: "API key not valid. Please pass a valid API key.",
-            status: "INVALID_ARGUMENT",
-            details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID" }]
-          }
-        }
-      })
+      server().enqueue(invalidKey)
       const model = yield* makeModel({})
       const error: any = yield* failure(model.ping!)
       assert.strictEqual(error._tag, "AuthenticationFailed")

@@ -146,29 +146,13 @@ describe("generate", () => {
 
   it.live("tool calls without an id get distinct call_<n> ids, not the SDK's \"null\"", () =>
     Effect.gen(function*() {
-      server().enqueue({
-        kind: "json",
-        status: 200,
-        body: {
-          id: "cmpl-1",
-          object: "chat.completion",
-          created: 1_700_000_000,
-          model: "mistral-test",
-          usage: F.usage(10, 5),
-          choices: [{
-            index: 0,
-            message: {
-              role: "assistant",
-              content: "",
-              tool_calls: [
-                { function: { name: "weather", arguments: "{\"city\":\"Paris\"}" } },
-                { function: { name: "weather", arguments: "{\"city\":\"Rome\"}" } }
-              ]
-            },
-            finish_reason: "tool_calls"
-          }]
-        }
-      })
+      server().enqueue(F.completion({
+        toolCalls: [
+          { name: "weather", arguments: "{\"city\":\"Paris\"}" },
+          { name: "weather", arguments: "{\"city\":\"Rome\"}" }
+        ],
+        finish_reason: "tool_calls"
+      }))
       const response = yield* generate(hello)
       assert.deepStrictEqual(response.toolCalls.map((call) => call.id), ["call_0", "call_1"])
     }))

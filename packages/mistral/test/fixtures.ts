@@ -17,7 +17,8 @@ export const usage = (prompt: number, completion: number): WireUsage => ({
 })
 
 export interface WireToolCall {
-  readonly id: string
+  /** Left out: a call the server sent without an id. */
+  readonly id?: string
   readonly name: string
   readonly arguments: string
 }
@@ -44,7 +45,7 @@ export const completion = (options: {
         ...(options.toolCalls !== undefined
           ? {
             tool_calls: options.toolCalls.map((call, index) => ({
-              id: call.id,
+              ...(call.id !== undefined ? { id: call.id } : {}),
               type: "function",
               index,
               function: { name: call.name, arguments: call.arguments }
