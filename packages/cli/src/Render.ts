@@ -50,7 +50,17 @@ export const hedge = (plan: HedgePlan | undefined): string =>
     ? "off"
     : `after ${ms(plan.delayMs)} without an answer, up to ${plan.maxHedged} extra attempt${
       plan.maxHedged === 1 ? "" : "s"
+    }${
+      plan.when === undefined ?
+        "" :
+        `, only while ≥ ${
+          percent(plan.when.slowRatio)
+        } of first attempts on the first target outlast the delay (over the last ${
+          ms(plan.when.windowMs)
+        }, judged from ${plan.when.minThroughput} attempts)`
     }`
+
+const percent = (ratio: number): string => `${Number((ratio * 100).toFixed(2))}%`
 
 /**
  * `reason: detail`, without saying a word twice: no reason when the detail starts with it ("budget

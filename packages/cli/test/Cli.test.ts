@@ -3,7 +3,7 @@ import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
-import { Cli, Commands, Install } from "@switchyard/cli"
+import { Cli, Commands, Install, Render } from "@switchyard/cli"
 import type * as Plugin from "@switchyard/core/Plugin"
 import { AdapterConfigError, knownAdapters } from "@switchyard/core/Provider"
 import type { Adapter } from "@switchyard/core/Provider"
@@ -175,6 +175,14 @@ describe("explain", () => {
       expect(lines).toContain("timeout:  total 20s, attempt 5s")
       expect(lines).toContain("hedge:    after 2s without an answer, up to 1 extra attempt")
     }))
+
+  it("a hedge condition is shown with the hedge it gates", () => {
+    expect(Render.hedge({ delayMs: 2250, maxHedged: 1, when: { slowRatio: 0.1, windowMs: 10_000, minThroughput: 40 } }))
+      .toBe(
+        "after 2.25s without an answer, up to 1 extra attempt, only while ≥ 10% of first attempts on the first target" +
+          " outlast the delay (over the last 10s, judged from 40 attempts)"
+      )
+  })
 
   it.effect("notes say each word once: a budget's note is not prefixed with `budget:` again", () =>
     Effect.gen(function*() {

@@ -150,6 +150,7 @@ export interface TimeoutPlan {
 /**
  * Hedging: when an attempt has not answered within `delayMs`, start the next target too (up to
  * `maxHedged` extra attempts); the first acceptable answer wins and the others are interrupted.
+ * With `when`, hedges start only while the route's first target has a heavy tail.
  *
  * @since 0.1.0
  * @category models
@@ -157,6 +158,24 @@ export interface TimeoutPlan {
 export interface HedgePlan {
   readonly delayMs: number
   readonly maxHedged: number
+  readonly when?: HedgeCondition | undefined
+}
+
+/**
+ * When a hedge may start: while, of the first attempts of the route's requests on the same target
+ * over the last `windowMs`, at least `slowRatio` outlasted the hedge delay. A first attempt counts
+ * once: as slow when the delay passes with it still running, as fast when it answers before. Until
+ * the window holds `minThroughput` of them the route hedges as without a condition, so a target
+ * that traffic has just come back to is hedged. A healthy target's few slow calls then wait alone,
+ * which saves the hedges' cost; a target whose tail grows is hedged again within a window.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HedgeCondition {
+  readonly slowRatio: number
+  readonly windowMs: number
+  readonly minThroughput: number
 }
 
 /**

@@ -123,7 +123,17 @@ const routePlan = (doc: PolicyDocument, name: string, route: RouteDocument): Rou
     timeout: timeoutPlan(doc.defaults?.timeout, route.timeout),
     hedge: hedge === undefined
       ? undefined
-      : { delayMs: hedge.delay, maxHedged: hedge.maxHedged ?? 1 } satisfies HedgePlan,
+      : {
+        delayMs: hedge.delay,
+        maxHedged: hedge.maxHedged ?? 1,
+        ...(hedge.when === undefined ? {} : {
+          when: {
+            slowRatio: hedge.when.slowRatio,
+            windowMs: hedge.when.window,
+            minThroughput: hedge.when.minThroughput ?? 20
+          }
+        })
+      } satisfies HedgePlan,
     streamMode: route.stream?.mode ?? doc.defaults?.stream?.mode ?? "pass-through",
     failoverOnContextLength: route.failover?.onContextLength ?? doc.defaults?.failover?.onContextLength ?? false
   }

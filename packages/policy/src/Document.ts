@@ -157,6 +157,20 @@ export const Timeout = Schema.Struct({
 })
 
 /**
+ * When a hedge may start (see core's `HedgeCondition`): while at least `slowRatio` of the first
+ * target's first attempts over the last `window` outlasted the hedge delay, once the window holds
+ * `minThroughput` of them (default 20).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const HedgeWhen = Schema.Struct({
+  slowRatio: Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(1)),
+  window: durationBetween(10, DAY),
+  minThroughput: opt(intBetween(1, 1_000_000))
+})
+
+/**
  * Hedging. `maxHedged` is checked semantically (1 to 10, as in Polly) so that it gets its own code.
  *
  * @since 0.1.0
@@ -164,7 +178,8 @@ export const Timeout = Schema.Struct({
  */
 export const Hedge = Schema.Struct({
   delay: durationBetween(0, DAY),
-  maxHedged: opt(Schema.Int)
+  maxHedged: opt(Schema.Int),
+  when: opt(HedgeWhen)
 })
 
 /**

@@ -92,6 +92,12 @@ const cases: ReadonlyArray<Case> = [
   { code: "SY305", text: yaml(...base, "    timeout: { attempt: 5s, ttft: 8s }"), line: 11, token: "8s" },
   { code: "SY306", text: yaml(...base, "    hedge: { delay: 1s, maxHedged: 11 }"), line: 11, token: "11" },
   { code: "SY307", text: yaml(...base, "    retry: { maxAttempts: 0 }"), line: 11, token: "0 }" },
+  {
+    code: "SY307",
+    text: yaml(...base, "    hedge: { delay: 1s, when: { slowRatio: 0, window: 10s } }"),
+    line: 11,
+    token: "0, window"
+  },
   { code: "SY308", text: yaml(...base, "    retry: { baseDelay: 10s, maxDelay: 2s }"), line: 11, token: "10s" },
   { code: "SY309", text: yaml(...base.map((l) => l.replace("[p/m, p/n]", "[]"))), line: 10, token: "targets" },
   {

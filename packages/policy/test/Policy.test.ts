@@ -86,7 +86,7 @@ describe("compile", () => {
     "    targets:",
     "      - { target: openai/mini, weight: 3 }",
     "      - openai/big",
-    "    hedge: { delay: 2s }",
+    "    hedge: { delay: 2s, when: { slowRatio: 0.1, window: 10s } }",
     "rules:",
     "  - name: vision",
     "    when: { capabilities: [vision] }",
@@ -124,7 +124,12 @@ describe("compile", () => {
       expect(main.timeout).toEqual({ totalMs: 30_000, attemptMs: 10_000, ttftMs: undefined, stallMs: undefined })
       expect(main.targets.map((t) => t.id)).toEqual(["openai/big", "route:fast"])
       expect(byName.get("fast")!.targets.map((t) => t.weight)).toEqual([3, 1])
-      expect(byName.get("fast")!.hedge).toEqual({ delayMs: 2000, maxHedged: 1 })
+      // A hedge condition's minThroughput defaults to 20 first attempts.
+      expect(byName.get("fast")!.hedge).toEqual({
+        delayMs: 2000,
+        maxHedged: 1,
+        when: { slowRatio: 0.1, windowMs: 10_000, minThroughput: 20 }
+      })
       expect(byName.get("alias:mini")!.targets.map((t) => t.id)).toEqual(["openai/mini"])
       expect(plan.rules.map((r) => [r.name, r.route, r.when.models])).toEqual([
         ["alias:fast", "fast", ["fast"]],

@@ -495,16 +495,30 @@ export const timeout: fc.Arbitrary<Plan.TimeoutPlan> = fc.record({
 })
 
 /**
- * Hedging: a delay and one or two extra attempts. {@link policy} keeps the delay below its route's
- * total deadline (SY306).
+ * A hedge condition (`hedge.when`): a slow ratio, a window and a minimum of first attempts, small
+ * enough that a short run of requests reaches it.
+ *
+ * @since 0.1.0
+ * @category arbitraries
+ */
+export const hedgeCondition: fc.Arbitrary<Plan.HedgeCondition> = fc.record({
+  slowRatio: fc.constantFrom(0.05, 0.1, 0.25, 0.5, 1),
+  windowMs: fc.integer({ min: 1_000, max: 60_000 }),
+  minThroughput: fc.integer({ min: 1, max: 5 })
+})
+
+/**
+ * Hedging: a delay and one or two extra attempts, sometimes only while the tail is heavy
+ * (`when`). {@link policy} keeps the delay below its route's total deadline (SY306).
  *
  * @since 0.1.0
  * @category arbitraries
  */
 export const hedge: fc.Arbitrary<Plan.HedgePlan> = fc.record({
   delayMs: fc.integer({ min: 10, max: 5_000 }),
-  maxHedged: fc.integer({ min: 1, max: 2 })
-})
+  maxHedged: fc.integer({ min: 1, max: 2 }),
+  when: fc.option(hedgeCondition, { nil: undefined, freq: 2 })
+}).map(({ when, ...hedge }) => when === undefined ? hedge : { ...hedge, when })
 
 /**
  * Options of {@link policy}.

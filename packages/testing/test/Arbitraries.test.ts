@@ -77,6 +77,7 @@ describe("Arbitraries", () => {
       const seen = new Set(plans.flatMap((plan) => plan.routes.map((route) => route.strategy)))
       expect(seen.size).toBe(8)
       expect(plans.some((plan) => plan.routes.some((route) => route.hedge !== undefined))).toBe(true)
+      expect(plans.some((plan) => plan.routes.some((route) => route.hedge?.when !== undefined))).toBe(true)
       expect(plans.some((plan) => plan.routes.some((route) => route.targets.some((t) => t.kind === "route")))).toBe(
         true
       )

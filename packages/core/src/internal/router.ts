@@ -25,7 +25,7 @@ import {
 import { Events, type EventSink } from "../Events.js"
 import type { ExplainedTarget, Explanation } from "../Explain.js"
 import type { AttemptRecord, GenerateRequest, GenerateResponse, ModelResponse, Usage } from "../Model.js"
-import type { NeededCapability, RoutePlan } from "../Plan.js"
+import type { HedgeCondition, NeededCapability, RoutePlan } from "../Plan.js"
 import type {
   AttemptInfo,
   AttemptOutcome,
@@ -178,6 +178,8 @@ class Engine {
   /** Whether every stage that admits attempts offers its admission as a store program. */
   readonly admissionPrograms: boolean
   readonly requestsKeys = new Map<string, string>()
+  /** The store keys of each hedge condition's counts, per route and first target. */
+  readonly hedgeKeys = new Map<string, HedgeKeys>()
   readonly inspectStages: ReadonlyArray<Stage>
   readonly healthStages: ReadonlyArray<Stage>
   /** Targets whose in-flight count a strategy reads (least-loaded). */
@@ -619,6 +621,11 @@ class Engine {
     let next = 0
     let hedges = 0
     let last: Failure | undefined
+    // A hedge condition counts the first attempt once, as slow or fast (see HedgeCondition).
+    const condition = hedge.when
+    const conditionKeys = condition === undefined ? undefined : engine.hedgeKeysOf(route.name, ordered[0].plan.id)
+    let firstUncounted = condition !== undefined
+    let firstStartedAt = 0
     // The pending hedge timer: a Clock callback, or under a Clock without one (TestClock) a sleeping fiber.
     let round = 0
     let cancelTimer: (() => void) | undefined
@@ -670,6 +677,7 @@ class Engine {
         ? Effect.void
         : Effect.forEach([...running.values()], (fiber) => Fiber.interruptFork(fiber), { discard: true })
     })
+    if (condition !== undefined) firstStartedAt = clock.unsafeCurrentTimeMillis()
     yield* launch(startAsHedge)
     while (true) {
       if (hedges < hedge.maxHedged && next < candidates.length) {
@@ -680,6 +688,16 @@ class Engine {
       if (item._tag === "HedgeDue") {
         if (item.round !== round) continue // a timer cancelled after it fired
         cancelTimer = undefined
+        if (condition !== undefined) {
+          // The first attempt still running when the delay passes is a slow one.
+          const slow = firstUncounted && running.has(0) ? true : undefined
+          if (slow) firstUncounted = false
+          const now = clock.unsafeCurrentTimeMillis()
+          if (!(yield* steps(engine.store, () => hedgeConditionProgram(conditionKeys!, slow, now, condition)))) {
+            hedges = hedge.maxHedged // the first target's tail is light: this request waits on it alone
+            continue
+          }
+        }
         // A hedge is extra load on top of the request stream, so it is paid from the budget of the
         // provider the request went to first (whose requests fill that budget), as Finagle's backups are.
         const provider = (ordered.find((candidate) => candidate.info !== undefined) ?? candidates[next]).info
@@ -695,6 +713,15 @@ class Engine {
       disarm()
       const { exit, index } = item
       running.delete(index)
+      if (index === 0 && firstUncounted) {
+        // Only an answer counts: a failure says nothing about how long an answer takes.
+        firstUncounted = false
+        if (Exit.isSuccess(exit)) {
+          const now = clock.unsafeCurrentTimeMillis()
+          const slow = now - firstStartedAt >= hedge.delayMs
+          yield* steps(engine.store, () => hedgeConditionProgram(conditionKeys!, slow, now, condition!))
+        }
+      }
       if (Exit.isSuccess(exit)) {
         yield* stopOthers
         return exit.value
@@ -814,6 +841,17 @@ class Engine {
       this.requestsKeys.set(provider, key)
     }
     return key
+  }
+
+  /** The store keys of a hedge condition's counts for a route and its first target (built once). */
+  hedgeKeysOf(route: string, target: string): HedgeKeys {
+    const id = `${route}\u0000${target}`
+    let keys = this.hedgeKeys.get(id)
+    if (keys === undefined) {
+      keys = { slow: `hedge-condition:slow:${route}:${target}`, fast: `hedge-condition:fast:${route}:${target}` }
+      this.hedgeKeys.set(id, keys)
+    }
+    return keys
   }
 
   withdrawRetry(provider: string, context: RequestContext, target: string): Effect.Effect<boolean> {
@@ -1509,6 +1547,29 @@ const andThen = <A, E>(first: Effect.Effect<void>, next: Effect.Effect<A, E>): E
 /** A program of one step. */
 function* stepOnce<A>(step: Step<A>): Program<A> {
   return yield* step
+}
+
+/** The store keys of a hedge condition's windowed counts of slow and fast first attempts. */
+interface HedgeKeys {
+  readonly slow: string
+  readonly fast: string
+}
+
+/**
+ * Counts a first attempt as slow or fast (`undefined`: counts nothing) and says whether the route may
+ * hedge now: while the window holds fewer than `minThroughput` first attempts, or `slowRatio` of them
+ * were slow.
+ */
+function* hedgeConditionProgram(
+  keys: HedgeKeys,
+  slow: boolean | undefined,
+  now: number,
+  condition: HedgeCondition
+): Program<boolean> {
+  const slowCount = yield* addToWindowStep(keys.slow, slow === true ? 1 : 0, now, condition.windowMs)
+  const fastCount = yield* addToWindowStep(keys.fast, slow === false ? 1 : 0, now, condition.windowMs)
+  const counted = slowCount + fastCount
+  return counted < condition.minThroughput || slowCount / counted >= condition.slowRatio
 }
 
 /** Checks and withdraws one retry from a provider's budget (a store program, so atomic in memory). */
