@@ -180,7 +180,11 @@ export const isTransition = (change: StateChange): boolean =>
 
 /**
  * The numbers of one run of one policy under one scenario. Times are virtual milliseconds;
- * `undefined` means "does not apply" (no fault window, no budget, never detected).
+ * `undefined` means "does not apply" (no fault window, no budget, never detected) or "cannot be
+ * measured": a ratio whose denominator is 0 (a primary or an oracle that costs 0, no request) is
+ * `undefined`, never NaN or Infinity. When no request arrived, `successRate` (1), the latencies (0)
+ * and `attemptsPerRequest` (0) keep a number for programs that read them; reports show them as not
+ * measured (see `Report.measured`).
  *
  * @since 0.1.0
  * @category models
@@ -189,8 +193,11 @@ export interface RunMetrics {
   readonly requests: number
   readonly succeeded: number
   readonly successRate: number
-  /** Success among requests that did not end in a client-side (4xx-class) error. */
-  readonly successRateExcludingClientErrors: number
+  /**
+   * Success among requests that did not end in a client-side (4xx-class) error; `undefined` when
+   * every request did (or none arrived).
+   */
+  readonly successRateExcludingClientErrors: number | undefined
   readonly p50Ms: number
   readonly p99Ms: number
   readonly p999Ms: number
@@ -213,20 +220,30 @@ export interface RunMetrics {
   readonly ttrMs: number | undefined
   /** Relative cost billed by the providers. */
   readonly cost: number
-  /** Cost relative to sending every request once to the primary. */
-  readonly costRelative: number
-  /** Cost relative to an oracle that knows the fault schedule (cheapest healthy provider within its quota). */
-  readonly costVsOracle: number
+  /**
+   * Cost relative to sending every request once to the primary; `undefined` when that costs 0 (a
+   * free primary, or no request).
+   */
+  readonly costRelative: number | undefined
+  /**
+   * Cost relative to an oracle that knows the fault schedule (cheapest healthy provider within its
+   * quota); `undefined` when the oracle spends 0 (free providers, or no request).
+   */
+  readonly costVsOracle: number | undefined
   readonly wastedCostShare: number
   /** Sum of `response.cost` (dollars) when the policy prices calls. */
   readonly reportedCost: number | undefined
+  /**
+   * Spend above the scenario's `budget`, as a share of it; `undefined` without a budget, or when
+   * anything was spent against a budget of 0.
+   */
   readonly budgetOvershoot: number | undefined
   readonly callsBeforeRetryAfter: number
   readonly rateLimitedCalls: number
   readonly breakerTransitions: number
   readonly hedges: number
-  /** Hedged attempts per request. */
-  readonly hedgeRate: number
+  /** Hedged attempts per request; `undefined` when no request arrived. */
+  readonly hedgeRate: number | undefined
   readonly retriesDeniedByBudget: number
   readonly streamDuplicates: number
   readonly truncatedSuccesses: number

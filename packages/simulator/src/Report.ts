@@ -20,10 +20,16 @@ export interface BarCheck {
   readonly metric: BarMetric | "beatsBaselines"
   /** The bound as the table prints it (`≥ 99.00%`). */
   readonly bound: string
-  /** The measured value as the table prints it (`99.87%`, `never`, `no failures`). */
+  /**
+   * The measured value as the table prints it (`99.87%`, `never`, `no failures`), or why there is
+   * none (`not measured: no request arrived`): a bar on a value that cannot be measured is missed.
+   */
   readonly value: string
   readonly met: boolean
-  /** The measured value as a number, in the metric's own unit (a rate in [0, 1], milliseconds...). */
+  /**
+   * The measured value as a number, in the metric's own unit (a rate in [0, 1], milliseconds...);
+   * absent when not measured.
+   */
   readonly actual?: number | undefined
   /** The bound's limits, in the same unit. */
   readonly min?: number | undefined
@@ -51,6 +57,55 @@ const fmtNumber = (metric: string, value: number | undefined): string => {
   return value.toFixed(3)
 }
 
+/** Metrics of the requests: they measure nothing in a run where no request arrived. */
+const perRequest: ReadonlySet<string> = new Set<BarMetric>([
+  "successRate",
+  "successRateExcludingClientErrors",
+  "p50Ms",
+  "p99Ms",
+  "p999Ms",
+  "attemptsPerRequest",
+  "hedgeRate",
+  "costRelative",
+  "costVsOracle"
+])
+
+/**
+ * A metric of a run as the reports show it: `undefined` when it does not apply or cannot be
+ * measured. That includes the per-request metrics (success rates, latencies, attempts, hedges and
+ * costs per request) of a run in which no request arrived, which `RunMetrics` keeps as numbers.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const measured = (metrics: RunMetrics, metric: BarMetric): number | undefined =>
+  metrics.requests === 0 && perRequest.has(metric) ? undefined : metrics[metric]
+
+/** Why a metric of a run that had requests has no value, as a bar prints it. */
+const whyNotMeasured = (metric: BarMetric, metrics: RunMetrics, scenario: Scenario): string => {
+  switch (metric) {
+    case "ttdMs":
+    case "ttrMs":
+      return "never"
+    case "costRelative":
+      return `not measured: the primary provider \`${scenario.primary ?? Object.keys(scenario.providers)[0]}\` costs 0`
+    case "costVsOracle":
+      return "not measured: the oracle spends 0"
+    case "budgetOvershoot":
+      return `not measured: spent ${metrics.cost.toFixed(3)} against a budget of 0`
+    case "successRateExcludingClientErrors":
+      return "not measured: every request ended in a 4xx-class error"
+    case "clientErrorAttemptsPerRequest":
+      return "not measured: no request ended in a 4xx-class error"
+    case "faultP99Ms":
+      return "not measured: no request arrived in a fault window"
+    default:
+      return "not measured"
+  }
+}
+
+const noRequestValue = "not measured: no request arrived"
+
 const boundText = (metric: string, bound: Bound): string =>
   [
     bound.min === undefined ? undefined : `≥ ${fmtNumber(metric, bound.min)}`,
@@ -60,7 +115,8 @@ const boundText = (metric: string, bound: Bound): string =>
 /**
  * Checks the scenario's bars against the first run; `beatsBaselines` compares it with runs named
  * `naive` and `retry-only`: a higher success rate, or the same one with a lower p99 (not checked
- * when the first run is a baseline itself).
+ * when the first run is a baseline itself). A bar on a value that cannot be measured is missed,
+ * with the reason as its value; every bar is missed when no request arrived (nothing was measured).
  *
  * @since 0.1.0
  * @category bars
@@ -70,20 +126,28 @@ export const checkBars = (scenario: Scenario, runs: ReadonlyArray<RunResult>): R
   const subject = runs[0]
   if (bars === undefined || subject === undefined) return []
   const checks: Array<BarCheck> = []
+  // Without requests, even a count of 0 (hung requests, calls in fault) says nothing of the policy.
+  const noRequest = subject.metrics.requests === 0
   for (const metric of barMetrics) {
     const bound = bars[metric]
     if (bound === undefined) continue
-    const value = subject.metrics[metric as keyof RunMetrics] as number | undefined
+    const value = noRequest ? undefined : measured(subject.metrics, metric)
     // No request failed: an upper bound on how slowly they fail holds.
-    const noFailures = value === undefined && metric === "failedP99Ms"
-    // A detection time that never happened fails any bound on it.
+    const noFailures = !noRequest && value === undefined && metric === "failedP99Ms"
+    // A value that cannot be measured (a detection that never happened, a ratio to 0) fails any bound on it.
     const met = noFailures ? bound.min === undefined : value !== undefined &&
       (bound.min === undefined || value >= bound.min) &&
       (bound.max === undefined || value <= bound.max)
     checks.push({
       metric,
       bound: boundText(metric, bound),
-      value: noFailures ? "no failures" : value === undefined ? "never" : fmtNumber(metric, value),
+      value: noRequest
+        ? noRequestValue
+        : noFailures
+        ? "no failures"
+        : value === undefined
+        ? whyNotMeasured(metric, subject.metrics, scenario)
+        : fmtNumber(metric, value),
       met,
       actual: value,
       min: bound.min,
@@ -100,23 +164,28 @@ export const checkBars = (scenario: Scenario, runs: ReadonlyArray<RunResult>): R
     checks.push({
       metric: "beatsBaselines",
       bound: "beats naive and retry-only",
-      value: baselines.map((b) => `${b.policy} ${fmtNumber("successRate", b.metrics.successRate)}`).join(", "),
-      met: baselines.length > 0 && beaten.length === baselines.length
+      value: noRequest
+        ? noRequestValue
+        : baselines.map((b) => `${b.policy} ${fmtNumber("successRate", b.metrics.successRate)}`).join(", "),
+      met: !noRequest && baselines.length > 0 && beaten.length === baselines.length
     })
   }
   return checks
 }
 
+/** A ratio with three decimals, or "–" when not measured. */
+const fmtRatio = (value: number | undefined): string => value === undefined ? "–" : value.toFixed(3)
+
 const rows: ReadonlyArray<readonly [string, (m: RunMetrics) => string]> = [
   ["requests", (m) => String(m.requests)],
-  ["success rate", (m) => fmtNumber("successRate", m.successRate)],
-  ["success excl. 4xx", (m) => fmtNumber("successRate", m.successRateExcludingClientErrors)],
-  ["latency p50", (m) => fmtNumber("p50Ms", m.p50Ms)],
-  ["latency p99", (m) => fmtNumber("p99Ms", m.p99Ms)],
-  ["latency p99.9", (m) => fmtNumber("p999Ms", m.p999Ms)],
+  ["success rate", (m) => fmtNumber("successRate", measured(m, "successRate"))],
+  ["success excl. 4xx", (m) => fmtNumber("successRate", measured(m, "successRateExcludingClientErrors"))],
+  ["latency p50", (m) => fmtNumber("p50Ms", measured(m, "p50Ms"))],
+  ["latency p99", (m) => fmtNumber("p99Ms", measured(m, "p99Ms"))],
+  ["latency p99.9", (m) => fmtNumber("p999Ms", measured(m, "p999Ms"))],
   ["p99 in fault window", (m) => fmtNumber("faultP99Ms", m.faultP99Ms)],
   ["p99 of failures", (m) => fmtNumber("failedP99Ms", m.failedP99Ms)],
-  ["attempts / request", (m) => m.attemptsPerRequest.toFixed(3)],
+  ["attempts / request", (m) => fmtRatio(measured(m, "attemptsPerRequest"))],
   [
     "calls by provider",
     (m) => Object.entries(m.attemptsByProvider).map(([p, n]) => `${p}:${n}`).join(" ")
@@ -125,8 +194,8 @@ const rows: ReadonlyArray<readonly [string, (m: RunMetrics) => string]> = [
   ["calls in fault", (m) => String(m.faultyCalls)],
   ["time to detect", (m) => fmtNumber("ttdMs", m.ttdMs)],
   ["time to recover", (m) => fmtNumber("ttrMs", m.ttrMs)],
-  ["cost (× primary)", (m) => m.costRelative.toFixed(3)],
-  ["cost (× oracle)", (m) => m.costVsOracle.toFixed(3)],
+  ["cost (× primary)", (m) => fmtRatio(measured(m, "costRelative"))],
+  ["cost (× oracle)", (m) => fmtRatio(measured(m, "costVsOracle"))],
   ["wasted spend", (m) => fmtNumber("wastedCostShare", m.wastedCostShare)],
   ["budget overshoot", (m) => fmtNumber("budgetOvershoot", m.budgetOvershoot)],
   ["429s from providers", (m) => String(m.rateLimitedCalls)],
@@ -170,7 +239,8 @@ export const table = (comparison: Comparison): string => {
 }
 
 /**
- * The comparison as JSON (wall-clock timings left out, so that it is deterministic).
+ * The comparison as JSON (wall-clock timings left out, so that it is deterministic). A metric that
+ * does not apply or cannot be measured (see {@link measured}) is left out, never `null`.
  *
  * @since 0.1.0
  * @category rendering
@@ -183,7 +253,9 @@ export const json = (comparison: Comparison): string =>
       bars: comparison.bars,
       runs: comparison.runs.map((r) => ({
         policy: r.policy,
-        metrics: r.metrics,
+        metrics: Object.fromEntries(
+          Object.entries(r.metrics).filter(([name]) => !(r.metrics.requests === 0 && perRequest.has(name)))
+        ),
         faultWindows: r.faultWindows
       }))
     },
@@ -322,7 +394,11 @@ export const html = (comparison: Comparison): string => {
   const success: Array<Line> = runs.map((r) => {
     const req = coarsen(r.series.requests, factor)
     const ok = coarsen(r.series.succeeded, factor)
-    return { label: r.policy, points: req.map((n, i) => [(i + 0.5) * step, n === 0 ? 1 : (ok[i] ?? 0) / n] as const) }
+    // A bucket in which no request arrived has no success rate: no point (it used to be drawn at 100%).
+    return {
+      label: r.policy,
+      points: req.flatMap((n, i) => n === 0 ? [] : [[(i + 0.5) * step, (ok[i] ?? 0) / n] as const])
+    }
   })
   // One colour per provider across every policy's chart.
   const providerNames = [...new Set(runs.flatMap((r) => Object.keys(r.series.calls)))]

@@ -326,7 +326,7 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
     requests,
     succeeded,
     successRate: requests === 0 ? 1 : succeeded / requests,
-    successRateExcludingClientErrors: nonClient === 0 ? 1 : succeeded / nonClient,
+    successRateExcludingClientErrors: nonClient === 0 ? undefined : succeeded / nonClient,
     p50Ms: all.quantile(0.5),
     p99Ms: all.quantile(0.99),
     p999Ms: all.quantile(0.999),
@@ -341,19 +341,25 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
     ttdMs: detection.ttdMs,
     ttrMs: detection.ttrMs,
     cost,
-    costRelative: requests === 0 ? 0 : cost / (requests * primaryCost),
+    // A ratio to a spend of 0 (a free primary or oracle, no request) has no value: not NaN or Infinity.
+    costRelative: requests === 0 || primaryCost === 0 ? undefined : cost / (requests * primaryCost),
     costVsOracle: (() => {
       const oracle = oracleCost(scenario, requestsPerBucket, bucketMs)
-      return oracle === 0 ? 0 : cost / oracle
+      return oracle === 0 ? undefined : cost / oracle
     })(),
     wastedCostShare: cost === 0 ? 0 : wasted / cost,
     reportedCost,
-    budgetOvershoot: scenario.budget === undefined ? undefined : Math.max(0, cost - scenario.budget) / scenario.budget,
+    budgetOvershoot: scenario.budget === undefined
+      ? undefined
+      : scenario.budget === 0
+      // Nothing spent is within a budget of 0; anything spent is no share of it.
+      ? (cost === 0 ? 0 : undefined)
+      : Math.max(0, cost - scenario.budget) / scenario.budget,
     callsBeforeRetryAfter: models.reduce((sum, m) => sum + m.stats.callsBeforeRetryAfter, 0),
     rateLimitedCalls: models.reduce((sum, m) => sum + m.stats.rateLimited, 0),
     breakerTransitions: aggregator.stateChanges.filter(isTransition).length,
     hedges: aggregator.hedges,
-    hedgeRate: requests === 0 ? 0 : aggregator.hedges / requests,
+    hedgeRate: requests === 0 ? undefined : aggregator.hedges / requests,
     retriesDeniedByBudget: aggregator.retriesDeniedByBudget,
     streamDuplicates,
     truncatedSuccesses: truncated,
