@@ -516,6 +516,17 @@ export interface Client<C extends Chunk> {
   ) => Errors.ProviderError
   /** Fields the vendor needs in a streaming request besides `stream: true` (OpenAI's `stream_options`). */
   readonly streamFields?: Readonly<Record<string, unknown>> | undefined
+  /**
+   * A failure the SDK threw while reading the stream, as the provider error its code names when the
+   * server reported one (an `error` chunk or event after the 200); `undefined` for a broken stream
+   * (`StreamInterrupted`), which is what every failure while reading is without it.
+   */
+  readonly classifyStreamError?:
+    | ((
+      error: unknown,
+      context: { readonly provider: string; readonly model: string }
+    ) => Errors.ProviderError | undefined)
+    | undefined
 }
 
 /**
@@ -552,6 +563,9 @@ export const languageModel = <C extends Chunk>(client: Client<C>, dialect: Diale
   const stream = (request: GenerateRequest, options: CallOptions): Stream.Stream<StreamPart, Errors.ProviderError> =>
     Stream.suspend(() => {
       const state = new StreamState<C>({ provider, model: options.model }, dialect)
+      // An error the server reported keeps the class of its code (so a 429 is RateLimited, a 400 not retried).
+      const onReadError = (error: unknown): Errors.ProviderError =>
+        client.classifyStreamError?.(error, { provider, model: options.model }) ?? state.interrupted(error)
       const body = { ...toBody(request, options, dialect), stream: true, ...client.streamFields }
       const open = Effect.flatMap(AdapterKit.timeoutFor(options), (timeout) =>
         Effect.acquireRelease(
@@ -565,7 +579,7 @@ export const languageModel = <C extends Chunk>(client: Client<C>, dialect: Diale
         ))
       // Aborting the controller (the release above) is what ends a pending read of a stalled body.
       const parts = Stream.unwrapScoped(
-        Effect.map(open, (chunks) => AdapterKit.fromAsyncIterable(chunks, (error) => state.interrupted(error)))
+        Effect.map(open, (chunks) => AdapterKit.fromAsyncIterable(chunks, onReadError))
       ).pipe(
         Stream.mapConcatEffect((chunk) => {
           const parts = state.onChunk(chunk)

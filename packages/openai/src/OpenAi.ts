@@ -18,7 +18,7 @@ import * as Schema from "effect/Schema"
 import OpenAI from "openai"
 import type { ChatCompletion } from "openai/resources/chat/completions"
 import type { Dialect } from "./internal/chat.js"
-import { keepTopLevelErrors, makeDialect, toProviderError } from "./internal/chat.js"
+import { keepTopLevelErrors, makeDialect, toProviderError, toStreamError } from "./internal/chat.js"
 
 /**
  * The adapter names: `openai` (api.openai.com, API key required) and `openai-compatible` (any server
@@ -122,6 +122,7 @@ const fromClient = (client: OpenAI, dialect: Dialect): LanguageModel =>
       client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming, options),
     listModels: (signal) => client.models.list({ signal }),
     classify: toProviderError,
+    classifyStreamError: toStreamError,
     streamFields: { stream_options: { include_usage: true } }
   }, dialect)
 

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { LanguageModelService } from "@switchyard/core/Provider"
 import type { StreamPart } from "@switchyard/core/StreamPart"
 import { FakeServer, OpenAiWire } from "@switchyard/core/testing"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
@@ -9,6 +10,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { readFileSync } from "node:fs"
@@ -336,4 +338,155 @@ describe("openai adapter", () => {
       )
       assert.isTrue(Exit.isFailure(exit))
     }))
+})
+
+/** A chunk of an answer as OpenRouter streams it. */
+const openRouterChunk = (fields: Record<string, unknown>) =>
+  `data: ${
+    JSON.stringify({ id: "gen-1", object: "chat.completion.chunk", created: 1, model: "m", provider: "X", ...fields })
+  }\n\n`
+
+/** An answer that starts ("Hel"), then breaks with `failure` (SSE text), then ends as a stream would. */
+const brokenAnswer = (failure: string) =>
+  openRouterChunk({ choices: [{ index: 0, delta: { role: "assistant", content: "Hel" }, finish_reason: null }] }) +
+  failure + "data: [DONE]\n\n"
+
+/** A chunk with OpenRouter's top-level `error` object, after its HTTP 200. */
+const openRouterError = (code: number, message: string) =>
+  openRouterChunk({
+    error: { code, message },
+    choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }]
+  })
+
+/** The stream's parts before it failed, and its failure (`undefined` for a success). */
+const streamOutcome = (url: string) =>
+  Effect.gen(function*() {
+    const openrouter = yield* make({ name: "openrouter", adapter: "openai-compatible", baseUrl: url })
+    const parts: Array<StreamPart> = []
+    const exit = yield* Effect.exit(
+      Stream.runForEach(openrouter.stream(hello, { model: "m" }), (part) => Effect.sync(() => parts.push(part)))
+    )
+    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+    assert.isTrue(Exit.isSuccess(exit) || Option.isSome(failure), "the stream died with a defect")
+    return { parts, exit, error: Option.getOrUndefined(failure) }
+  })
+
+describe("openai adapter: errors the server reports in the middle of a stream", () => {
+  it.live("OpenRouter's error chunk (code 502, after a 200) fails the stream with Unavailable, never a success", () =>
+    withFixture(
+      { body: brokenAnswer(openRouterError(502, "Provider returned error")) },
+      (url) =>
+        Effect.gen(function*() {
+          const { error, exit, parts } = yield* streamOutcome(url)
+          assert.isTrue(Exit.isFailure(exit), "the broken stream ended as a success")
+          assert.strictEqual(error?._tag, "Unavailable")
+          assert.strictEqual(error?.message, "Provider returned error")
+          assert.strictEqual(error?.provider, "openrouter")
+          assert.strictEqual(error?.model, "m")
+          assert.strictEqual(error?.status, 502)
+          assert.deepStrictEqual(parts, [{ type: "text-delta", delta: "Hel" }])
+        })
+    ))
+
+  for (
+    const [code, message, tag] of [
+      [429, "Rate limit exceeded: too many requests", "RateLimited"],
+      [400, "Invalid value for parameter `tools`", "InvalidRequest"],
+      [400, "This model's maximum context length is 8192 tokens", "ContextLengthExceeded"],
+      [503, "The provider is overloaded", "Overloaded"],
+      [503, "No instances available", "Unavailable"]
+    ] as const
+  ) {
+    it.live(`OpenRouter's error chunk with code ${code} (${message}) fails with ${tag}`, () =>
+      withFixture({ body: brokenAnswer(openRouterError(code, message)) }, (url) =>
+        Effect.gen(function*() {
+          const { error } = yield* streamOutcome(url)
+          assert.strictEqual(error?._tag, tag)
+          assert.strictEqual(error?.message, message)
+        })))
+  }
+
+  it.live("an `event: error` SSE event with a 429 code fails with RateLimited", () =>
+    withFixture({
+      body: brokenAnswer(
+        `event: error\ndata: ${JSON.stringify({ error: { message: "Rate limit reached", code: 429 } })}\n\n`
+      )
+    }, (url) =>
+      Effect.gen(function*() {
+        const { error, parts } = yield* streamOutcome(url)
+        assert.strictEqual(error?._tag, "RateLimited")
+        assert.strictEqual(error?.message, "Rate limit reached")
+        assert.deepStrictEqual(parts, [{ type: "text-delta", delta: "Hel" }])
+      })))
+
+  it.live("an error chunk before any part fails with the class of its code, with no parts", () =>
+    withFixture(
+      { body: openRouterError(429, "Rate limit exceeded") + "data: [DONE]\n\n" },
+      (url) =>
+        Effect.gen(function*() {
+          const { error, parts } = yield* streamOutcome(url)
+          assert.strictEqual(error?._tag, "RateLimited")
+          assert.deepStrictEqual(parts, [])
+        })
+    ))
+
+  it.live("vLLM's error chunk (code as in its error response) fails with the class of the code", () =>
+    withFixture({
+      body: brokenAnswer(
+        `data: ${
+          JSON.stringify({
+            error: { object: "error", message: "engine dead", type: "InternalServerError", param: null, code: 500 }
+          })
+        }\n\n`
+      )
+    }, (url) =>
+      Effect.gen(function*() {
+        const { error } = yield* streamOutcome(url)
+        assert.strictEqual(error?._tag, "Unavailable")
+        assert.strictEqual(error?.status, 500)
+      })))
+
+  it.live("an error event without a status code (OpenAI's `server_error`) is a broken stream, not a success", () =>
+    withFixture({
+      body: brokenAnswer(
+        `event: error\ndata: ${
+          JSON.stringify({
+            error: { message: "The server had an error while processing your request.", type: "server_error" }
+          })
+        }\n\n`
+      )
+    }, (url) =>
+      Effect.gen(function*() {
+        const { error } = yield* streamOutcome(url)
+        assert.strictEqual(error?._tag, "StreamInterrupted")
+        assert.match(error?.message ?? "", /The server had an error/)
+      })))
+
+  it.live("finish_reason `error` without an error object is a broken stream, not a success", () =>
+    withFixture({
+      body: brokenAnswer(
+        openRouterChunk({ choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }] }) +
+          openRouterChunk({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } })
+      )
+    }, (url) =>
+      Effect.gen(function*() {
+        const { error, exit } = yield* streamOutcome(url)
+        assert.isTrue(Exit.isFailure(exit), "the broken stream ended as a success")
+        assert.strictEqual(error?._tag, "StreamInterrupted")
+      })))
+
+  it.live("a chunk without `choices` (usage only) is no error", () =>
+    withFixture({
+      body: openRouterChunk({ choices: [{ index: 0, delta: { content: "ok" }, finish_reason: "stop" }] }) +
+        openRouterChunk({ usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }) + "data: [DONE]\n\n"
+    }, (url) =>
+      Effect.gen(function*() {
+        const { exit, parts } = yield* streamOutcome(url)
+        assert.isTrue(Exit.isSuccess(exit))
+        assert.deepStrictEqual(parts[parts.length - 1], {
+          type: "finish",
+          finishReason: "stop",
+          usage: { inputTokens: 3, outputTokens: 1, totalTokens: 4 }
+        })
+      })))
 })

@@ -23,7 +23,12 @@ export const makeDialect = (settings: {
   // OpenAI answers a declined request with a `refusal` instead of content.
   refusalIsContentFilter: true,
   usageOf: (chunk) => chunk.usage,
-  streamErrorOf: () => undefined
+  // OpenRouter ends an answer that failed with `finish_reason: "error"` (not in the SDK's types). Its
+  // chunk carries the `error` too, which the SDK throws first; without one the answer is still broken.
+  streamErrorOf: (chunk) =>
+    chunk.choices?.some((choice) => (choice.finish_reason as string | null) === "error")
+      ? "the server ended the answer with finish_reason `error`"
+      : undefined
 })
 
 /** The message of an error body written at the top level instead of under `error`, rewrapped. */
@@ -104,4 +109,31 @@ export const toProviderError = (
   }
   const message = error instanceof Error ? error.message : String(error)
   return new Errors.NetworkError({ ...fields, message: `connection failed: ${message}` })
+}
+
+/** The HTTP status an error's numeric `code` stands for (OpenRouter and vLLM write one). */
+const statusOfCode = (code: unknown): number | undefined =>
+  typeof code === "number" && Number.isInteger(code) && code >= 400 && code <= 599 ? code : undefined
+
+/**
+ * Classifies an error the server reported in the middle of a stream, after its 200. The SDK throws an
+ * `APIError` without a status for a chunk with an `error` object (OpenRouter, vLLM) and for an
+ * `event: error`; its `code` names the HTTP status, classified as a response with that status would be.
+ * `undefined` without such a code (OpenAI's `server_error`), and for a broken connection: a broken stream.
+ */
+export const toStreamError = (
+  error: unknown,
+  context: { readonly provider: string; readonly model: string }
+): Errors.ProviderError | undefined => {
+  if (!(error instanceof OpenAI.APIError) || error.status !== undefined) return undefined
+  const status = statusOfCode(error.code)
+  if (status === undefined) return undefined
+  const body = error.error as { message?: unknown } | undefined
+  return Errors.fromHttpStatus({
+    provider: context.provider,
+    model: context.model,
+    status,
+    message: typeof body?.message === "string" ? body.message : error.message,
+    code: typeof error.type === "string" ? error.type : undefined
+  })
 }
