@@ -181,6 +181,25 @@ describe("responses", () => {
       const error = yield* failure(generate(hello))
       assert.strictEqual(error._tag, "ContentFiltered")
     }))
+
+  // A 200 with no candidate is not an answer: an empty "other" answer would pass for a reply that said nothing.
+  for (
+    const [label, body] of [
+      ["no candidates", { candidates: [], usageMetadata: usage }],
+      ["usage only", { usageMetadata: usage, modelVersion: "gemini-test" }],
+      ["an unspecified block reason", { promptFeedback: { blockReason: "BLOCK_REASON_UNSPECIFIED" } }],
+      ["an empty object", {}]
+    ] as const
+  ) {
+    it.live(`a 200 with ${label} is Unavailable, not an empty answer`, () =>
+      Effect.gen(function*() {
+        server().enqueue(response(body))
+        const error: any = yield* failure(generate(hello))
+        assert.strictEqual(error._tag, "Unavailable")
+        assert.strictEqual(error.status, 200)
+        assert.strictEqual(server().requests.length, 1)
+      }))
+  }
 })
 
 describe("stream", () => {
@@ -200,6 +219,23 @@ describe("stream", () => {
     Effect.gen(function*() {
       server().enqueue({ kind: "sse", chunks: sse({ promptFeedback: { blockReason: "OTHER" }, usageMetadata: usage }) })
       assert.strictEqual((yield* failure(collect(hello)))._tag, "ContentFiltered")
+    }))
+
+  it.live("a stream whose only chunk blocks the prompt for SAFETY is ContentFiltered", () =>
+    Effect.gen(function*() {
+      server().enqueue({
+        kind: "sse",
+        chunks: sse({ promptFeedback: { blockReason: "SAFETY" }, usageMetadata: usage })
+      })
+      const error: any = yield* failure(collect(hello))
+      assert.strictEqual(error._tag, "ContentFiltered")
+    }))
+
+  it.live("a stream whose only chunk has no candidates ends in StreamInterrupted, not a finish", () =>
+    Effect.gen(function*() {
+      server().enqueue({ kind: "sse", chunks: sse({ candidates: [], usageMetadata: usage }) })
+      const error: any = yield* failure(collect(hello))
+      assert.strictEqual(error._tag, "StreamInterrupted")
     }))
 
   it.live("a stall fails with Timeout(stall) and closes the connection", () =>

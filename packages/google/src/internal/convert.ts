@@ -235,6 +235,15 @@ export const blocked = (
     : undefined
 }
 
+/** A 200 with no candidate that is not a blocked prompt: not an answer. */
+const noCandidate = (response: GeminiResponse, provider: string, model: string): Errors.Unavailable =>
+  new Errors.Unavailable({
+    message: `Gemini answered 200 with no candidate: ${JSON.stringify(response).slice(0, 200)}`,
+    provider,
+    model,
+    status: 200
+  })
+
 /** Reads a complete response into a model response. Tool calls get ids where Gemini gives none. */
 export const fromGeminiResponse = (
   response: GeminiResponse,
@@ -245,9 +254,12 @@ export const fromGeminiResponse = (
   const refused = blocked(response, provider, model_)
   if (refused !== undefined) return refused
   const candidate = response.candidates?.[0]
+  // No candidate and no block reason (`{"candidates":[]}`, usage only): nothing was answered. An empty
+  // "other" answer would pass for a reply; this is the server's fault, retried or failed over.
+  if (candidate === undefined) return noCandidate(response, provider, model_)
   let text = ""
   const toolCalls: Array<Model.ToolCallPart> = []
-  for (const part of candidate?.content?.parts ?? []) {
+  for (const part of candidate.content?.parts ?? []) {
     if (part.thought === true) continue
     if (part.text !== undefined) text += part.text
     if (part.functionCall !== undefined) {
@@ -259,8 +271,8 @@ export const fromGeminiResponse = (
       })
     }
   }
-  const finishReason = toFinishReason(candidate?.finishReason ?? "OTHER", toolCalls.length > 0)
-  if (finishReason === "filtered") return filtered(provider, model_, candidate?.finishReason ?? "")
+  const finishReason = toFinishReason(candidate.finishReason ?? "OTHER", toolCalls.length > 0)
+  if (finishReason === "filtered") return filtered(provider, model_, candidate.finishReason ?? "")
   return {
     ...(response.responseId !== undefined ? { id: response.responseId } : {}),
     model: model_,
