@@ -2,7 +2,7 @@
  * Hedging and fallback laws (reference/resilience.md §6 L21, L22, L24) as properties on the TestClock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Errors, Events, Router, State } from "@switchyard/core"
+import { Errors, Events, type Plan, Router, State } from "@switchyard/core"
 import { Plans, ScriptedProvider } from "@switchyard/core/testing"
 import { Cause, Clock, Effect, Either, Exit, FastCheck as fc, Fiber, Stream, TestClock } from "effect"
 import { build, request, routeTarget, run } from "./utilities.js"
@@ -183,8 +183,15 @@ describe("hedging laws", () => {
 
 describe("hedging only while the first target's tail is heavy (hedge.when)", () => {
   const delayMs = 1_000
-  /** Runs requests one after another, each given `slotMs` of virtual time; returns who was called. */
-  const runEach = (router: Router.Router, count: number, slotMs: number) =>
+  const slotMs = 5_000
+  /** A router that hedges from a (scripted) to b (answers in 10 ms) after 1 s, under `when`. */
+  const conditional = (when: Plan.HedgeCondition, a: (call: ScriptedProvider.Call) => ScriptedProvider.Outcome) =>
+    build(Plans.route({ providers: ["a", "b"], hedge: { delayMs, maxHedged: 1, when }, retry: { maxAttempts: 1 } }), {
+      a,
+      b: () => ({ _tag: "ok", latencyMs: 10 })
+    })
+  /** Runs `count` requests one after another, each given its own slot of virtual time to succeed in. */
+  const runEach = (router: Router.Router, count: number) =>
     Effect.gen(function*() {
       for (let i = 0; i < count; i++) {
         const fiber = yield* Effect.fork(Effect.either(router.generate(request)))
@@ -192,54 +199,41 @@ describe("hedging only while the first target's tail is heavy (hedge.when)", () 
         expect(Either.isRight(yield* Fiber.join(fiber))).toBe(true)
       }
     })
+  /** The requests (numbered by their slot) that called b. */
+  const slotsOfB = (calls: ReadonlyArray<ScriptedProvider.CallRecord>) =>
+    calls.filter((call) => call.provider === "b").map((call) => Math.floor(call.startedAt / slotMs))
 
   it.effect("waits on a healthy first target alone, and hedges once enough of its attempts outlast the delay", () =>
     Effect.gen(function*() {
-      const plan = Plans.route({
-        providers: ["a", "b"],
-        hedge: { delayMs, maxHedged: 1, when: { slowRatio: 0.5, windowMs: 60_000, minThroughput: 5 } },
-        retry: { maxAttempts: 1 }
-      })
       // a answers its first call late, then 5 calls at once, then late again.
       const latencies = [3_000, 10, 10, 10, 10, 10, 3_000, 3_000, 3_000, 3_000]
-      const { calls, router } = yield* build(plan, {
-        a: (call) => ({ _tag: "ok", latencyMs: latencies[call.index] }),
-        b: () => ({ _tag: "ok", latencyMs: 10 })
-      })
-      yield* runEach(router, latencies.length, 5_000)
-      const hedged = calls().filter((call) => call.provider === "b").map((call) => Math.floor(call.startedAt / 5_000))
+      const { calls, router } = yield* conditional(
+        { slowRatio: 0.5, windowMs: 60_000, minThroughput: 5 },
+        (call) => ({ _tag: "ok", latencyMs: latencies[call.index] })
+      )
+      yield* runEach(router, latencies.length)
       // Request 0: fewer than 5 counted, so it hedges as without a condition. Requests 6 to 8 count
       // 2/7, 3/8 and 4/9 slow: below half, so no hedge. Request 9 makes 5/10: hedged.
-      expect(hedged).toEqual([0, 9])
+      expect(slotsOfB(calls())).toEqual([0, 9])
     }))
 
   it.effect("forgets what it saw once the window has passed, and hedges again until it has seen enough", () =>
     Effect.gen(function*() {
-      const plan = Plans.route({
-        providers: ["a", "b"],
-        hedge: { delayMs, maxHedged: 1, when: { slowRatio: 0.5, windowMs: 30_000, minThroughput: 3 } },
-        retry: { maxAttempts: 1 }
-      })
       const latencies = [10, 10, 10, 3_000, 3_000]
-      const { calls, router } = yield* build(plan, {
-        a: (call) => ({ _tag: "ok", latencyMs: latencies[call.index] }),
-        b: () => ({ _tag: "ok", latencyMs: 10 })
-      })
-      yield* runEach(router, 4, 5_000)
+      const { calls, router } = yield* conditional(
+        { slowRatio: 0.5, windowMs: 30_000, minThroughput: 3 },
+        (call) => ({ _tag: "ok", latencyMs: latencies[call.index] })
+      )
+      yield* runEach(router, 4)
       // Three quick answers then a slow one: 1/4 slow, not hedged.
-      expect(calls().filter((call) => call.provider === "b")).toEqual([])
+      expect(slotsOfB(calls())).toEqual([])
       yield* TestClock.adjust("1 minute")
-      yield* runEach(router, 1, 5_000)
-      expect(calls().filter((call) => call.provider === "b").length).toBe(1)
+      yield* runEach(router, 1)
+      expect(slotsOfB(calls()).length).toBe(1)
     }))
 
   it.effect("a failure of the first attempt is not counted, and the hedge decision holds for the target that follows", () =>
     Effect.gen(function*() {
-      const plan = Plans.route({
-        providers: ["a", "b"],
-        hedge: { delayMs, maxHedged: 1, when: { slowRatio: 0.5, windowMs: 60_000, minThroughput: 2 } },
-        retry: { maxAttempts: 1 }
-      })
       // Two quick failures of a (b answers after them), then two quick answers, then a slow one.
       const script: Array<ScriptedProvider.Outcome> = [
         { _tag: "fail", latencyMs: 10, error: new Errors.Unavailable({ message: "503" }) },
@@ -248,19 +242,18 @@ describe("hedging only while the first target's tail is heavy (hedge.when)", () 
         { _tag: "ok", latencyMs: 10 },
         { _tag: "ok", latencyMs: 3_000 }
       ]
-      const { calls, router } = yield* build(plan, {
-        a: (call) => script[call.index],
-        b: () => ({ _tag: "ok", latencyMs: 10 })
-      })
-      yield* runEach(router, script.length, 5_000)
+      const { calls, router } = yield* conditional(
+        { slowRatio: 0.5, windowMs: 60_000, minThroughput: 2 },
+        (call) => script[call.index]
+      )
+      yield* runEach(router, script.length)
       // b: the two failovers; the slow fifth request counts 1/3 slow, so it is not hedged. Had the
       // failures counted as quick answers, it would be 1/5; had they counted as slow, 3/5 (hedged).
-      expect(calls().filter((call) => call.provider === "b").map((call) => Math.floor(call.startedAt / 5_000)))
-        .toEqual([0, 1])
+      expect(slotsOfB(calls())).toEqual([0, 1])
     }))
 
   it.effect.prop(
-    "hedges exactly when the delay passes with at most minThroughput counted or at least slowRatio slow",
+    "hedges exactly when the delay passes with fewer than minThroughput counted or at least slowRatio slow",
     [
       fc.array(fc.integer({ min: 1, max: 3_000 }).filter((ms) => ms !== delayMs), { minLength: 1, maxLength: 30 }),
       fc.constantFrom(0.1, 0.25, 0.3, 0.5, 1),
@@ -268,16 +261,11 @@ describe("hedging only while the first target's tail is heavy (hedge.when)", () 
     ],
     ([latencies, slowRatio, minThroughput]) =>
       Effect.gen(function*() {
-        const plan = Plans.route({
-          providers: ["a", "b"],
-          hedge: { delayMs, maxHedged: 1, when: { slowRatio, windowMs: 86_400_000, minThroughput } },
-          retry: { maxAttempts: 1 }
-        })
-        const { calls, router } = yield* build(plan, {
-          a: (call) => ({ _tag: "ok", latencyMs: latencies[call.index] }),
-          b: () => ({ _tag: "ok", latencyMs: 10 })
-        })
-        yield* runEach(router, latencies.length, 5_000)
+        const { calls, router } = yield* conditional(
+          { slowRatio, windowMs: 86_400_000, minThroughput },
+          (call) => ({ _tag: "ok", latencyMs: latencies[call.index] })
+        )
+        yield* runEach(router, latencies.length)
         // The model: each first attempt counts once, slow when the delay passes with it running.
         let slow = 0
         let counted = 0
@@ -288,9 +276,8 @@ describe("hedging only while the first target's tail is heavy (hedge.when)", () 
           slow++
           if (counted < minThroughput || slow / counted >= slowRatio) expected.push(index)
         })
-        const hedged = calls().filter((call) => call.provider === "b")
-        expect(hedged.map((call) => Math.floor(call.startedAt / 5_000))).toEqual(expected)
-        for (const call of hedged) expect(call.startedAt % 5_000).toBe(delayMs)
+        expect(slotsOfB(calls())).toEqual(expected)
+        for (const call of calls()) if (call.provider === "b") expect(call.startedAt % slotMs).toBe(delayMs)
       }),
     { fastCheck: { numRuns: 50 } }
   )

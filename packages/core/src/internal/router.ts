@@ -178,8 +178,8 @@ class Engine {
   /** Whether every stage that admits attempts offers its admission as a store program. */
   readonly admissionPrograms: boolean
   readonly requestsKeys = new Map<string, string>()
-  /** The store keys of each hedge condition's counts, per route and first target. */
-  readonly hedgeKeys = new Map<string, HedgeKeys>()
+  /** The store keys of each hedge condition's counts, per first candidate (each route has its own). */
+  readonly hedgeKeys = new Map<Candidate, HedgeKeys>()
   readonly inspectStages: ReadonlyArray<Stage>
   readonly healthStages: ReadonlyArray<Stage>
   /** Targets whose in-flight count a strategy reads (least-loaded). */
@@ -623,7 +623,7 @@ class Engine {
     let last: Failure | undefined
     // A hedge condition counts the first attempt once, as slow or fast (see HedgeCondition).
     const condition = hedge.when
-    const conditionKeys = condition === undefined ? undefined : engine.hedgeKeysOf(route.name, ordered[0].plan.id)
+    const conditionKeys = condition === undefined ? undefined : engine.hedgeKeysOf(route.name, ordered[0])
     let firstUncounted = condition !== undefined
     let firstStartedAt = 0
     // The pending hedge timer: a Clock callback, or under a Clock without one (TestClock) a sleeping fiber.
@@ -843,13 +843,16 @@ class Engine {
     return key
   }
 
-  /** The store keys of a hedge condition's counts for a route and its first target (built once). */
-  hedgeKeysOf(route: string, target: string): HedgeKeys {
-    const id = `${route}\u0000${target}`
-    let keys = this.hedgeKeys.get(id)
+  /**
+   * The store keys of a hedge condition's counts for a route's first candidate, built once: the router
+   * builds each route's candidates once, so the candidate itself is the lookup key (no string per request).
+   */
+  hedgeKeysOf(route: string, candidate: Candidate): HedgeKeys {
+    let keys = this.hedgeKeys.get(candidate)
     if (keys === undefined) {
-      keys = { slow: `hedge-condition:slow:${route}:${target}`, fast: `hedge-condition:fast:${route}:${target}` }
-      this.hedgeKeys.set(id, keys)
+      const id = candidate.plan.id
+      keys = { slow: `hedge-condition:slow:${route}:${id}`, fast: `hedge-condition:fast:${route}:${id}` }
+      this.hedgeKeys.set(candidate, keys)
     }
     return keys
   }
