@@ -79,7 +79,7 @@ for (const file of files) {
   )
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(2)}%`
+const pct = (x: number | undefined) => x === undefined ? "–" : `${(x * 100).toFixed(2)}%`
 const md: Array<string> = [
   "# Chaos benchmark results",
   "",
@@ -105,8 +105,10 @@ for (const row of rows) {
     `| ${row.comparison.scenario.name} | ${met}/${row.comparison.bars.length}${
       met === row.comparison.bars.length ? "" : " **MISSED**"
     } | ${pct(d.metrics.successRate)} / ${pct(n.metrics.successRate)} / ${pct(r.metrics.successRate)} | ${
-      d.metrics.attemptsPerRequest.toFixed(3)
-    } | ${Math.round(d.metrics.p99Ms)} ms | ${Math.round(row.requests / (row.wallMs / 1000))} |`
+      d.metrics.attemptsPerRequest?.toFixed(3) ?? "–"
+    } | ${d.metrics.p99Ms === undefined ? "–" : `${Math.round(d.metrics.p99Ms)} ms`} | ${
+      Math.round(row.requests / (row.wallMs / 1000))
+    } |`
   )
 }
 for (const row of rows) {

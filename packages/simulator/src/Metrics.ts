@@ -182,9 +182,8 @@ export const isTransition = (change: StateChange): boolean =>
  * The numbers of one run of one policy under one scenario. Times are virtual milliseconds;
  * `undefined` means "does not apply" (no fault window, no budget, never detected) or "cannot be
  * measured": a ratio whose denominator is 0 (a primary or an oracle that costs 0, no request) is
- * `undefined`, never NaN or Infinity. When no request arrived, `successRate` (1), the latencies (0)
- * and `attemptsPerRequest` (0) keep a number for programs that read them; reports show them as not
- * measured (see `Report.measured`).
+ * `undefined`, never NaN or Infinity; so are the success rate, latencies and attempts per request of
+ * a run in which no request arrived.
  *
  * @since 0.1.0
  * @category models
@@ -192,21 +191,21 @@ export const isTransition = (change: StateChange): boolean =>
 export interface RunMetrics {
   readonly requests: number
   readonly succeeded: number
-  readonly successRate: number
+  readonly successRate: number | undefined
   /**
    * Success among requests that did not end in a client-side (4xx-class) error; `undefined` when
    * every request did (or none arrived).
    */
   readonly successRateExcludingClientErrors: number | undefined
-  readonly p50Ms: number
-  readonly p99Ms: number
-  readonly p999Ms: number
+  readonly p50Ms: number | undefined
+  readonly p99Ms: number | undefined
+  readonly p999Ms: number | undefined
   /** p99 of requests that arrived during a fault window. */
   readonly faultP99Ms: number | undefined
   /** p99 of failed requests (fail-fast check). */
   readonly failedP99Ms: number | undefined
   /** Provider calls per request (amplification), hedges included. */
-  readonly attemptsPerRequest: number
+  readonly attemptsPerRequest: number | undefined
   readonly attemptsByProvider: Readonly<Record<string, number>>
   /**
    * Attempts per request of the 4xx class, counted from its first 4xx answer (the answer itself

@@ -57,30 +57,6 @@ const fmtNumber = (metric: string, value: number | undefined): string => {
   return value.toFixed(3)
 }
 
-/** Metrics of the requests: they measure nothing in a run where no request arrived. */
-const perRequest: ReadonlySet<string> = new Set<BarMetric>([
-  "successRate",
-  "successRateExcludingClientErrors",
-  "p50Ms",
-  "p99Ms",
-  "p999Ms",
-  "attemptsPerRequest",
-  "hedgeRate",
-  "costRelative",
-  "costVsOracle"
-])
-
-/**
- * A metric of a run as the reports show it: `undefined` when it does not apply or cannot be
- * measured. That includes the per-request metrics (success rates, latencies, attempts, hedges and
- * costs per request) of a run in which no request arrived, which `RunMetrics` keeps as numbers.
- *
- * @since 0.1.0
- * @category rendering
- */
-export const measured = (metrics: RunMetrics, metric: BarMetric): number | undefined =>
-  metrics.requests === 0 && perRequest.has(metric) ? undefined : metrics[metric]
-
 /** Why a metric of a run that had requests has no value, as a bar prints it. */
 const whyNotMeasured = (metric: BarMetric, metrics: RunMetrics, scenario: Scenario): string => {
   switch (metric) {
@@ -131,7 +107,7 @@ export const checkBars = (scenario: Scenario, runs: ReadonlyArray<RunResult>): R
   for (const metric of barMetrics) {
     const bound = bars[metric]
     if (bound === undefined) continue
-    const value = noRequest ? undefined : measured(subject.metrics, metric)
+    const value = noRequest ? undefined : subject.metrics[metric]
     // No request failed: an upper bound on how slowly they fail holds.
     const noFailures = !noRequest && value === undefined && metric === "failedP99Ms"
     // A value that cannot be measured (a detection that never happened, a ratio to 0) fails any bound on it.
@@ -157,35 +133,38 @@ export const checkBars = (scenario: Scenario, runs: ReadonlyArray<RunResult>): R
   // A baseline under test would be compared with itself: the bar says nothing about it.
   if (bars.beatsBaselines === true && subject.policy !== "naive" && subject.policy !== "retry-only") {
     const baselines = runs.filter((r) => r.policy === "naive" || r.policy === "retry-only")
-    const beaten = baselines.filter((b) =>
-      subject.metrics.successRate > b.metrics.successRate ||
-      subject.metrics.successRate === b.metrics.successRate && subject.metrics.p99Ms < b.metrics.p99Ms
-    )
+    const beaten = noRequest ? [] : baselines.filter((b) => beats(subject.metrics, b.metrics))
     checks.push({
       metric: "beatsBaselines",
       bound: "beats naive and retry-only",
       value: noRequest
         ? noRequestValue
         : baselines.map((b) => `${b.policy} ${fmtNumber("successRate", b.metrics.successRate)}`).join(", "),
-      met: !noRequest && baselines.length > 0 && beaten.length === baselines.length
+      met: baselines.length > 0 && beaten.length === baselines.length
     })
   }
   return checks
 }
+
+/** A higher success rate, or the same one with a lower p99 (a run with no requests beats nothing). */
+const beats = (run: RunMetrics, baseline: RunMetrics): boolean =>
+  run.successRate !== undefined && baseline.successRate !== undefined &&
+  (run.successRate > baseline.successRate ||
+    run.successRate === baseline.successRate && (run.p99Ms ?? Infinity) < (baseline.p99Ms ?? Infinity))
 
 /** A ratio with three decimals, or "–" when not measured. */
 const fmtRatio = (value: number | undefined): string => value === undefined ? "–" : value.toFixed(3)
 
 const rows: ReadonlyArray<readonly [string, (m: RunMetrics) => string]> = [
   ["requests", (m) => String(m.requests)],
-  ["success rate", (m) => fmtNumber("successRate", measured(m, "successRate"))],
-  ["success excl. 4xx", (m) => fmtNumber("successRate", measured(m, "successRateExcludingClientErrors"))],
-  ["latency p50", (m) => fmtNumber("p50Ms", measured(m, "p50Ms"))],
-  ["latency p99", (m) => fmtNumber("p99Ms", measured(m, "p99Ms"))],
-  ["latency p99.9", (m) => fmtNumber("p999Ms", measured(m, "p999Ms"))],
+  ["success rate", (m) => fmtNumber("successRate", m.successRate)],
+  ["success excl. 4xx", (m) => fmtNumber("successRate", m.successRateExcludingClientErrors)],
+  ["latency p50", (m) => fmtNumber("p50Ms", m.p50Ms)],
+  ["latency p99", (m) => fmtNumber("p99Ms", m.p99Ms)],
+  ["latency p99.9", (m) => fmtNumber("p999Ms", m.p999Ms)],
   ["p99 in fault window", (m) => fmtNumber("faultP99Ms", m.faultP99Ms)],
   ["p99 of failures", (m) => fmtNumber("failedP99Ms", m.failedP99Ms)],
-  ["attempts / request", (m) => fmtRatio(measured(m, "attemptsPerRequest"))],
+  ["attempts / request", (m) => fmtRatio(m.attemptsPerRequest)],
   [
     "calls by provider",
     (m) => Object.entries(m.attemptsByProvider).map(([p, n]) => `${p}:${n}`).join(" ")
@@ -194,8 +173,8 @@ const rows: ReadonlyArray<readonly [string, (m: RunMetrics) => string]> = [
   ["calls in fault", (m) => String(m.faultyCalls)],
   ["time to detect", (m) => fmtNumber("ttdMs", m.ttdMs)],
   ["time to recover", (m) => fmtNumber("ttrMs", m.ttrMs)],
-  ["cost (× primary)", (m) => fmtRatio(measured(m, "costRelative"))],
-  ["cost (× oracle)", (m) => fmtRatio(measured(m, "costVsOracle"))],
+  ["cost (× primary)", (m) => fmtRatio(m.costRelative)],
+  ["cost (× oracle)", (m) => fmtRatio(m.costVsOracle)],
   ["wasted spend", (m) => fmtNumber("wastedCostShare", m.wastedCostShare)],
   ["budget overshoot", (m) => fmtNumber("budgetOvershoot", m.budgetOvershoot)],
   ["429s from providers", (m) => String(m.rateLimitedCalls)],
@@ -240,7 +219,7 @@ export const table = (comparison: Comparison): string => {
 
 /**
  * The comparison as JSON (wall-clock timings left out, so that it is deterministic). A metric that
- * does not apply or cannot be measured (see {@link measured}) is left out, never `null`.
+ * does not apply or cannot be measured (`undefined`) is left out, never `null`.
  *
  * @since 0.1.0
  * @category rendering
@@ -253,9 +232,7 @@ export const json = (comparison: Comparison): string =>
       bars: comparison.bars,
       runs: comparison.runs.map((r) => ({
         policy: r.policy,
-        metrics: Object.fromEntries(
-          Object.entries(r.metrics).filter(([name]) => !(r.metrics.requests === 0 && perRequest.has(name)))
-        ),
+        metrics: r.metrics,
         faultWindows: r.faultWindows
       }))
     },

@@ -325,14 +325,14 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
   const metrics: RunMetrics = {
     requests,
     succeeded,
-    successRate: requests === 0 ? 1 : succeeded / requests,
+    successRate: requests === 0 ? undefined : succeeded / requests,
     successRateExcludingClientErrors: nonClient === 0 ? undefined : succeeded / nonClient,
-    p50Ms: all.quantile(0.5),
-    p99Ms: all.quantile(0.99),
-    p999Ms: all.quantile(0.999),
+    p50Ms: requests === 0 ? undefined : all.quantile(0.5),
+    p99Ms: requests === 0 ? undefined : all.quantile(0.99),
+    p999Ms: requests === 0 ? undefined : all.quantile(0.999),
     faultP99Ms: inFault.count === 0 ? undefined : inFault.quantile(0.99),
     failedP99Ms: failed.count === 0 ? undefined : failed.quantile(0.99),
-    attemptsPerRequest: requests === 0 ? 0 : calls / requests,
+    attemptsPerRequest: requests === 0 ? undefined : calls / requests,
     attemptsByProvider,
     clientErrorAttemptsPerRequest: aggregator.clientErrorRequests === 0
       ? undefined
