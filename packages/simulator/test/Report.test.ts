@@ -162,6 +162,9 @@ bars:
     const { html, parsed, table } = await renderAll(empty, "no-arrivals")
     const policy = table.comparison.runs[0]!
     expect(policy.metrics.requests).toBe(0)
+    for (const metric of ["successRate", "p50Ms", "p99Ms", "p999Ms", "attemptsPerRequest"] as const) {
+      expect(policy.metrics[metric]).toBeUndefined()
+    }
     expect(policy.metrics.successRateExcludingClientErrors).toBeUndefined()
     expect(policy.metrics.hedgeRate).toBeUndefined()
     expect(policy.metrics.costRelative).toBeUndefined()
