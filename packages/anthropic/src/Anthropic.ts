@@ -104,11 +104,9 @@ export const make = (
         // the provider, not a crash of the adapter.
         if (!isMessage(message)) {
           return yield* Effect.fail(
-            new Errors.Unavailable({
-              message: "Anthropic answered 200 with a body that is not a Message",
+            AdapterKit.notAnAnswer("Anthropic answered 200 with a body that is not a Message", message, {
               provider,
-              model: callOptions.model,
-              status: 200
+              model: callOptions.model
             })
           )
         }

@@ -204,6 +204,23 @@ export const callFor = (
   )
 
 /**
+ * A 200 that is not an answer (a proxy's HTML page, an empty object, no candidate): the server's
+ * fault, not the caller's, so `Unavailable` (retried or failed over) rather than an empty success
+ * or a defect. `what` says what the body was instead; the body's first 200 characters follow it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const notAnAnswer = (
+  what: string,
+  body: unknown,
+  context: { readonly provider: string; readonly model: string }
+): Errors.Unavailable => {
+  const text = typeof body === "string" ? body : JSON.stringify(body) ?? String(body)
+  return new Errors.Unavailable({ ...context, message: `${what}: ${text.slice(0, 200)}`, status: 200 })
+}
+
+/**
  * The SDK's timeout for a call, in ms, from the attempt's deadline when the router gives one.
  *
  * @since 0.1.0

@@ -340,17 +340,6 @@ const isCompletion = (value: unknown): value is Completion => {
   return Array.isArray(choices) && choices.length > 0
 }
 
-/** A 200 that is not an answer: the server's fault, not the caller's, so it is retried or failed over. */
-const unreadableAnswer = (value: unknown, provider: string, model: string): Errors.Unavailable => {
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
-  return new Errors.Unavailable({
-    message: `the server answered 200 with something that is not a chat completion: ${text.slice(0, 200)}`,
-    provider,
-    model,
-    status: 200
-  })
-}
-
 /**
  * The state of one streamed answer: turns chunks into stream parts, keeps tool-call arguments until
  * they are complete, and knows when the answer is complete (a finish reason, and the usage that
@@ -556,7 +545,16 @@ export const languageModel = <C extends Chunk>(client: Client<C>, dialect: Diale
         (completion) =>
           isCompletion(completion) ?
             Effect.succeed(toResponse(completion, options, dialect)) :
-            Effect.fail(unreadableAnswer(completion, provider, options.model))
+            Effect.fail(
+              AdapterKit.notAnAnswer(
+                "the server answered 200 with something that is not a chat completion",
+                completion,
+                {
+                  provider,
+                  model: options.model
+                }
+              )
+            )
       )
     })
 

@@ -3,6 +3,7 @@
  *
  * @internal
  */
+import * as AdapterKit from "@switchyard/core/AdapterKit"
 import * as Errors from "@switchyard/core/Errors"
 import type * as Model from "@switchyard/core/Model"
 
@@ -235,15 +236,6 @@ export const blocked = (
     : undefined
 }
 
-/** A 200 with no candidate that is not a blocked prompt: not an answer. */
-const noCandidate = (response: GeminiResponse, provider: string, model: string): Errors.Unavailable =>
-  new Errors.Unavailable({
-    message: `Gemini answered 200 with no candidate: ${JSON.stringify(response).slice(0, 200)}`,
-    provider,
-    model,
-    status: 200
-  })
-
 /** Reads a complete response into a model response. Tool calls get ids where Gemini gives none. */
 export const fromGeminiResponse = (
   response: GeminiResponse,
@@ -256,7 +248,9 @@ export const fromGeminiResponse = (
   const candidate = response.candidates?.[0]
   // No candidate and no block reason (`{"candidates":[]}`, usage only): nothing was answered. An empty
   // "other" answer would pass for a reply; this is the server's fault, retried or failed over.
-  if (candidate === undefined) return noCandidate(response, provider, model_)
+  if (candidate === undefined) {
+    return AdapterKit.notAnAnswer("Gemini answered 200 with no candidate", response, { provider, model: model_ })
+  }
   let text = ""
   const toolCalls: Array<Model.ToolCallPart> = []
   for (const part of candidate.content?.parts ?? []) {
