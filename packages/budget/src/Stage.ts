@@ -145,6 +145,9 @@ const describeScope = (scope: Section.Scope, key: string): string => scope === "
 
 const none: ReadonlyArray<never> = []
 
+/** A `modify` that reads: shared, not a closure per call. */
+const unchanged = <A>(current: A): readonly [A, A] => [current, current]
+
 /**
  * `scopeKeys` resolved once per scope at `make` time, each key mapped to what the stage needs for it
  * (its store keys). The result of a call is shared, not rebuilt: constant for a fixed scope, memoised
@@ -257,15 +260,6 @@ interface RateKey {
   readonly rpm: string
   readonly tpm: string
   readonly concurrency: string
-}
-
-/** What an admitted attempt's ticket holds until it ends. */
-interface Settlement {
-  readonly info: Plugin.AttemptInfo
-  readonly pricing: Pricing.Pricing | undefined
-  readonly held: ReadonlyArray<Held>
-  ended: boolean
-  usd: number | undefined
 }
 
 /** An attempt being admitted: what it took so far is in `held`; `restore` makes its waits interruptible. */
@@ -490,7 +484,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       const pricing = priceOf(info.target)
       const time = () => clock.unsafeCurrentTimeMillis()
       const decide = (result: Plugin.Refusal | undefined) => {
-        if (result === undefined) return Effect.succeed(makeTicket(info, pricing, held))
+        if (result === undefined) return Effect.succeed(new Ticket(info, pricing, held))
         emitRefused(info, time(), result)
         return Effect.fail(result)
       }
@@ -506,23 +500,29 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
 
   /**
    * `beforeAttempt` as one program, when no rate limit can wait (the router runs programs
-   * uninterruptibly); `beforeAttempt` runs it too in that case.
+   * uninterruptibly); `beforeAttempt` runs it too in that case. It runs on every attempt: no
+   * `Admitting` record unless a rate limit needs one, and no generator of its own per step.
    */
   function* admission(info: Plugin.AttemptInfo, now: number): State.Program<Plugin.AttemptTicket | Plugin.Refusal> {
     const held: Array<Held> = []
     const pricing = priceOf(info.target)
-    const refusal = yield* admitting({ info, time: () => now, pricing, held, restore: identity })
-    if (refusal === undefined) return makeTicket(info, pricing, held)
+    let refusal = yield* reserveBudgets(info, pricing, held, now)
+    if (refusal === undefined && rates.length > 0) {
+      refusal = yield* takeRates({ info, time: () => now, pricing, held, restore: identity })
+    }
+    if (refusal === undefined) return new Ticket(info, pricing, held)
+    yield* rollback(held, now)
     emitRefused(info, now, refusal)
     return refusal
   }
 
   /**
-   * The admission of an attempt as a program of store steps: undefined when admitted (what it took is
-   * in `held`), else the refusal, after giving back what it took.
+   * The admission of an attempt that may wait, as a program of store steps: undefined when admitted
+   * (what it took is in `held`), else the refusal, after giving back what it took.
    */
   function* admitting(attempt: Admitting): State.Program<Plugin.Refusal | undefined> {
-    const refusal = yield* reserveAll(attempt)
+    let refusal = yield* reserveBudgets(attempt.info, attempt.pricing, attempt.held, attempt.time())
+    if (refusal === undefined && rates.length > 0) refusal = yield* takeRates(attempt)
     if (refusal !== undefined) {
       yield* rollback(attempt.held, attempt.time())
       attempt.held.length = 0
@@ -530,93 +530,100 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
     return refusal
   }
 
-  function* reserveAll(attempt: Admitting): State.Program<Plugin.Refusal | undefined> {
-    const { held, info, pricing, time } = attempt
-    const { request, target } = info
-    const modelMax = target.model.capabilities.maxOutputTokens
-    const tokenEstimate = request.estimatedInputTokens + outputTokens(request, modelMax)
-    const now = time()
+  /** A provider's Retry-After still running (L6, L27): no call to `target` for `waitMs`. */
+  const retryAfterRefusal = (target: Plugin.TargetInfo, waitMs: number): Plugin.Refusal => ({
+    _tag: "Refusal",
+    reason: "retry-after",
+    detail: `${target.id} asked to retry after ${Window.formatDuration(waitMs)}`,
+    final: false,
+    error: new Errors.RateLimited({
+      message: `${target.id} is rate limited for another ${waitMs}ms (Retry-After)`,
+      provider: target.provider.name,
+      model: target.model.id,
+      retryAfterMs: waitMs,
+      source: "local"
+    })
+  })
 
-    // 1. A provider's Retry-After (L6, L27).
-    const until = yield* State.modifyStep<number | undefined, number | undefined>(
-      blockKey(target),
-      (current) => [current, current]
-    )
-    if (until !== undefined && now < until) {
-      const waitMs = until - now
-      return {
-        _tag: "Refusal",
-        reason: "retry-after",
-        detail: `${target.id} asked to retry after ${Window.formatDuration(waitMs)}`,
-        final: false,
-        error: new Errors.RateLimited({
-          message: `${target.id} is rate limited for another ${waitMs}ms (Retry-After)`,
-          provider: target.provider.name,
-          model: target.model.id,
-          retryAfterMs: waitMs,
-          source: "local"
-        })
-      }
+  /** A budget cannot reserve `amount` for the attempt; notes a downgrade for `aroundRequest`. */
+  const overBudget = (
+    limit: CompiledLimit,
+    request: Plugin.RequestInfo,
+    key: string,
+    result: Ledger.Reservation,
+    amount: number
+  ): Plugin.Refusal => {
+    const used = result.committed + result.reserved
+    const scope = describeScope(limit.scope, key)
+    const final = isTargetIndependent(limit.scope) &&
+      !Ledger.fits(used, cheapestEstimate(limit, request), limit.amount)
+    if (
+      limit.downgrade !== undefined && active.has(request.requestId) &&
+      !pendingDowngrades.has(request.requestId)
+    ) {
+      pendingDowngrades.set(request.requestId, limit.downgrade)
     }
+    const detail = `budget ${limit.name} (${scope}, ${Window.describe(limit.window)}): ${
+      formatAmount(limit.unit, used)
+    } of ${formatAmount(limit.unit, limit.amount)} used or reserved; this attempt may need ${
+      formatAmount(limit.unit, amount)
+    }${limit.downgrade === undefined ? "" : `; downgrading to route ${limit.downgrade}`}`
+    return {
+      _tag: "Refusal",
+      reason: "over-budget",
+      detail,
+      final,
+      error: new Errors.BudgetExceeded({
+        message: detail,
+        scope: `${limit.name}/${scope}`,
+        limit: limit.amount,
+        unit: limit.unit
+      })
+    }
+  }
 
-    // 2. Budgets: reserve the attempt's maximal cost (L29).
-    for (const { keysOf, limit } of budgets) {
+  /**
+   * A provider's Retry-After, then the budgets: each reserves the attempt's maximal cost (L29).
+   * Undefined when every budget admitted the attempt (what they hold is in `held`). The refusals
+   * are built outside: a generator's frame holds every local of its function, on every attempt.
+   */
+  function* reserveBudgets(
+    info: Plugin.AttemptInfo,
+    pricing: Pricing.Pricing | undefined,
+    held: Array<Held>,
+    now: number
+  ): State.Program<Plugin.Refusal | undefined> {
+    const { request, target } = info
+    const until = yield* State.modifyStep<number | undefined, number | undefined>(blockKey(target), unchanged)
+    if (until !== undefined && now < until) return retryAfterRefusal(target, until - now)
+    // Index loops: in a generator, each `for...of` keeps an iterator and its results on the heap.
+    for (let b = 0; b < budgets.length; b++) {
+      const { keysOf, limit } = budgets[b]
       const keys = keysOf(request, target)
       if (keys.length === 0) continue
-      const amount = estimateFor(limit.unit, request, pricing, modelMax)
+      const amount = estimateFor(limit.unit, request, pricing, target.model.capabilities.maxOutputTokens)
       const enforce = enforced(limit, request)
-      for (const { key, state: ledger } of keys) {
+      for (let k = 0; k < keys.length; k++) {
+        const ledger = keys[k].state
         const result = yield* State.modifyStep<Ledger.LedgerState, Ledger.Reservation>(
           ledger,
           (state) => Ledger.reserve(state, limit.window, now, limit.amount, amount, enforce)
         )
-        if (result.admitted) {
-          held.push({ _tag: "Ledger", limit, state: ledger, amount })
-          continue
-        }
-        const used = result.committed + result.reserved
-        const scope = describeScope(limit.scope, key)
-        const final = isTargetIndependent(limit.scope) &&
-          !Ledger.fits(used, cheapestEstimate(limit, request), limit.amount)
-        if (
-          limit.downgrade !== undefined && active.has(request.requestId) &&
-          !pendingDowngrades.has(request.requestId)
-        ) {
-          pendingDowngrades.set(request.requestId, limit.downgrade)
-        }
-        const detail = `budget ${limit.name} (${scope}, ${Window.describe(limit.window)}): ${
-          formatAmount(limit.unit, used)
-        } of ${formatAmount(limit.unit, limit.amount)} used or reserved; this attempt may need ${
-          formatAmount(limit.unit, amount)
-        }${limit.downgrade === undefined ? "" : `; downgrading to route ${limit.downgrade}`}`
-        return {
-          _tag: "Refusal",
-          reason: "over-budget",
-          detail,
-          final,
-          error: new Errors.BudgetExceeded({
-            message: detail,
-            scope: `${limit.name}/${scope}`,
-            limit: limit.amount,
-            unit: limit.unit
-          })
-        }
+        if (!result.admitted) return overBudget(limit, request, keys[k].key, result, amount)
+        held.push({ _tag: "Ledger", limit, state: ledger, amount })
       }
     }
-
-    // 3. Rate limits, when the section has any.
-    return rates.length === 0 ? undefined : yield* takeRates(attempt, tokenEstimate)
+    return undefined
   }
 
   /**
    * Rate limits: buckets (with an optional wait), then the concurrency cap. A program of its own: a
    * generator's frame holds every local of its function, and many sections have budgets only.
    */
-  function* takeRates(
-    { held, info, restore, time }: Admitting,
-    tokenEstimate: number
-  ): State.Program<Plugin.Refusal | undefined> {
+  function* takeRates({ held, info, restore, time }: Admitting): State.Program<Plugin.Refusal | undefined> {
     const { request, target } = info
+    const tokenEstimate = request.estimatedInputTokens +
+      outputTokens(request, target.model.capabilities.maxOutputTokens)
     for (const { buckets, keysOf, rate } of rates) {
       const keys = keysOf(request, target)
       for (const rateKey of keys) {
@@ -686,51 +693,45 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
     return undefined
   }
 
-  const makeTicket = (
-    info: Plugin.AttemptInfo,
-    pricing: Pricing.Pricing | undefined,
-    held: ReadonlyArray<Held>
-  ): Plugin.AttemptTicket => {
-    const ticket: Settlement = { info, pricing, held, ended: false, usd: undefined }
-    return {
-      cost: () => ticket.usd,
-      end: (outcome) =>
-        Effect.clockWith((clock) =>
-          State.unsafeStepsThen(store, settleOnce(ticket, outcome, clock.unsafeCurrentTimeMillis()), () => Effect.void)
-        ),
-      settle: (outcome, now) => settleOnce(ticket, outcome, now)
-    }
-  }
+  /** An admitted attempt's ticket: what it holds until it ends, settled exactly once (L30). */
+  class Ticket implements Plugin.AttemptTicket {
+    ended = false
+    usd: number | undefined = undefined
+    constructor(
+      readonly info: Plugin.AttemptInfo,
+      readonly pricing: Pricing.Pricing | undefined,
+      readonly held: ReadonlyArray<Held>
+    ) {}
 
-  function* settleOnce(ticket: Settlement, outcome: Plugin.AttemptOutcome, now: number): State.Program<void> {
-    // Exactly once, whatever the router does (L30).
-    if (ticket.ended) return
-    ticket.ended = true
-    if (outcome._tag === "Interrupted" && outcome.started === false) {
-      // Given back before its call started (a later stage refused it): nothing was sent, nothing is
-      // owed, and the request quota's token goes back too, as for an admission that never happened.
-      ticket.usd = ticket.pricing === undefined ? undefined : 0
-      return yield* rollback(ticket.held, now)
+    cost(): number | undefined {
+      return this.usd
     }
-    const usage = billedUsage(outcome, ticket.info.request.estimatedInputTokens)
-    ticket.usd = ticket.pricing === undefined
-      ? undefined
-      : usage === undefined
-      ? 0
-      : Pricing.cost(usage, ticket.pricing)
-    yield* settle(ticket.info, now, ticket.held, outcome, usage, ticket.pricing)
+
+    end(outcome: Plugin.AttemptOutcome): Effect.Effect<void> {
+      return Effect.clockWith((clock) =>
+        State.unsafeStepsThen(store, settleOnce(this, outcome, clock.unsafeCurrentTimeMillis()), () => Effect.void)
+      )
+    }
+
+    settle(outcome: Plugin.AttemptOutcome, now: number): State.Program<void> {
+      return settleOnce(this, outcome, now)
+    }
   }
 
   /** The end of an attempt as a program of store steps: spend committed, what it held given back. */
-  function* settle(
-    info: Plugin.AttemptInfo,
-    now: number,
-    held: ReadonlyArray<Held>,
-    outcome: Plugin.AttemptOutcome,
-    usage: Model.Usage | undefined,
-    pricing: Pricing.Pricing | undefined
-  ): State.Program<void> {
-    const { request, target } = info
+  function* settleOnce(ticket: Ticket, outcome: Plugin.AttemptOutcome, now: number): State.Program<void> {
+    // Exactly once, whatever the router does (L30).
+    if (ticket.ended) return
+    ticket.ended = true
+    const { held, info, pricing } = ticket
+    if (outcome._tag === "Interrupted" && outcome.started === false) {
+      // Given back before its call started (a later stage refused it): nothing was sent, nothing is
+      // owed, and the request quota's token goes back too, as for an admission that never happened.
+      ticket.usd = pricing === undefined ? undefined : 0
+      return yield* rollback(held, now)
+    }
+    const usage = billedUsage(outcome, info.request.estimatedInputTokens)
+    ticket.usd = pricing === undefined ? undefined : usage === undefined ? 0 : Pricing.cost(usage, pricing)
     for (const h of held) {
       const actual = h._tag === "Ledger"
         ? actualFor(h.limit.unit, usage, pricing)
@@ -740,22 +741,28 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       yield* release(h, now, actual)
     }
     if (outcome._tag === "Failure" && outcome.error._tag === "RateLimited") {
-      const retryAfter = outcome.error.retryAfterMs
-      if (outcome.error.source !== "local" && retryAfter !== undefined && retryAfter > 0) {
-        const until = now + Math.min(retryAfter, section.maxRetryAfter)
-        yield* State.modifyStep<number | undefined, void>(
-          blockKey(target),
-          (current) => [undefined, Math.max(current ?? 0, until)]
-        )
-        emitAt(now, "retry-after", target.id, () => ({ until }))
-      }
+      yield* blockAfter(info.target, outcome.error, now)
     }
-    emitAt(now, "settled", target.id, () => ({
-      requestId: request.requestId,
-      attempt: info.attempt,
-      outcome: outcome._tag,
-      cost: pricing === undefined ? undefined : usage === undefined ? 0 : Pricing.cost(usage, pricing)
-    }))
+    if (events.enabled) {
+      emitAt(now, "settled", info.target.id, () => ({
+        requestId: info.request.requestId,
+        attempt: info.attempt,
+        outcome: outcome._tag,
+        cost: ticket.usd
+      }))
+    }
+  }
+
+  /** A provider's 429 with Retry-After: no attempt on `target` until it passes (capped). */
+  function* blockAfter(target: Plugin.TargetInfo, error: Errors.RateLimited, now: number): State.Program<void> {
+    const retryAfter = error.retryAfterMs
+    if (error.source === "local" || retryAfter === undefined || retryAfter <= 0) return
+    const until = now + Math.min(retryAfter, section.maxRetryAfter)
+    yield* State.modifyStep<number | undefined, void>(
+      blockKey(target),
+      (current) => [undefined, Math.max(current ?? 0, until)]
+    )
+    emitAt(now, "retry-after", target.id, () => ({ until }))
   }
 
   const inspect = (target: Plugin.TargetInfo, request: Plugin.RequestInfo) =>

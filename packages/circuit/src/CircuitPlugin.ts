@@ -9,6 +9,7 @@ import { CircuitOpen } from "@switchyard/core/Errors"
 import type { RoutePlan } from "@switchyard/core/Plan"
 import type {
   AttemptInfo,
+  AttemptOutcome,
   AttemptTicket,
   Plugin,
   Refusal,
@@ -46,6 +47,24 @@ const poolOf = (route: RoutePlan): Breakers.Pool => {
   return pool
 }
 
+/** An admitted attempt's ticket: its end records the outcome on the target's breaker. */
+class CircuitTicket implements AttemptTicket {
+  constructor(
+    readonly breakers: Breakers.Breakers,
+    readonly target: string,
+    readonly ticket: Breaker.Ticket,
+    readonly pool: Breakers.Pool | undefined
+  ) {}
+
+  end(outcome: AttemptOutcome): Effect.Effect<void> {
+    return this.breakers.end(this.target, this.ticket, outcome, this.pool)
+  }
+
+  settle(outcome: AttemptOutcome, now: number): Program<void> {
+    return this.breakers.settle(this.target, this.ticket, outcome, now, this.pool)
+  }
+}
+
 /**
  * Builds the stage over a registry.
  *
@@ -70,11 +89,7 @@ export const makeStage = (breakers: Breakers.Breakers): CircuitStage => {
       return refusal
     }
     const ticket = attempt.request.streaming ? { ...admitted.ticket, streamed: true } : admitted.ticket
-    const admittedTicket: AttemptTicket = {
-      end: (outcome) => breakers.end(target.id, ticket, outcome, pool),
-      settle: (outcome, now) => breakers.settle(target.id, ticket, outcome, now, pool)
-    }
-    return admittedTicket
+    return new CircuitTicket(breakers, target.id, ticket, pool)
   }
 
   const poolFor = (attempt: AttemptInfo) => breakers.ejection !== undefined ? poolOf(attempt.target.route) : undefined

@@ -102,7 +102,23 @@ export type Program<A> = Generator<Step<unknown>, A, unknown>
  * @category steps
  */
 export const modifyStep = <A, B>(key: string, f: (current: A | undefined) => readonly [B, A]): Step<B> =>
-  new Step((store) => store.modify(key, f), (store) => store.modify(key, f))
+  new ModifyStep(key, f)
+
+// The built-in steps keep their arguments as fields and share two functions that read them through
+// `this` (the runner calls `step.effect(store)` and `step.sync(store)` as methods): a store operation
+// costs one object per attempt, not one object and two closures.
+
+class ModifyStep<A, B> extends Step<B> {
+  constructor(readonly key: string, readonly f: (current: A | undefined) => readonly [B, A]) {
+    super(modifyEffect, modifySync)
+  }
+}
+function modifyEffect<A, B>(this: ModifyStep<A, B>, store: StateStore): Effect.Effect<B> {
+  return store.modify(this.key, this.f)
+}
+function modifySync<A, B>(this: ModifyStep<A, B>, store: SyncStateStore): B {
+  return store.modify(this.key, this.f)
+}
 
 /**
  * An effect that is not a store operation (a sleep, say) as a {@link Step}: the program goes on
@@ -120,10 +136,19 @@ export const effectStep = <A>(effect: Effect.Effect<A>): Step<A> => new Step(() 
  * @category steps
  */
 export const addToWindowStep = (key: string, amount: number, now: number, windowMs: number): Step<number> =>
-  new Step(
-    (store) => store.addToWindow(key, amount, now, windowMs),
-    (store) => store.addToWindow(key, amount, now, windowMs)
-  )
+  new AddToWindowStep(key, amount, now, windowMs)
+
+class AddToWindowStep extends Step<number> {
+  constructor(readonly key: string, readonly amount: number, readonly now: number, readonly windowMs: number) {
+    super(addToWindowEffect, addToWindowSync)
+  }
+}
+function addToWindowEffect(this: AddToWindowStep, store: StateStore): Effect.Effect<number> {
+  return store.addToWindow(this.key, this.amount, this.now, this.windowMs)
+}
+function addToWindowSync(this: AddToWindowStep, store: SyncStateStore): number {
+  return store.addToWindow(this.key, this.amount, this.now, this.windowMs)
+}
 
 /**
  * `increment` as a {@link Step}.
@@ -131,8 +156,19 @@ export const addToWindowStep = (key: string, amount: number, now: number, window
  * @since 0.1.0
  * @category steps
  */
-export const incrementStep = (key: string, delta: number): Step<number> =>
-  new Step((store) => store.increment(key, delta), (store) => store.increment(key, delta))
+export const incrementStep = (key: string, delta: number): Step<number> => new IncrementStep(key, delta)
+
+class IncrementStep extends Step<number> {
+  constructor(readonly key: string, readonly delta: number) {
+    super(incrementEffect, incrementSync)
+  }
+}
+function incrementEffect(this: IncrementStep, store: StateStore): Effect.Effect<number> {
+  return store.increment(this.key, this.delta)
+}
+function incrementSync(this: IncrementStep, store: SyncStateStore): number {
+  return store.increment(this.key, this.delta)
+}
 
 /**
  * Runs a program of store operations. On a store that answers synchronously, operations run at once
