@@ -81,6 +81,41 @@ type Arrival<A> =
  * A one-reader mailbox: cheaper than a Queue for the few messages of one hedged request. A taker that
  * is interrupted leaves its resume behind; Effect ignores a resume after interruption.
  */
+/**
+ * A response and an attempt record are class instances, not object literals: V8 tracks where each
+ * literal is made, and once a few thousand of them outlive a minor collection (as responses held by
+ * their callers do) it moves that site to old-space allocation, which costs several times more and
+ * only a full collection frees. Instances of a class are always made young.
+ */
+class RoutedResponse implements GenerateResponse {
+  constructor(
+    readonly id: string | undefined,
+    readonly text: string,
+    readonly toolCalls: GenerateResponse["toolCalls"],
+    readonly finishReason: GenerateResponse["finishReason"],
+    readonly usage: Usage,
+    readonly provider: string,
+    readonly model: string,
+    readonly route: string,
+    readonly attempts: ReadonlyArray<AttemptRecord>,
+    readonly cost: number | undefined,
+    readonly traceId: string
+  ) {}
+}
+
+/** See {@link RoutedResponse}. */
+class AttemptEntry implements AttemptRecord {
+  declare hedge?: boolean
+  constructor(
+    readonly target: string,
+    readonly provider: string,
+    readonly model: string,
+    readonly outcome: string,
+    readonly startedAt: number,
+    readonly durationMs: number
+  ) {}
+}
+
 class Mailbox<A> {
   readonly items: Array<A> = []
   waiting: ((effect: Effect.Effect<A>) => void) | undefined
@@ -354,19 +389,19 @@ class Engine {
   response(answered: Answered<ModelResponse>, context: RequestContext): GenerateResponse {
     const { target, value } = answered
     const cost = this.totalCost(context)
-    return {
-      id: value.id,
-      text: value.text,
-      toolCalls: value.toolCalls,
-      finishReason: value.finishReason,
-      usage: value.usage,
-      provider: target.provider.name,
-      model: value.model === "" ? target.model.id : value.model,
-      route: context.info.route.name,
-      attempts: context.attempts,
+    return new RoutedResponse(
+      value.id,
+      value.text,
+      value.toolCalls,
+      value.finishReason,
+      value.usage,
+      target.provider.name,
+      value.model === "" ? target.model.id : value.model,
+      context.info.route.name,
+      context.attempts,
       cost,
-      traceId: context.info.requestId
-    }
+      context.info.requestId
+    )
   }
 
   totalCost(context: RequestContext): number | undefined {
@@ -1012,19 +1047,14 @@ class Engine {
       if (ended) return Effect.void
       ended = true
       const endedAt = clock.unsafeCurrentTimeMillis()
-      const record: { -readonly [K in keyof AttemptRecord]: AttemptRecord[K] } = {
-        target: target.id,
-        provider: target.provider.name,
-        model: target.model.id,
-        outcome: outcome._tag === "Success"
-          ? "ok"
-          : outcome._tag === "Failure"
-          ? outcome.error._tag
-          : "interrupted",
-        startedAt: start,
-        durationMs: endedAt - start
-      }
-      // Set, not spread: a spread per attempt costs V8 more than the rest of the record.
+      const record = new AttemptEntry(
+        target.id,
+        target.provider.name,
+        target.model.id,
+        outcome._tag === "Success" ? "ok" : outcome._tag === "Failure" ? outcome.error._tag : "interrupted",
+        start,
+        endedAt - start
+      )
       if (hedge) record.hedge = true
       context.attempts.push(record)
       if (this.events.enabled) {
