@@ -375,7 +375,8 @@ if (simulate) {
   process.stderr.write("simulation: the default policy...\n")
   simulation = await measure(policyFile)
   // The same policy without its hedge: a hedged request runs each target in a fiber of its own.
-  const hedgeLine = /^ {4}hedge: .*\n/m
+  // The `hedge:` key of the route and its block (lines indented deeper), in either YAML form.
+  const hedgeLine = /^ {4}hedge:.*\n(?: {6,}.*\n)*/m
   const text = fs.readFileSync(policyFile, "utf8")
   if (!hedgeLine.test(text)) throw new Error("default-policy.yaml has no `hedge:` line to remove")
   const unhedged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-overhead-")), "unhedged.yaml")
