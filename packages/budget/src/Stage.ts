@@ -454,9 +454,10 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
     for (const h of held) yield* release(h, now, undefined)
   }
 
-  // Whether an admission can wait (a rate limit that waits, or a concurrency cap): only then can it be
-  // interrupted half-way, and only then does it need a guard that gives back what it took.
-  const canWait = rates.some(({ rate }) => rate.onLimit === "wait" || rate.concurrency !== undefined)
+  // Whether an admission can wait (a rate limit with `onLimit: { wait }`, for tokens or for a
+  // concurrency slot): only then can it be interrupted half-way, and only then does it need a guard
+  // that gives back what it took. A cap that rejects or spills answers at once, as a bucket does.
+  const canWait = rates.some(({ rate }) => rate.onLimit === "wait")
 
   const emitRefused = (info: Plugin.AttemptInfo, at: number, refusal: Plugin.Refusal) => {
     if (events.enabled) {
