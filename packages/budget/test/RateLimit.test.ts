@@ -214,6 +214,17 @@ describe("rate limits: concurrency", () => {
       for (const ticket of tickets) yield* ticket.end(ok)
     }), { fastCheck: { numRuns: 50 } })
 
+  it("a cap that spills or rejects admits as a store program; only a cap that waits needs the interruptible path", () => {
+    // The router runs every stage's `admission` program in one step on the in-memory store; a stage
+    // without one costs several effect steps per attempt (the chaos policy's spill cap once did).
+    for (const onLimit of ["spill", "reject"] as const) {
+      expect(harness({ rateLimits: [{ concurrency: 2, onLimit }] }).stage.admission).toBeDefined()
+    }
+    expect(harness({ rateLimits: [{ concurrency: 2, onLimit: { wait: "1s" } }] }).stage.admission).toBeUndefined()
+    expect(harness({ rateLimits: [{ requestsPerMinute: 60, onLimit: { wait: "1s" } }] }).stage.admission)
+      .toBeUndefined()
+  })
+
   it.effect("a waiter takes the slot as soon as it is freed", () =>
     Effect.gen(function*() {
       const h = harness({ rateLimits: [{ concurrency: 1, onLimit: { wait: "10s" } }] })
