@@ -175,6 +175,30 @@ export const make = (
     }
   }
 
+  /**
+   * A pure step on a breaker's state as one store step, with the transitions it committed for the
+   * caller to emit once it has run. The hot path (admission, settlement) yields it directly: a
+   * generator around it would cost one more per attempt.
+   */
+  const breakerStep = <A>(
+    target: string,
+    now: number,
+    f: (
+      state: Breaker.BreakerState,
+      opts: Config.BreakerOptions,
+      now: number
+    ) => readonly [A, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>]
+  ) => {
+    const opts = options(target)
+    return modifyStep<Breaker.BreakerState, readonly [A, ReadonlyArray<Breaker.Transition>]>(
+      keysOf(target).breaker,
+      (current) => {
+        const [result, next, transitions] = f(current ?? Breaker.initial(opts), opts, now)
+        return [[result, transitions], next]
+      }
+    )
+  }
+
   /** A pure step on a breaker's state, as a store program; emits the transitions it committed. */
   function* stepProgram<A>(
     target: string,
@@ -185,17 +209,7 @@ export const make = (
       now: number
     ) => readonly [A, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>]
   ): Program<A> {
-    const opts = options(target)
-    const [result, transitions] = yield* modifyStep<
-      Breaker.BreakerState,
-      readonly [A, ReadonlyArray<Breaker.Transition>]
-    >(
-      keysOf(target).breaker,
-      (current) => {
-        const [result, next, transitions] = f(current ?? Breaker.initial(opts), opts, now)
-        return [[result, transitions], next]
-      }
-    )
+    const [result, transitions] = yield* breakerStep(target, now, f)
     emit(target, transitions)
     return result
   }
@@ -299,16 +313,11 @@ export const make = (
       const refusal = yield* ejectionRefusal(target, pool, ejection, now)
       if (refusal !== undefined) return refusal
     }
-    // The breaker's step inlined (not `stepProgram`): one generator fewer on every attempt.
-    const opts = options(target)
-    const admit = lastResort === true ? admitLastResortStep : admitStep
-    const [admitted, transitions] = yield* modifyStep<
-      Breaker.BreakerState,
-      readonly [Admission, ReadonlyArray<Breaker.Transition>]
-    >(keysOf(target).breaker, (current) => {
-      const [result, next, transitions] = admit(current ?? Breaker.initial(opts), opts, now)
-      return [[result, transitions], next]
-    })
+    const [admitted, transitions] = yield* breakerStep(
+      target,
+      now,
+      lastResort === true ? admitLastResortStep : admitStep
+    )
     emit(target, transitions)
     return admitted
   }
@@ -329,21 +338,9 @@ export const make = (
       : "ignored"
     // Window statistics are only needed to judge an outlier: skip them on the hot path otherwise.
     const judge = verdict === "failure" && ejection !== undefined && pool !== undefined
-    // The breaker's step inlined (not `stepProgram`): one generator and one closure fewer per attempt.
-    const opts = options(target)
-    const [snapshot, transitions] = yield* modifyStep<
-      Breaker.BreakerState,
-      readonly [Breaker.Snapshot | undefined, ReadonlyArray<Breaker.Transition>]
-    >(keysOf(target).breaker, (current) => {
-      const [next, transitions] = Breaker.record(
-        current ?? Breaker.initial(opts),
-        opts,
-        now,
-        ticket,
-        verdict,
-        outcome.latencyMs
-      )
-      return [[judge ? Breaker.snapshot(next, opts, now) : undefined, transitions], next]
+    const [snapshot, transitions] = yield* breakerStep(target, now, (state, opts, at) => {
+      const [next, transitions] = Breaker.record(state, opts, at, ticket, verdict, outcome.latencyMs)
+      return [judge ? Breaker.snapshot(next, opts, at) : undefined, next, transitions]
     })
     emit(target, transitions)
     if (verdict === "success" || verdict === "failure") {

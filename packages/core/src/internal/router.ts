@@ -78,10 +78,6 @@ type Arrival<A> =
   | { readonly _tag: "HedgeDue"; readonly round: number }
 
 /**
- * A one-reader mailbox: cheaper than a Queue for the few messages of one hedged request. A taker that
- * is interrupted leaves its resume behind; Effect ignores a resume after interruption.
- */
-/**
  * A response and an attempt record are class instances, not object literals: V8 tracks where each
  * literal is made, and once a few thousand of them outlive a minor collection (as responses held by
  * their callers do) it moves that site to old-space allocation, which costs several times more and
@@ -116,6 +112,10 @@ class AttemptEntry implements AttemptRecord {
   ) {}
 }
 
+/**
+ * A one-reader mailbox: cheaper than a Queue for the few messages of one hedged request. A taker that
+ * is interrupted leaves its resume behind; Effect ignores a resume after interruption.
+ */
 class Mailbox<A> {
   readonly items: Array<A> = []
   waiting: ((effect: Effect.Effect<A>) => void) | undefined
