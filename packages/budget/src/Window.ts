@@ -108,19 +108,28 @@ export const offsetAt = (utcMs: number, timeZone: string): number => {
   return wallAsUtc(wallClock(whole, timeZone)) - whole
 }
 
+/** Wider than any DST shift (at most two hours), shorter than the time between two transitions. */
+const AROUND_TRANSITION_MS = 3 * 3_600_000
+
 /**
- * The instant at which the wall clock of `timeZone` shows `wallMs` (a wall time written as if it were
- * UTC). When the wall time falls in a DST gap, the instant just after the gap is returned.
+ * The first instant at which the wall clock of `timeZone` shows `wallMs` (a wall time written as if it
+ * were UTC). A wall time that a fall-back repeats shows twice: the first is where its period begins, so
+ * the repeated hour (or a day with it) is one longer period. When the wall time falls in a DST gap, the
+ * instant just after the gap is returned.
  */
 const instantOfWall = (wallMs: number, timeZone: string): number => {
-  const first = wallMs - offsetAt(wallMs, timeZone)
-  const second = wallMs - offsetAt(first, timeZone)
-  if (first === second) return first
-  // Two candidates around a transition: keep the one that shows the wanted wall time, else the later.
-  const shows = (instant: number) => instant + offsetAt(instant, timeZone) === wallMs
-  if (shows(second)) return second
-  if (shows(first)) return first
-  return Math.max(first, second)
+  const guess = wallMs - offsetAt(wallMs, timeZone)
+  // The offsets a few hours either side of the guess: every offset the wall time can be shown at.
+  const candidates = [
+    guess,
+    wallMs - offsetAt(guess - AROUND_TRANSITION_MS, timeZone),
+    wallMs - offsetAt(guess + AROUND_TRANSITION_MS, timeZone)
+  ]
+  let first = Infinity
+  for (const instant of candidates) {
+    if (instant < first && instant + offsetAt(instant, timeZone) === wallMs) first = instant
+  }
+  return first === Infinity ? Math.max(...candidates) : first
 }
 
 /** The wall time (as if UTC) at which the calendar period containing `wall` starts, `shift` periods on. */

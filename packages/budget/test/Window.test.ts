@@ -64,6 +64,15 @@ describe("Window", () => {
     expect(iso(hour.end)).toBe("2025-05-05T10:30:00.000Z")
   })
 
+  it("makes the hour a fall-back repeats one period, from its first pass (found by the property below)", () => {
+    // Auckland, 2009-04-05: 03:00 NZDT went back to 02:00 NZST; 02:11 NZDT is in the first pass.
+    const hour = Window.calendarPeriod(at("2009-04-04T13:11:08.523Z"), "hour", "Pacific/Auckland")
+    expect(iso(hour.start)).toBe("2009-04-04T13:00:00.000Z")
+    expect(iso(hour.end)).toBe("2009-04-04T15:00:00.000Z")
+    const secondPass = Window.calendarPeriod(at("2009-04-04T14:30:00Z"), "hour", "Pacific/Auckland")
+    expect(iso(secondPass.start)).toBe("2009-04-04T13:00:00.000Z")
+  })
+
   it.prop("periods contain now, tile the time line and start on a boundary of the local wall clock", [
     FC.integer({ min: at("2000-01-01T00:00:00Z"), max: at("2040-01-01T00:00:00Z") }),
     FC.constantFrom(...Window.calendarUnits),
