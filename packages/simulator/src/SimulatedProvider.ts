@@ -22,6 +22,7 @@ import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
@@ -404,41 +405,59 @@ const unsafeMake = (
   /** What happens before the answer starts: limits and the error draw. */
   const start = (request: GenerateRequest, bound: Bound | undefined): Effect.Effect<Effective, Errors.ProviderError> =>
     Effect.suspend(() => {
-      const now = clock.unsafeCurrentTimeMillis()
-      const t = now - startedAt
-      const eff = effective(t)
-      stats.calls++
-      bucket(stats.callsPerBucket, t)
-      if (eff.inFault) stats.callsInFault++
-      if (now < advertisedUntil) stats.callsBeforeRetryAfter++
-      const wait = admit(eff.rateLimit, now)
-      if (wait !== undefined) {
-        stats.rateLimited++
-        return fail(t, errorFor(name, "429", wait), bound)
-      }
-      if (behaviour.contextWindow !== undefined && estimateTokens(request) > behaviour.contextWindow) {
-        return fail(t, errorFor(name, "context-length", undefined), bound)
-      }
-      if (eff.errors.length > 0) {
-        let u = rng.number()
-        for (const [cls, p] of eff.errors) {
-          if (u < p) {
-            if (cls === "timeout") {
-              stats.failed++
-              bucket(stats.failuresPerBucket, t)
-              // A black hole: nothing ever comes back, so only the deadline ends the call.
-              return bound === undefined ? Effect.never : timeOut(bound)
-            }
-            // A 429 of the error mix (or of a flapping schedule) is a 429 too: it was left out of the
-            // provider's 429 count (`rateLimitedCalls`), which only counted the rate limit's.
-            if (cls === "429") stats.rateLimited++
-            return fail(t, errorFor(name, cls, undefined), bound)
-          }
-          u -= p
-        }
-      }
-      return Effect.as(acquire(behaviour.concurrency, bound), eff)
+      const started = startNow(request, bound)
+      return Effect.isEffect(started) ? started : Effect.succeed(started)
     })
+
+  /**
+   * {@link start} run now: the call's conditions when it is admitted with a free slot, otherwise the
+   * effect that fails it or queues it for a slot (no effect step on the common path).
+   */
+  const startNow = (
+    request: GenerateRequest,
+    bound: Bound | undefined
+  ): Effective | Effect.Effect<Effective, Errors.ProviderError> => {
+    const now = clock.unsafeCurrentTimeMillis()
+    const t = now - startedAt
+    const eff = effective(t)
+    stats.calls++
+    bucket(stats.callsPerBucket, t)
+    if (eff.inFault) stats.callsInFault++
+    if (now < advertisedUntil) stats.callsBeforeRetryAfter++
+    const wait = admit(eff.rateLimit, now)
+    if (wait !== undefined) {
+      stats.rateLimited++
+      return fail(t, errorFor(name, "429", wait), bound)
+    }
+    if (behaviour.contextWindow !== undefined && estimateTokens(request) > behaviour.contextWindow) {
+      return fail(t, errorFor(name, "context-length", undefined), bound)
+    }
+    if (eff.errors.length > 0) {
+      let u = rng.number()
+      for (const [cls, p] of eff.errors) {
+        if (u < p) {
+          if (cls === "timeout") {
+            stats.failed++
+            bucket(stats.failuresPerBucket, t)
+            // A black hole: nothing ever comes back, so only the deadline ends the call.
+            return bound === undefined ? Effect.never : timeOut(bound)
+          }
+          // A 429 of the error mix (or of a flapping schedule) is a 429 too: it was left out of the
+          // provider's 429 count (`rateLimitedCalls`), which only counted the rate limit's.
+          if (cls === "429") stats.rateLimited++
+          return fail(t, errorFor(name, cls, undefined), bound)
+        }
+        u -= p
+      }
+    }
+    const limit = behaviour.concurrency
+    if (limit === undefined || stats.inFlight < limit) {
+      stats.inFlight++
+      if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight
+      return eff
+    }
+    return Effect.as(acquire(limit, bound), eff)
+  }
 
   const outputTokens = (request: GenerateRequest) =>
     Math.max(1, Math.min(behaviour.outputTokens, request.maxOutputTokens ?? Infinity))
@@ -463,52 +482,80 @@ const unsafeMake = (
     options: CallOptions
   ): Effect.Effect<ModelResponse, Errors.ProviderError> => {
     const deadline = options.deadline
-    if (deadline === undefined || deadline === Infinity) return answer(request, options, undefined)
     return Effect.suspend(() => {
-      const calledAt = clock.unsafeCurrentTimeMillis()
-      const bound: Bound = { deadline, calledAt, model: options.model }
-      // Past the deadline already: the router's timer would not have started the call at all.
-      if (calledAt >= deadline) return Effect.fail(timeout(bound))
-      return answer(request, options, bound)
+      let bound: Bound | undefined
+      if (deadline !== undefined && deadline !== Infinity) {
+        const calledAt = clock.unsafeCurrentTimeMillis()
+        bound = { deadline, calledAt, model: options.model }
+        // Past the deadline already: the router's timer would not have started the call at all.
+        if (calledAt >= deadline) return Effect.fail(timeout(bound))
+      }
+      const started = startNow(request, bound)
+      return Effect.isEffect(started)
+        ? Effect.flatMap(started, (eff) => answer(request, options, bound, eff))
+        : answer(request, options, bound, started)
     })
   }
 
+  /**
+   * The answer of a call admitted with a slot: after its sampled latency, or the Timeout at the
+   * deadline when that comes first. Either way the slot is handed back; a call that does not finish
+   * (the deadline, a hedge that lost, the caller gone) is billed for the part generated so far.
+   */
   const answer = (
     request: GenerateRequest,
     options: CallOptions,
-    bound: Bound | undefined
-  ): Effect.Effect<ModelResponse, Errors.ProviderError> =>
-    Effect.flatMap(start(request, bound), (eff) => {
-      const begin = clock.unsafeCurrentTimeMillis()
-      const latency = Distribution.sample(eff.latency, uniform, eff.scale)
-      let finished = false
-      const wait: Effect.Effect<void, Errors.Timeout> = passes(bound, latency) ? timeOut(bound) : sleep(latency)
-      return wait.pipe(
-        Effect.map((): ModelResponse => {
-          finished = true
-          succeed(begin - startedAt)
-          const output = outputTokens(request)
-          return {
-            model: options.model,
-            text: `simulated answer from ${name}`,
-            toolCalls: [],
-            finishReason: "stop",
-            usage: usage(request, output)
-          }
-        }),
-        Effect.ensuring(Effect.sync(() => {
-          release()
-          if (!finished) {
-            // Abandoned mid-answer (hedge loser, deadline): the generated part is still billed.
-            const part = latency > 0
-              ? behaviour.cost * Math.min(1, (clock.unsafeCurrentTimeMillis() - begin) / latency)
-              : 0
-            stats.cost += part
-            stats.wastedCost += part
-          }
-        }))
-      )
+    bound: Bound | undefined,
+    eff: Effective
+  ): Effect.Effect<ModelResponse, Errors.ProviderError> => {
+    const begin = clock.unsafeCurrentTimeMillis()
+    const latency = Distribution.sample(eff.latency, uniform, eff.scale)
+    const timesOut = passes(bound, latency)
+    let finished = false
+    const respond = (): ModelResponse => {
+      finished = true
+      succeed(begin - startedAt)
+      release()
+      return {
+        model: options.model,
+        text: `simulated answer from ${name}`,
+        toolCalls: [],
+        finishReason: "stop",
+        usage: usage(request, outputTokens(request))
+      }
+    }
+    const abandon = () => {
+      if (finished) return
+      finished = true
+      release()
+      // Abandoned mid-answer (hedge loser, deadline): the generated part is still billed.
+      const part = latency > 0
+        ? behaviour.cost * Math.min(1, (clock.unsafeCurrentTimeMillis() - begin) / latency)
+        : 0
+      stats.cost += part
+      stats.wastedCost += part
+    }
+    if (schedule === undefined) {
+      // A Clock without callbacks (TestClock): sleep on it.
+      const wait: Effect.Effect<void, Errors.Timeout> = timesOut ? timeOut(bound) : sleep(latency)
+      return Effect.onExit(Effect.map(wait, respond), () => Effect.sync(abandon))
+    }
+    // One clock callback and one suspension (a sleep, then a step, then a finalizer took about 20
+    // effect steps per call, more than the router's own). The fiber resumes with a step of its own,
+    // so that an interruption that arrives first still finds the call unfinished and abandons it.
+    const timedOut = () => {
+      abandon()
+      return Exit.fail(timeout(bound!))
+    }
+    const ms = timesOut ? Math.max(0, bound.deadline - clock.unsafeCurrentTimeMillis()) : latency
+    return Effect.async<ModelResponse, Errors.ProviderError>((resume) => {
+      const cancel = schedule(() => resume(timesOut ? Effect.suspend(timedOut) : Effect.sync(respond)), ms)
+      return Effect.sync(() => {
+        cancel()
+        abandon()
+      })
     })
+  }
 
   const CHUNK = 5
 

@@ -1,0 +1,112 @@
+/**
+ * `request-ended`: every request routed with events on reports its end exactly once, with the time it
+ * ended, how (`ok`, `failed` with the error the caller sees, `cancelled` when interrupted) and after a
+ * last-resort pass only once that pass is over.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import type { Plugin } from "@switchyard/core"
+import { Errors, Events, Router, State } from "@switchyard/core"
+import { Plans } from "@switchyard/core/testing"
+import { Cause, Clock, Effect, Either, Exit, Fiber, Stream, TestClock } from "effect"
+import { build, request, run } from "./utilities.js"
+
+const ended = (events: ReadonlyArray<Events.EngineEvent>) =>
+  events.flatMap((event) => event.type === "request-ended" ? [event] : [])
+
+const single = Plans.route({ providers: ["a", "b"], retry: { maxAttempts: 1 } })
+
+describe("request-ended", () => {
+  it.effect("an answer: `ok`, at the moment it came", () =>
+    Effect.gen(function*() {
+      const { events, router } = yield* build(single, {
+        a: () => ({ _tag: "ok", latencyMs: 250 }),
+        b: () => ({ _tag: "hang" })
+      })
+      const { result, start } = yield* run(router.generate(request))
+      expect(Either.isRight(result)).toBe(true)
+      expect(ended(events).map((event) => [event.at - start, event.outcome, event.error])).toEqual([[
+        250,
+        "ok",
+        undefined
+      ]])
+    }))
+
+  it.effect("a failure: `failed`, with the error the caller sees", () =>
+    Effect.gen(function*() {
+      const down = (provider: string) => () => ({
+        _tag: "fail" as const,
+        latencyMs: 40,
+        error: new Errors.Unavailable({ message: `${provider} 503`, provider })
+      })
+      const { events, router } = yield* build(single, { a: down("a"), b: down("b") })
+      const { result, start } = yield* run(router.generate(request))
+      expect(Either.isLeft(result)).toBe(true)
+      const [event] = ended(events)
+      expect(ended(events)).toHaveLength(1)
+      expect([event.at - start, event.outcome]).toEqual([80, "failed"])
+      expect(event.error).toBe(Either.isLeft(result) ? result.left : undefined)
+      expect(event.error?.message).toBe("b 503")
+    }))
+
+  it.effect("an interrupted request: `cancelled`, when the interruption came", () =>
+    Effect.gen(function*() {
+      const { calls, events, router } = yield* build(single, {
+        a: () => ({ _tag: "ok", latencyMs: 1_000 }),
+        b: () => ({ _tag: "hang" })
+      })
+      const start = yield* Clock.currentTimeMillis
+      const fiber = yield* Effect.fork(router.generate(request))
+      yield* TestClock.adjust(300)
+      yield* Fiber.interrupt(fiber)
+      expect(ended(events).map((event) => [event.at - start, event.outcome, event.error])).toEqual([
+        [300, "cancelled", undefined]
+      ])
+      expect(calls().map((call) => call.result)).toEqual(["interrupted"])
+    }))
+
+  it.effect("a defect in a provider: `failed`, with no error (it is not the provider's answer)", () =>
+    Effect.gen(function*() {
+      const broken = {
+        provider: "a",
+        generate: () => Effect.zipRight(Effect.sleep(70), Effect.dieMessage("bug in a provider")),
+        stream: () => Stream.dieMessage("not streamed")
+      }
+      const sink = Events.collect()
+      const router = yield* Router.make({ plan: single, providers: new Map([["a", broken]]) }).pipe(
+        Effect.provideService(Events.Events, sink),
+        Effect.provide(State.layerMemory)
+      )
+      const start = yield* Clock.currentTimeMillis
+      const fiber = yield* Effect.fork(Effect.exit(router.generate(request)))
+      yield* TestClock.adjust(1_000)
+      const exit = yield* Fiber.join(fiber)
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(ended(sink.events).map((event) => [event.at - start, event.outcome, event.error])).toEqual([
+        [70, "failed", undefined]
+      ])
+    }))
+
+  it.effect("a last-resort pass: one report, after the pass", () =>
+    Effect.gen(function*() {
+      // A stage that refuses both targets as open breakers, and admits b on the last-resort pass.
+      const gate: Plugin.Stage = {
+        name: "gate",
+        beforeAttempt: (attempt) =>
+          attempt.lastResort === true && attempt.target.id === "b/m" ?
+            Effect.succeed({ end: () => Effect.void }) :
+            Effect.fail({
+              _tag: "Refusal" as const,
+              reason: "circuit-open",
+              detail: `refuses ${attempt.target.id}`,
+              error: new Errors.CircuitOpen({ message: "open", target: attempt.target.id, retryAfterMs: 1_000 })
+            })
+      }
+      const { events, router } = yield* build(single, {
+        a: () => ({ _tag: "ok", latencyMs: 10 }),
+        b: () => ({ _tag: "ok", latencyMs: 120 })
+      }, [gate])
+      const { result, start } = yield* run(router.generate(request))
+      expect(Either.isRight(result) && result.right.provider).toBe("b")
+      expect(ended(events).map((event) => [event.at - start, event.outcome])).toEqual([[120, "ok"]])
+    }))
+})
