@@ -25,6 +25,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
@@ -407,22 +408,31 @@ interface StreamOutcome {
  * complete answer; more starts mean parts from two attempts reached the caller.
  */
 const consume = <E>(stream: Stream.Stream<StreamPart, E>): Effect.Effect<StreamOutcome, E> =>
-  Stream.runFold(
-    stream,
-    { starts: 0, finished: false, afterFinish: false, cost: undefined as number | undefined },
-    (s, part) => {
-      if (part.type === "stream-start") s.starts++
-      else if (part.type === "finish") {
-        s.finished = true
-        s.cost = part.cost
-      } else if (s.finished) s.afterFinish = true
-      return s
-    }
-  ).pipe(Effect.map((s) => ({
-    truncated: !s.finished || s.afterFinish,
-    duplicates: Math.max(0, s.starts - 1),
-    cost: s.cost
-  })))
+  // Pulled in a loop rather than run with Stream.runFold, whose run forks a fiber and makes a scope
+  // and two deferreds per stream.
+  Effect.scoped(Effect.flatMap(Stream.toPull(stream), (pull) => {
+    let starts = 0
+    let finished = false
+    let afterFinish = false
+    let cost: number | undefined
+    const loop: Effect.Effect<StreamOutcome, E> = Effect.matchEffect(pull, {
+      onFailure: (error) =>
+        Option.isSome(error) ?
+          Exit.fail(error.value) :
+          Exit.succeed({ truncated: !finished || afterFinish, duplicates: Math.max(0, starts - 1), cost }),
+      onSuccess: (chunk) => {
+        for (const part of chunk) {
+          if (part.type === "stream-start") starts++
+          else if (part.type === "finish") {
+            finished = true
+            cost = part.cost
+          } else if (finished) afterFinish = true
+        }
+        return loop
+      }
+    })
+    return loop
+  }))
 
 /**
  * Time to detect and to recover, averaged over the fault periods (overlapping or touching windows

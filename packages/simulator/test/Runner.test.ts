@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Errors from "@switchyard/core/Errors"
 import type * as Events from "@switchyard/core/Events"
 import type { PolicyPlan } from "@switchyard/core/Plan"
 import type { LanguageModel } from "@switchyard/core/Provider"
 import * as Router from "@switchyard/core/Router"
+import type { StreamPart } from "@switchyard/core/StreamPart"
 import * as VirtualClock from "@switchyard/core/VirtualClock"
 import * as Runner from "@switchyard/simulator/Runner"
 import * as Scenario from "@switchyard/simulator/Scenario"
@@ -294,5 +296,70 @@ describe("Runner edge cases", () => {
       expect(result.metrics.ttrMs).toBe(one.metrics.ttrMs)
       expect(result.metrics.faultyCalls).toBe(one.metrics.faultyCalls)
     }
+  })
+})
+
+describe("Runner, streamed replies", () => {
+  // A router whose streams are scripted, to check how the runner reads what a caller receives.
+  const scripted = (parts: ReadonlyArray<StreamPart>, failWith?: Errors.SwitchyardError): Runner.PolicyUnderTest => ({
+    name: "scripted",
+    build: Effect.map(
+      Router.make({ plan: Runner.baselinePlan(streamed, "naive"), providers: new Map() }),
+      (router) => ({
+        ...router,
+        stream: () => {
+          const body = Stream.fromIterable(parts)
+          return failWith === undefined ? body : Stream.concat(body, Stream.fail(failWith))
+        }
+      })
+    )
+  })
+  const streamed = Scenario.make({
+    name: "streamed",
+    duration: "10s",
+    arrivals: { rate: 5 },
+    requests: [{ stream: true, inputTokens: 10 }],
+    providers: { A: {} }
+  })
+  const start: StreamPart = { type: "stream-start", provider: "A", model: "m", route: "default", traceId: "t" }
+  const delta: StreamPart = { type: "text-delta", delta: "hi" }
+  const finish: StreamPart = {
+    type: "finish",
+    finishReason: "stop",
+    usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+    cost: 0.5
+  }
+
+  it("a complete reply is a success, with the cost its finish part reports", async () => {
+    const { metrics } = await Runner.run({ scenario: streamed, policy: scripted([start, delta, finish]), seed: 1 })
+    expect(metrics.requests).toBeGreaterThan(20)
+    expect([metrics.succeeded, metrics.truncatedSuccesses, metrics.streamDuplicates]).toEqual([metrics.requests, 0, 0])
+    expect(metrics.reportedCost).toBeCloseTo(0.5 * metrics.requests)
+  })
+
+  it("a reply without its finish part, or with parts after it, is truncated, not a success", async () => {
+    for (const parts of [[start, delta], [start, finish, delta]]) {
+      const { metrics } = await Runner.run({ scenario: streamed, policy: scripted(parts), seed: 1 })
+      expect([metrics.succeeded, metrics.truncatedSuccesses, metrics.errors["Truncated"]]).toEqual([
+        0,
+        metrics.requests,
+        metrics.requests
+      ])
+    }
+  })
+
+  it("a second stream-start counts the parts of two attempts that reached the caller", async () => {
+    const { metrics } = await Runner.run({
+      scenario: streamed,
+      policy: scripted([start, delta, start, delta, finish]),
+      seed: 1
+    })
+    expect([metrics.succeeded, metrics.streamDuplicates]).toEqual([metrics.requests, metrics.requests])
+  })
+
+  it("a stream that fails is a failure with the error's tag", async () => {
+    const error = new Errors.Unavailable({ message: "cut", provider: "A" })
+    const { metrics } = await Runner.run({ scenario: streamed, policy: scripted([start, delta], error), seed: 1 })
+    expect([metrics.succeeded, metrics.errors["Unavailable"]]).toEqual([0, metrics.requests])
   })
 })
