@@ -854,10 +854,11 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
       return notes
     })
 
-  const aroundRequest = (
+  // The same for a request and for a streamed one, whose routing ends before any part reaches the caller.
+  const aroundRequest = <A>(
     info: Plugin.RequestInfo,
-    run: (route?: string) => Effect.Effect<Model.GenerateResponse, Errors.SwitchyardError>
-  ): Effect.Effect<Model.GenerateResponse, Errors.SwitchyardError> =>
+    run: (route?: string) => Effect.Effect<A, Errors.SwitchyardError>
+  ): Effect.Effect<A, Errors.SwitchyardError> =>
     Effect.suspend(() => {
       active.add(info.requestId)
       return run()
@@ -886,7 +887,7 @@ export const make = (section: Section.Section, context: Plugin.StageContext): Pl
     beforeAttempt,
     ...(canWait ? {} : { admission }),
     inspect,
-    ...(downgrades ? { aroundRequest } : {})
+    ...(downgrades ? { aroundRequest, aroundStream: aroundRequest } : {})
   }
 }
 

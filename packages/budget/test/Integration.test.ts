@@ -149,6 +149,35 @@ describe("through the router", () => {
       expect(error).toBeInstanceOf(Errors.BudgetExceeded)
     }).pipe(Effect.provide(State.layerMemory)))
 
+  for (const mode of ["pass-through", "buffered"] as const) {
+    it.scopedLive(`a spent budget downgrades a streamed request too (${mode}), before any part reaches the caller`, () =>
+      Effect.gen(function*() {
+        const streaming = () => ({ _tag: "stream" as const, ttftMs: 2, gapMs: 1, chunks: 3, text: "hello" })
+        const openai = ScriptedProvider.make("openai", streaming)
+        const anthropic = ScriptedProvider.make("anthropic", streaming)
+        // $50 for team-a, and up to $100 of output on either target of the default route: no streamed
+        // request fits, so each goes to the economy route, as a generate request would.
+        const policy = small.replace("amount: 150", "amount: 50")
+          .replace("defaults:\n", `defaults:\n  stream: { mode: ${mode} }\n`)
+        const router = yield* routerFor(policy, { openai, anthropic })
+        const request = { messages: [{ role: "user" as const, content: "hi" }], maxOutputTokens: 100, tags: ["team-a"] }
+        const parts = yield* Stream.runCollect(router.stream(request))
+        const [start, ...rest] = parts
+        expect(start).toMatchObject({
+          type: "stream-start",
+          provider: "openai",
+          model: "gpt-4o-mini",
+          route: "economy"
+        })
+        expect(rest.map((part) => part.type)).toEqual(["text-delta", "text-delta", "text-delta", "finish"])
+        expect(openai.calls.map((call) => call.model)).toEqual(["gpt-4o-mini"])
+        expect(anthropic.calls).toHaveLength(0)
+        // A request outside the team's budget stays on the default route.
+        const [other] = yield* Stream.runCollect(router.stream({ ...request, tags: [] }))
+        expect(other).toMatchObject({ type: "stream-start", model: "gpt-4o", route: "default" })
+      }).pipe(Effect.provide(State.layerMemory)))
+  }
+
   it.scopedLive("a 429 with Retry-After keeps the router off that model until the time has passed", () =>
     Effect.gen(function*() {
       const openai = ScriptedProvider.make("openai", (call) =>

@@ -10,6 +10,10 @@ import type { Usage } from "./Model.js"
 
 /**
  * One event. `at` is Clock time in milliseconds; `requestId` ties the events of a request together.
+ * Each routing of a request (two when a stage routes it again, as a budget's downgrade does) starts
+ * with `request-started` and ends with one `request-ended`: for a streamed request, when the caller's
+ * stream ends (`ok` once the finish part went out, `failed` when it broke, `cancelled` when the caller
+ * stopped first), or when its routing failed before the stream started.
  *
  * @since 0.1.0
  * @category models

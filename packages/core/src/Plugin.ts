@@ -4,6 +4,7 @@
  * {@link Stage} that the router calls at fixed points of the request flow:
  *
  * - `aroundRequest`: outermost, once per request (cache lookup, output validation, budget downgrade);
+ * - `aroundStream`: the same for a streamed request, around its routing up to the first part;
  * - `inspect`: a side-effect-free look at a target, for eligibility and `explain`;
  * - `beforeAttempt`: before each attempt on a target (breaker admission, budget reservation, rate
  *   limits); it admits with a ticket, or refuses and the router moves to the next target;
@@ -21,11 +22,13 @@
 import type * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type { SwitchyardError } from "./Errors.js"
 import type { EventSink } from "./Events.js"
 import type { GenerateRequest, GenerateResponse, Usage } from "./Model.js"
 import type { ModelPlan, PolicyPlan, ProviderPlan, RoutePlan } from "./Plan.js"
 import type { Program, StateStore } from "./State.js"
+import type { StreamPart } from "./StreamPart.js"
 
 /**
  * A request as the stages see it.
@@ -164,6 +167,16 @@ export interface Stage {
     info: RequestInfo,
     run: (route?: string) => Effect.Effect<GenerateResponse, SwitchyardError>
   ) => Effect.Effect<GenerateResponse, SwitchyardError>
+  /**
+   * Wraps the routing of a streamed request. `run` routes it and answers the caller's stream once an
+   * attempt has answered (the whole answer in buffered mode, its first part in pass-through mode), so
+   * nothing has reached the caller yet: a stage may call it again with another route name (a budget's
+   * downgrade). A stream that has started is never routed again.
+   */
+  readonly aroundStream?: (
+    info: RequestInfo,
+    run: (route?: string) => Effect.Effect<Stream.Stream<StreamPart, SwitchyardError>, SwitchyardError>
+  ) => Effect.Effect<Stream.Stream<StreamPart, SwitchyardError>, SwitchyardError>
   readonly inspect?: (target: TargetInfo, request: RequestInfo) => Effect.Effect<ReadonlyArray<TargetNote>>
   readonly beforeAttempt?: (attempt: AttemptInfo) => Effect.Effect<AttemptTicket | undefined, Refusal>
   /**

@@ -110,3 +110,86 @@ describe("request-ended", () => {
       expect(ended(events).map((event) => [event.at - start, event.outcome])).toEqual([[120, "ok"]])
     }))
 })
+
+describe("request-started and request-ended for streams", () => {
+  const streaming = (cutAfter?: number) => () => ({
+    _tag: "stream" as const,
+    ttftMs: 100,
+    gapMs: 10,
+    chunks: 3,
+    text: "hello",
+    ...(cutAfter === undefined ? {} : { cutAfter })
+  })
+  const lifecycle = (events: ReadonlyArray<Events.EngineEvent>, start: number) =>
+    events.flatMap((event): Array<ReadonlyArray<unknown>> =>
+      event.type === "request-started" ?
+        [[event.type, event.at - start, event.route]] :
+        event.type === "request-ended" ?
+        [[event.type, event.at - start, event.outcome, event.error?._tag]] :
+        []
+    )
+
+  for (const mode of ["pass-through", "buffered"] as const) {
+    const plan = Plans.route({ providers: ["a", "b"], retry: { maxAttempts: 1 }, streamMode: mode })
+
+    it.effect(`${mode}: a whole answer starts and ends the request once, \`ok\` when the stream ends`, () =>
+      Effect.gen(function*() {
+        const { events, router } = yield* build(plan, { a: streaming(), b: () => ({ _tag: "hang" }) })
+        const { result, start } = yield* run(Stream.runCollect(router.stream(request)))
+        expect(Either.isRight(result)).toBe(true)
+        // The first part at 100 ms, the next three (two deltas and the finish) 10 ms apart.
+        expect(lifecycle(events, start)).toEqual([
+          ["request-started", 0, "main"],
+          ["request-ended", 130, "ok", undefined]
+        ])
+      }))
+
+    it.effect(`${mode}: a routing that fails ends the request \`failed\`, with the caller's error`, () =>
+      Effect.gen(function*() {
+        const down = () => ({ _tag: "fail" as const, latencyMs: 30, error: new Errors.Unavailable({ message: "503" }) })
+        const { events, router } = yield* build(plan, { a: down, b: down })
+        const { result, start } = yield* run(Stream.runCollect(router.stream(request)))
+        expect(Either.isLeft(result) && result.left._tag).toBe("Unavailable")
+        expect(lifecycle(events, start)).toEqual([
+          ["request-started", 0, "main"],
+          ["request-ended", 60, "failed", "Unavailable"]
+        ])
+      }))
+
+    it.effect(`${mode}: a caller interrupted mid-stream ends the request \`cancelled\``, () =>
+      Effect.gen(function*() {
+        const { events, router } = yield* build(plan, { a: streaming(), b: () => ({ _tag: "hang" }) })
+        const start = yield* Clock.currentTimeMillis
+        const fiber = yield* Effect.fork(Stream.runDrain(router.stream(request)))
+        yield* TestClock.adjust(105)
+        yield* Fiber.interrupt(fiber)
+        expect(lifecycle(events, start)).toEqual([
+          ["request-started", 0, "main"],
+          ["request-ended", 105, "cancelled", undefined]
+        ])
+      }))
+  }
+
+  it.effect("pass-through: a stream that breaks after its first part ends the request `failed`", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b"], retry: { maxAttempts: 1 }, streamMode: "pass-through" })
+      const { events, router } = yield* build(plan, { a: streaming(2), b: () => ({ _tag: "hang" }) })
+      const { result, start } = yield* run(Stream.runCollect(router.stream(request)))
+      expect(Either.isLeft(result) && result.left._tag).toBe("StreamInterrupted")
+      expect(lifecycle(events, start)).toEqual([
+        ["request-started", 0, "main"],
+        ["request-ended", 110, "failed", "StreamInterrupted"]
+      ])
+    }))
+
+  it.effect("pass-through: a caller that stops reading before the finish part ends the request `cancelled`", () =>
+    Effect.gen(function*() {
+      const plan = Plans.route({ providers: ["a", "b"], retry: { maxAttempts: 1 }, streamMode: "pass-through" })
+      const { events, router } = yield* build(plan, { a: streaming(), b: () => ({ _tag: "hang" }) })
+      const { start } = yield* run(Stream.runCollect(Stream.take(router.stream(request), 2)))
+      expect(lifecycle(events, start)).toEqual([
+        ["request-started", 0, "main"],
+        ["request-ended", 100, "cancelled", undefined]
+      ])
+    }))
+})

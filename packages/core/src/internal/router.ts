@@ -14,6 +14,7 @@ import * as Backoff from "../Backoff.js"
 import * as Deadline from "../Deadline.js"
 import {
   ContextLengthExceeded,
+  isSwitchyardError,
   NoEligibleTarget,
   type ProviderError,
   retryAfterMs,
@@ -209,6 +210,7 @@ class Engine {
   readonly routes = new Map<string, RoutePlan>()
   readonly candidates = new Map<string, ReadonlyArray<Candidate>>()
   readonly aroundStages: ReadonlyArray<Stage>
+  readonly aroundStreamStages: ReadonlyArray<Stage>
   readonly beforeStages: ReadonlyArray<Stage>
   /** Whether every stage that admits attempts offers its admission as a store program. */
   readonly admissionPrograms: boolean
@@ -233,6 +235,7 @@ class Engine {
     this.maxAttemptsPerRequest = options.plan.maxAttemptsPerRequest ?? Infinity
     const stages = options.stages ?? []
     this.aroundStages = stages.filter((stage) => stage.aroundRequest !== undefined)
+    this.aroundStreamStages = stages.filter((stage) => stage.aroundStream !== undefined)
     this.beforeStages = stages.filter((stage) => stage.beforeAttempt !== undefined)
     this.admissionPrograms = this.beforeStages.length > 0 &&
       this.beforeStages.every((stage) => stage.admission !== undefined)
@@ -1217,24 +1220,76 @@ class Engine {
   // ---------------------------------------------------------------------------------------------
 
   stream(request: GenerateRequest): Stream.Stream<StreamPart, SwitchyardError> {
-    return Stream.unwrapScoped(Effect.gen(this, function*() {
+    return Stream.unwrap(Clock.clockWith((clock) => {
       const { info, needs } = this.requestInfo(request, true)
-      const clock = yield* Effect.clock
-      const context = this.newContext(info, needs, clock.unsafeCurrentTimeMillis())
-      const route = info.route
-      if (route.streamMode === "buffered") {
-        const answered = yield* Effect.mapError(
-          this.routeOnce(route, context, this.bufferedSpec(info, context)),
-          (failure) => this.surface(failure, context)
-        )
-        return Stream.fromIterable(this.withStart(answered, context, answered.value))
+      if (this.aroundStreamStages.length === 0) return this.routeStream(info, needs, clock)
+      const runWith = (index: number, current: RequestInfo) => (routeName?: string) => {
+        const next = routeName === undefined ? current : { ...current, route: this.routeOrDie(routeName) }
+        if (index === this.aroundStreamStages.length) return this.routeStream(next, needs, clock)
+        return this.aroundStreamStages[index].aroundStream!(next, runWith(index + 1, next))
       }
-      const answered = yield* Effect.mapError(
-        this.routeOnce(route, context, this.openSpec(info, context)),
-        (failure) => this.surface(failure, context)
-      )
-      return this.passThrough(answered, context)
+      return runWith(0, info)()
     }))
+  }
+
+  /**
+   * Routes a streamed request once and answers the caller's stream: with the whole answer in buffered
+   * mode, from the first part on in pass-through mode. With events on, it reports the request's start,
+   * and its end when the routing fails or, once it answered, when the caller's stream ends.
+   * Call it where effects run (it reads the clock and starts the request at once).
+   */
+  routeStream(
+    info: RequestInfo,
+    needs: ReadonlyArray<NeededCapability>,
+    clock: Clock.Clock
+  ): Effect.Effect<Stream.Stream<StreamPart, SwitchyardError>, SwitchyardError> {
+    const context = this.newContext(info, needs, clock.unsafeCurrentTimeMillis())
+    const route = info.route
+    const events = this.events.enabled
+    if (events) {
+      this.emit({
+        type: "request-started",
+        at: clock.unsafeCurrentTimeMillis(),
+        requestId: info.requestId,
+        route: route.name
+      })
+    }
+    const surface = (failure: Failure) => this.surface(failure, context)
+    const routed: Effect.Effect<Stream.Stream<StreamPart, SwitchyardError>, SwitchyardError> =
+      route.streamMode === "buffered" ?
+        Effect.mapBoth(this.routeOnce(route, context, this.bufferedSpec(info, context)), {
+          onFailure: surface,
+          onSuccess: (answered) => {
+            const parts = Stream.fromChunk(Chunk.unsafeFromArray(this.withStart(answered, context, answered.value)))
+            if (!events) return parts
+            // The answer is whole: the request ends with the caller's stream, unless that failed or
+            // was interrupted.
+            return Stream.ensuringWith(parts, (exit) =>
+              Effect.sync(() => {
+                if (Exit.isSuccess(exit)) this.emitEnded(context, clock, "ok", undefined)
+                else this.emitEndedWith(context, clock, exit.cause)
+              }))
+          }
+        }) :
+        Effect.mapBoth(this.routeOnce(route, context, this.openSpec(info, context)), {
+          onFailure: surface,
+          onSuccess: (answered) => this.passThrough(answered, context)
+        })
+    if (!events) return routed
+    // A routing that fails (or is interrupted: `Effect.onError` runs its handler then too) ends the request.
+    return Effect.onError(routed, (cause) => Effect.sync(() => this.emitEndedWith(context, clock, cause)))
+  }
+
+  /** Reports the end of a request that failed with `cause`: `cancelled` if interrupted, else `failed`. */
+  emitEndedWith(context: RequestContext, clock: Clock.Clock, cause: Cause.Cause<unknown>) {
+    if (Cause.isInterrupted(cause)) return this.emitEnded(context, clock, "cancelled", undefined)
+    const failure = Cause.failureOption(cause)
+    this.emitEnded(
+      context,
+      clock,
+      "failed",
+      Option.isSome(failure) && isSwitchyardError(failure.value) ? failure.value : undefined
+    )
   }
 
   withStart(answered: Answered<unknown>, context: RequestContext, parts: ReadonlyArray<StreamPart>): Array<StreamPart> {
@@ -1463,17 +1518,25 @@ class Engine {
       Stream.concat(head),
       Stream.concat(rest),
       // Ended early by the caller (or a hedge it lost): the tokens it was sent are billed all the same.
-      Stream.ensuring(Effect.zipRight(
-        Effect.clockWith((clock) => {
-          if (finished) return Effect.void
-          return end({
-            _tag: "Interrupted",
-            latencyMs: clock.unsafeCurrentTimeMillis() - answered.startedAt,
-            usage: withTotal(partialUsage(seen, context.info.estimatedInputTokens))
-          })
-        }),
-        Scope.close(value.scope, Exit.void)
-      ))
+      // The request ends here too: `ok` once the finish part went out, `failed` when the stream broke,
+      // `cancelled` when the caller stopped first.
+      Stream.ensuringWith((exit) =>
+        Effect.zipRight(
+          Effect.clockWith((clock) => {
+            if (this.events.enabled) {
+              if (Exit.isFailure(exit)) this.emitEndedWith(context, clock, exit.cause)
+              else this.emitEnded(context, clock, finished ? "ok" : "cancelled", undefined)
+            }
+            if (finished) return Effect.void
+            return end({
+              _tag: "Interrupted",
+              latencyMs: clock.unsafeCurrentTimeMillis() - answered.startedAt,
+              usage: withTotal(partialUsage(seen, context.info.estimatedInputTokens))
+            })
+          }),
+          Scope.close(value.scope, Exit.void)
+        )
+      )
     )
   }
 
