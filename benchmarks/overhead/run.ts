@@ -14,7 +14,8 @@
  * Method: one process, interleaved rounds (the order rotates every round), each case a timed loop of
  * sequential awaited calls for about `--ms` ms; ns/call per round; medians, min and IQR across rounds,
  * and paired ratios computed within each round. No mitata, no forced GC. Then a second figure:
- * simulated requests per second of wall time with @switchyard/simulator's runner.
+ * simulated requests per second of wall time with @switchyard/simulator's runner, each of its four
+ * measurements in a fresh child process (`--sim-only default|unhedged|floor|floor-child`).
  * Writes benchmarks/overhead/results.md and results.json.
  */
 import { plugin as budget } from "@switchyard/budget"
@@ -28,6 +29,7 @@ import * as Scenario from "@switchyard/simulator/Scenario"
 import * as Simulate from "@switchyard/simulator/Simulate"
 import { circuitBreaker, ConsecutiveBreaker, handleAll, retry, timeout, TimeoutStrategy, wrap } from "cockatiel"
 import { Effect, Exit, Fiber, Runtime, Scope } from "effect"
+import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -247,6 +249,114 @@ const allocations = async (c: Case) => {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Second figure: simulated requests per second of wall time
+// ---------------------------------------------------------------------------------------------
+
+interface Simulation {
+  readonly scenario: string
+  readonly requests: number
+  readonly wallMs: number
+  readonly requestsPerSecond: number
+}
+
+/**
+ * Effect's own floor for a simulated request, on the runner's virtual clock and scheduler: each of
+ * `count` open-loop arrivals (50 per virtual second) is a root fiber that sleeps 800 virtual ms and
+ * then takes 20 effect steps, as a plain request through the router does; with `childFiber`, the
+ * work runs in one forked child that the root awaits, as a hedged request runs each target. Nothing
+ * else: no router, provider or metrics. Answers requests per second of wall time.
+ */
+const floorRequestsPerSecond = async (count: number, childFiber: boolean): Promise<number> => {
+  const clock = new VirtualClock.VirtualClock(0)
+  const scheduler = new VirtualClock.VirtualScheduler()
+  let work: Effect.Effect<unknown> = Effect.sleep(800)
+  for (let step = 0; step < 20; step++) work = Effect.flatMap(work, () => Effect.succeed(step))
+  const request = childFiber ? Effect.flatMap(Effect.fork(work), Fiber.await) : work
+  let ended = 0
+  const program = Effect.gen(function*() {
+    const fork = Runtime.runFork(yield* Effect.runtime<never>())
+    let arrived = 0
+    const arrive = () => {
+      fork(request).addObserver(() => ended++)
+      if (++arrived < count) clock.unsafeSchedule(arrive, 20)
+    }
+    clock.unsafeSchedule(arrive, 20)
+    yield* Effect.sleep(count * 20 + 1000)
+  }).pipe(Effect.withClock(clock))
+  const started = performance.now()
+  const main = Effect.runFork(program, { scheduler })
+  await VirtualClock.drive({ clock, scheduler, done: () => main.unsafePoll() !== null })
+  const wallMs = performance.now() - started
+  if (ended !== count) throw new Error(`floor: ${ended} of ${count} requests ended`)
+  return count / (wallMs / 1000)
+}
+
+interface Floor {
+  readonly requests: number
+  readonly plainRequestsPerSecond: number
+  readonly childFiberRequestsPerSecond: number
+}
+
+/**
+ * One measurement of the simulation figure, in a process of its own (`--sim-only KIND`): in the
+ * process of the timed loops above the same run was about a third slower, once those loops had made
+ * Effect's run loop megamorphic, and a user's `switchyard simulate` runs in a fresh process. Each
+ * measurement gets a fresh process too, so that none runs on code warmed by another.
+ */
+type SimulationKind = "default" | "unhedged" | "floor" | "floor-child"
+
+const measureSimulation = async (kind: SimulationKind): Promise<Simulation | number> => {
+  const base = Scenario.load(path.join(here, "..", "scenarios", "S1-primary-hard-down.yaml"))
+  const scenario = { ...base, name: `${base.name}, 30 min`, duration: 30 * 60_000 }
+  const policyFile = path.join(here, "..", "chaos", "default-policy.yaml")
+  const measure = async (file: string): Promise<Simulation> => {
+    const policy = await Simulate.fromPolicyFile(file, { plugins, name: "default" })
+    const result = await Runner.run({ scenario, policy, seed: 1 })
+    return {
+      scenario: scenario.name,
+      requests: result.metrics.requests,
+      wallMs: result.wall.ms,
+      requestsPerSecond: result.wall.requestsPerSecond
+    }
+  }
+  if (kind === "default") return measure(policyFile)
+  if (kind === "unhedged") {
+    // The same policy without its hedge: a hedged request runs each target in a fiber of its own.
+    // The `hedge:` key of the route and its block (lines indented deeper), in either YAML form.
+    const hedgeLine = /^ {4}hedge:.*\n(?: {6,}.*\n)*/m
+    const text = fs.readFileSync(policyFile, "utf8")
+    if (!hedgeLine.test(text)) throw new Error("default-policy.yaml has no `hedge:` line to remove")
+    const unhedged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-overhead-")), "unhedged.yaml")
+    fs.writeFileSync(unhedged, text.replace(hedgeLine, ""))
+    return measure(unhedged)
+  }
+  // As many arrivals as the default policy's run had (`--requests`, passed by the parent process).
+  const requests = option("requests", Number.NaN)
+  if (!(requests > 0)) throw new Error("--sim-only floor needs --requests N")
+  return floorRequestsPerSecond(requests, kind === "floor-child")
+}
+
+/** Runs one measurement in a child process of this script and reads its JSON answer. */
+const inChildProcess = (kind: SimulationKind, requests?: number): Simulation | number => {
+  const script = fileURLToPath(import.meta.url)
+  const extra = requests === undefined ? [] : ["--requests", String(requests)]
+  const child = childProcess.spawnSync(process.execPath, [...process.execArgv, script, "--sim-only", kind, ...extra], {
+    encoding: "utf8",
+    maxBuffer: 16 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  if (child.status !== 0) throw new Error(`the ${kind} simulation exited with status ${child.status}`)
+  return JSON.parse(child.stdout.trim().split("\n").at(-1)!) as Simulation | number
+}
+
+const simOnly = args.includes("--sim-only") ? args[args.indexOf("--sim-only") + 1] as SimulationKind : undefined
+if (simOnly !== undefined) {
+  if (!["default", "unhedged", "floor", "floor-child"].includes(simOnly)) throw new Error(`no simulation ${simOnly}`)
+  console.log(JSON.stringify(await measureSimulation(simOnly)))
+  process.exit(0)
+}
+
 // Every case must really call the provider once per call.
 for (const c of cases) {
   const before = calls
@@ -306,89 +416,20 @@ const ratio = {
 }
 const met = ratio.median <= 1
 
-// ---------------------------------------------------------------------------------------------
-// Second figure: simulated requests per second of wall time
-// ---------------------------------------------------------------------------------------------
-
-interface Simulation {
-  readonly scenario: string
-  readonly requests: number
-  readonly wallMs: number
-  readonly requestsPerSecond: number
-}
-
-/**
- * Effect's own floor for a simulated request, on the runner's virtual clock and scheduler: each of
- * `count` open-loop arrivals (50 per virtual second) is a root fiber that sleeps 800 virtual ms and
- * then takes 20 effect steps, as a plain request through the router does; with `childFiber`, the
- * work runs in one forked child that the root awaits, as a hedged request runs each target. Nothing
- * else: no router, provider or metrics. Answers requests per second of wall time.
- */
-const floorRequestsPerSecond = async (count: number, childFiber: boolean): Promise<number> => {
-  const clock = new VirtualClock.VirtualClock(0)
-  const scheduler = new VirtualClock.VirtualScheduler()
-  let work: Effect.Effect<unknown> = Effect.sleep(800)
-  for (let step = 0; step < 20; step++) work = Effect.flatMap(work, () => Effect.succeed(step))
-  const request = childFiber ? Effect.flatMap(Effect.fork(work), Fiber.await) : work
-  let ended = 0
-  const program = Effect.gen(function*() {
-    const fork = Runtime.runFork(yield* Effect.runtime<never>())
-    let arrived = 0
-    const arrive = () => {
-      fork(request).addObserver(() => ended++)
-      if (++arrived < count) clock.unsafeSchedule(arrive, 20)
-    }
-    clock.unsafeSchedule(arrive, 20)
-    yield* Effect.sleep(count * 20 + 1000)
-  }).pipe(Effect.withClock(clock))
-  const started = performance.now()
-  const main = Effect.runFork(program, { scheduler })
-  await VirtualClock.drive({ clock, scheduler, done: () => main.unsafePoll() !== null })
-  const wallMs = performance.now() - started
-  if (ended !== count) throw new Error(`floor: ${ended} of ${count} requests ended`)
-  return count / (wallMs / 1000)
-}
-
-interface Floor {
-  readonly requests: number
-  readonly plainRequestsPerSecond: number
-  readonly childFiberRequestsPerSecond: number
-}
-
 let simulation: Simulation | undefined
 let withoutHedge: Simulation | undefined
 let floor: Floor | undefined
 if (simulate) {
-  const base = Scenario.load(path.join(here, "..", "scenarios", "S1-primary-hard-down.yaml"))
-  const scenario = { ...base, name: `${base.name}, 30 min`, duration: 30 * 60_000 }
-  const policyFile = path.join(here, "..", "chaos", "default-policy.yaml")
-  const measure = async (file: string): Promise<Simulation> => {
-    const policy = await Simulate.fromPolicyFile(file, { plugins, name: "default" })
-    const result = await Runner.run({ scenario, policy, seed: 1 })
-    return {
-      scenario: scenario.name,
-      requests: result.metrics.requests,
-      wallMs: result.wall.ms,
-      requestsPerSecond: result.wall.requestsPerSecond
-    }
-  }
   process.stderr.write("simulation: the default policy...\n")
-  simulation = await measure(policyFile)
-  // The same policy without its hedge: a hedged request runs each target in a fiber of its own.
-  // The `hedge:` key of the route and its block (lines indented deeper), in either YAML form.
-  const hedgeLine = /^ {4}hedge:.*\n(?: {6,}.*\n)*/m
-  const text = fs.readFileSync(policyFile, "utf8")
-  if (!hedgeLine.test(text)) throw new Error("default-policy.yaml has no `hedge:` line to remove")
-  const unhedged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-overhead-")), "unhedged.yaml")
-  fs.writeFileSync(unhedged, text.replace(hedgeLine, ""))
+  simulation = inChildProcess("default") as Simulation
   process.stderr.write("simulation: the same policy without its hedge...\n")
-  withoutHedge = await measure(unhedged)
+  withoutHedge = inChildProcess("unhedged") as Simulation
   process.stderr.write("simulation: Effect's floors...\n")
   const count = simulation.requests
   floor = {
     requests: count,
-    plainRequestsPerSecond: await floorRequestsPerSecond(count, false),
-    childFiberRequestsPerSecond: await floorRequestsPerSecond(count, true)
+    plainRequestsPerSecond: inChildProcess("floor", count) as number,
+    childFiberRequestsPerSecond: inChildProcess("floor-child", count) as number
   }
 }
 
@@ -441,14 +482,14 @@ const lines = [
   "",
   simulation === undefined ?
     "Not measured in this run (`--no-sim`)." :
-    `@switchyard/simulator's runner (\`Runner.run\`), scenario "${simulation.scenario}" with` +
+    `@switchyard/simulator's runner (\`Runner.run\`, in a fresh process), scenario "${simulation.scenario}" with` +
     ` \`benchmarks/chaos/default-policy.yaml\` (circuit + budget), seed 1: ${simulation.requests} simulated` +
     ` requests in ${(simulation.wallMs / 1000).toFixed(2)} s of wall time = **${
       Math.round(simulation.requestsPerSecond)
     } simulated requests per second** (bar: 100,000).`,
   "",
   ...(withoutHedge === undefined || floor === undefined ? [] : [
-    "What bounds it, measured in the same process:",
+    "What bounds it, each measured in a fresh process of its own (as `switchyard simulate` runs):",
     "",
     "| run | simulated requests per second |",
     "| --- | ---: |",
