@@ -373,20 +373,16 @@ class Engine {
     return Effect.uninterruptibleMask((restore) =>
       Effect.matchCauseEffect(restore(routed), {
         onFailure: (cause): Effect.Effect<GenerateResponse, SwitchyardError> => {
-          if (Cause.isInterrupted(cause)) {
-            this.emitEnded(context, clock, "cancelled", undefined)
-            return Exit.failCause(Cause.stripFailures(cause))
-          }
           const failure = Cause.failureOrCause(cause)
-          if (Either.isRight(failure)) {
-            // A defect.
-            this.emitEnded(context, clock, "failed", undefined)
-            return Exit.failCause(failure.right)
+          if (Either.isLeft(failure) && !Cause.isInterrupted(cause)) {
+            if (this.lastResortDue(failure.left, context)) return this.endRequest(restore(lastResort()), context)
+            const error = respond.onFailure(failure.left)
+            this.emitEnded(context, clock, "failed", error)
+            return Exit.fail(error)
           }
-          if (this.lastResortDue(failure.left, context)) return this.endRequest(restore(lastResort()), context)
-          const error = respond.onFailure(failure.left)
-          this.emitEnded(context, clock, "failed", error)
-          return Exit.fail(error)
+          // Interrupted, or a defect.
+          this.emitEndedWith(context, clock, cause)
+          return Exit.failCause(Cause.stripFailures(cause))
         },
         onSuccess: (answered) => {
           const response = respond.onSuccess(answered)
@@ -416,13 +412,9 @@ class Engine {
     return Effect.onExit(effect, (exit) =>
       Clock.clockWith((clock) =>
         Effect.sync(() =>
-          this.emit({
-            type: "request-ended",
-            at: clock.unsafeCurrentTimeMillis(),
-            requestId: context.info.requestId,
-            outcome: Exit.isSuccess(exit) ? "ok" : Exit.isInterrupted(exit) ? "cancelled" : "failed",
-            error: Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
-          })
+          Exit.isSuccess(exit) ?
+            this.emitEnded(context, clock, "ok", undefined) :
+            this.emitEndedWith(context, clock, exit.cause)
         )
       ))
   }
