@@ -725,38 +725,38 @@ class Engine {
     // Each target's fiber reports its exit, defects included (`Effect.either` let a defect end the fiber
     // unreported, and the request waited for ever); a fiber this loop interrupts reports nothing.
     // The handler offers the exit in its own step (`Effect.exit` and then an offer took two more).
-    const launch = (asHedge: boolean) =>
-      Effect.suspend(() => {
-        const index = next++
-        const report = (exit: Exit.Exit<Answered<A>, Failure>) => {
-          mailbox.offer({ _tag: "Result", index, exit })
-          return Effect.void
-        }
-        return Effect.map(
-          Effect.fork(
-            Effect.matchCauseEffect(engine.runCandidate(candidates[index], context, spec, asHedge), {
-              onFailure: (cause) => report(Exit.failCause(cause)),
-              onSuccess: (value) => report(Exit.succeed(value))
-            })
-          ),
-          (fiber) => {
-            running.set(index, fiber)
-          }
-        )
-      })
+    // Called where the loop yields it, so the index is taken then; the loop records the fiber.
+    const launch = (asHedge: boolean) => {
+      const index = next++
+      const report = (exit: Exit.Exit<Answered<A>, Failure>) => {
+        mailbox.offer({ _tag: "Result", index, exit })
+        return Effect.void
+      }
+      const child = Effect.fork(
+        Effect.matchCauseEffect(engine.runCandidate(candidates[index], context, spec, asHedge), {
+          onFailure: (cause) => report(Exit.failCause(cause)),
+          onSuccess: (value) => report(Exit.succeed(value))
+        })
+      )
+      return { index, child }
+    }
     // If this fiber is interrupted, its target fibers go with it (they are its children); the timer
-    // is stopped by an observer, which costs less than an interruption handler.
-    self.addObserver(disarm)
-    const stopOthers = Effect.suspend(() => {
+    // is stopped by an observer, which costs less than an interruption handler. Answers the effect that
+    // interrupts the targets still running, if any (usually none: the winner's fiber has ended, and a
+    // lone target was never raced), so that the loop takes no step when there is nothing to stop.
+    const stopOthers = (): Effect.Effect<void> | undefined => {
       disarm()
       self.removeObserver(disarm)
-      // Usually none is left: the winner's fiber has ended, and a lone target was never raced.
       return running.size === 0
-        ? Effect.void
+        ? undefined
         : Effect.forEach([...running.values()], (fiber) => Fiber.interruptFork(fiber), { discard: true })
-    })
+    }
+    self.addObserver(disarm)
     if (condition !== undefined) firstStartedAt = clock.unsafeCurrentTimeMillis()
-    yield* launch(startAsHedge)
+    const first = launch(startAsHedge)
+    running.set(first.index, yield* first.child)
+    // How the request ends: the first answer, a defect, or the failure that ends it.
+    let outcome: Exit.Exit<Answered<A>, Failure>
     while (true) {
       if (hedges < hedge.maxHedged && next < candidates.length) {
         const sleeper = armTimer()
@@ -785,7 +785,8 @@ class Engine {
           continue
         }
         hedges++
-        yield* launch(true)
+        const hedged = launch(true)
+        running.set(hedged.index, yield* hedged.child)
         continue
       }
       disarm()
@@ -801,28 +802,33 @@ class Engine {
         }
       }
       if (Exit.isSuccess(exit)) {
-        yield* stopOthers
-        return exit.value
+        outcome = exit
+        break
       }
       const failed = Cause.failureOrCause(exit.cause)
       if (Either.isRight(failed)) {
         // A defect: the request ends with it, as it does without a hedge.
-        yield* stopOthers
-        return yield* Effect.failCause(failed.right)
+        outcome = Exit.failCause(failed.right)
+        break
       }
       const failure = failed.left
       if (!engine.continueAfter(failure, route, context)) {
-        yield* stopOthers
-        return yield* Exit.fail(failure)
+        outcome = Exit.fail(failure)
+        break
       }
       if (isAttemptFailure(failure)) last = failure
       candidates = [...candidates.slice(0, next), ...engine.remaining(candidates, next, failure, candidates[index])]
-      if (next < candidates.length) yield* launch(false)
-      else if (running.size === 0) {
-        yield* stopOthers
-        return yield* Exit.fail<Failure>(last ?? engine.exhausted(context))
+      if (next < candidates.length) {
+        const following = launch(false)
+        running.set(following.index, yield* following.child)
+      } else if (running.size === 0) {
+        outcome = Exit.fail(last ?? engine.exhausted(context))
+        break
       }
     }
+    const stopping = stopOthers()
+    if (stopping !== undefined) yield* stopping
+    return Exit.isSuccess(outcome) ? outcome.value : yield* outcome
   }
 
   /** The retry loop on one target (law L1, L2, L4, L6, L7, L9). */
