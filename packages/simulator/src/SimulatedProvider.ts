@@ -316,24 +316,32 @@ const unsafeMake = (
     if (i >= 0) waiting.splice(i, 1)
   }
 
+  /** Takes a concurrency slot. */
+  const occupy = () => {
+    stats.inFlight++
+    if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight
+  }
+
+  /** Takes a slot if one is free (or there is no limit); answers whether it did. */
+  const tryOccupy = (): boolean => {
+    const limit = behaviour.concurrency
+    if (limit !== undefined && stats.inFlight >= limit) return false
+    occupy()
+    return true
+  }
+
   /**
-   * Waits for a concurrency slot (FIFO); interruption leaves the queue. With a bound, the wait ends
-   * at the deadline with a Timeout: one clock callback when the clock can schedule one (SimClock),
-   * else a race on the Clock (TestClock).
+   * Waits for a concurrency slot (FIFO), when none is free; interruption leaves the queue. With a
+   * bound, the wait ends at the deadline with a Timeout: one clock callback when the clock can
+   * schedule one (SimClock), else a race on the Clock (TestClock).
    */
-  const acquire = (limit: number | undefined, bound: Bound | undefined): Effect.Effect<void, Errors.Timeout> => {
-    if (limit === undefined || stats.inFlight < limit) {
-      stats.inFlight++
-      if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight
-      return Effect.void
-    }
+  const waitForSlot = (bound: Bound | undefined): Effect.Effect<void, Errors.Timeout> => {
     stats.queued++
     const queued = Effect.async<void, Errors.Timeout>((resume) => {
       let cancel: (() => boolean) | undefined
       const wake = () => {
         cancel?.()
-        stats.inFlight++
-        if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight
+        occupy()
         resume(Effect.void)
       }
       waiting.push(wake)
@@ -450,13 +458,7 @@ const unsafeMake = (
         u -= p
       }
     }
-    const limit = behaviour.concurrency
-    if (limit === undefined || stats.inFlight < limit) {
-      stats.inFlight++
-      if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight
-      return eff
-    }
-    return Effect.as(acquire(limit, bound), eff)
+    return tryOccupy() ? eff : Effect.as(waitForSlot(bound), eff)
   }
 
   const outputTokens = (request: GenerateRequest) =>
