@@ -118,6 +118,13 @@ export interface Breakers {
  */
 export class CircuitControl extends Context.Tag("@switchyard/circuit/CircuitControl")<CircuitControl, Breakers>() {}
 
+/** A pure update of a breaker's state at `now`: its result, the next state and the transitions it made. */
+type BreakerUpdate<A> = (
+  state: Breaker.BreakerState,
+  opts: Config.BreakerOptions,
+  now: number
+) => readonly [A, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>]
+
 const names: Readonly<Record<Breaker.Status, string>> = {
   closed: "closed",
   open: "opened",
@@ -183,11 +190,7 @@ export const make = (
   const breakerStep = <A>(
     target: string,
     now: number,
-    f: (
-      state: Breaker.BreakerState,
-      opts: Config.BreakerOptions,
-      now: number
-    ) => readonly [A, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>]
+    f: BreakerUpdate<A>
   ) => {
     const opts = options(target)
     return modifyStep<Breaker.BreakerState, readonly [A, ReadonlyArray<Breaker.Transition>]>(
@@ -203,11 +206,7 @@ export const make = (
   function* stepProgram<A>(
     target: string,
     now: number,
-    f: (
-      state: Breaker.BreakerState,
-      opts: Config.BreakerOptions,
-      now: number
-    ) => readonly [A, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>]
+    f: BreakerUpdate<A>
   ): Program<A> {
     const [result, transitions] = yield* breakerStep(target, now, f)
     emit(target, transitions)
@@ -217,11 +216,7 @@ export const make = (
   /** Runs a pure step on a breaker's state atomically and emits the transitions it committed. */
   const step = <A>(
     target: string,
-    f: (
-      state: Breaker.BreakerState,
-      opts: Config.BreakerOptions,
-      now: number
-    ) => readonly [A, Breaker.BreakerState, ReadonlyArray<Breaker.Transition>]
+    f: BreakerUpdate<A>
   ): Effect.Effect<A> =>
     Effect.clockWith((clock) => steps(store, () => stepProgram(target, clock.unsafeCurrentTimeMillis(), f)))
 
