@@ -24,11 +24,12 @@ import type { Model, Plugin, Provider } from "@switchyard/core"
 import { Deadline, Errors, Events, Router, State } from "@switchyard/core"
 import * as VirtualClock from "@switchyard/core/VirtualClock"
 import { Policy } from "@switchyard/policy"
+import * as RequestFibers from "@switchyard/simulator/RequestFibers"
 import * as Runner from "@switchyard/simulator/Runner"
 import * as Scenario from "@switchyard/simulator/Scenario"
 import * as Simulate from "@switchyard/simulator/Simulate"
 import { circuitBreaker, ConsecutiveBreaker, handleAll, retry, timeout, TimeoutStrategy, wrap } from "cockatiel"
-import { Effect, Exit, Fiber, Runtime, Scope } from "effect"
+import { Effect, Exit, Fiber, Scope } from "effect"
 import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -261,9 +262,9 @@ interface Simulation {
 }
 
 /**
- * Effect's own floor for a simulated request, on the runner's virtual clock and scheduler: each of
- * `count` open-loop arrivals (50 per virtual second) is a root fiber that sleeps 800 virtual ms and
- * then takes 20 effect steps, as a plain request through the router does; with `childFiber`, the
+ * Effect's own floor for a simulated request, on the runner's virtual clock, scheduler and reused
+ * request fibers: each of `count` open-loop arrivals (50 per virtual second) sleeps 800 virtual ms
+ * and then takes 20 effect steps, as a plain request through the router does; with `childFiber`, the
  * work runs in one forked child that the root awaits, as a hedged request runs each target. Nothing
  * else: no router, provider or metrics. Answers requests per second of wall time.
  */
@@ -275,10 +276,10 @@ const floorRequestsPerSecond = async (count: number, childFiber: boolean): Promi
   const request = childFiber ? Effect.flatMap(Effect.fork(work), Fiber.await) : work
   let ended = 0
   const program = Effect.gen(function*() {
-    const fork = Runtime.runFork(yield* Effect.runtime<never>())
+    const fibers = RequestFibers.make(yield* Effect.runtime<never>())
     let arrived = 0
     const arrive = () => {
-      fork(request).addObserver(() => ended++)
+      fibers.run(request, () => ended++)
       if (++arrived < count) clock.unsafeSchedule(arrive, 20)
     }
     clock.unsafeSchedule(arrive, 20)

@@ -23,17 +23,16 @@ import * as VirtualClock from "@switchyard/core/VirtualClock"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { PCGRandom } from "effect/Utils"
 import * as Distribution from "./Distribution.js"
 import type { RunMetrics } from "./Metrics.js"
 import { EventAggregator, Histogram, isClientError, isOpening, isTransition } from "./Metrics.js"
+import * as RequestFibers from "./RequestFibers.js"
 import type { Scenario } from "./Scenario.js"
 import { faultWindows } from "./Scenario.js"
 import type { SimulatedModel } from "./SimulatedProvider.js"
@@ -168,18 +167,18 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
   let finished = false
   let wake: (() => void) | undefined
   const starts = new Set<{ readonly at: number }>()
-  // The request fibers still running, and whether the run is over (then they are only cleaned up).
-  const fibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
-  let closed = false
+  // The fibers that run the requests (made with the router's runtime).
+  let requestFibers: RequestFibers.RequestFibers | undefined
 
   const bump = (array: Array<number>, i: number) => {
     while (array.length <= i) array.push(0)
     array[i]++
   }
 
-  const record = (at: number, exit: Exit.Exit<GenerateResponse | StreamOutcome, unknown>, ticket: { at: number }) => {
+  const record = (ticket: { readonly at: number }, exit: Exit.Exit<GenerateResponse | StreamOutcome, unknown>) => {
     starts.delete(ticket)
     pending--
+    const at = ticket.at
     const latency = clock.unsafeCurrentTimeMillis() - at
     all.record(latency)
     if (inAnyFault(at)) inFault.record(latency)
@@ -211,8 +210,8 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
 
   const program = Effect.gen(function*() {
     const router = yield* policy.build
-    const runtime = yield* Effect.runtime<never>()
-    const fork = Runtime.runFork(runtime)
+    const fibers = RequestFibers.make(yield* Effect.runtime<never>())
+    requestFibers = fibers
     const arrive = () => {
       const at = clock.unsafeCurrentTimeMillis()
       let pick = arrivals.number() * totalWeight
@@ -232,12 +231,7 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
       const effect: Effect.Effect<GenerateResponse | StreamOutcome, unknown> = chosen.shape.stream
         ? consume(router.stream(chosen.request))
         : router.generate(chosen.request)
-      const fiber = fork(effect)
-      fibers.add(fiber)
-      fiber.addObserver((exit) => {
-        fibers.delete(fiber)
-        if (!closed) record(at, exit, ticket)
-      })
+      fibers.run(effect, (exit) => record(ticket, exit))
       const next = Distribution.exponential(arrivals, ratePerMs)
       if (at + next < scenario.duration) clock.unsafeSchedule(arrive, next)
       else {
@@ -372,13 +366,13 @@ export const run = async (options: RunOptions): Promise<RunResult> => {
   // Requests that never ended must not outlive the run: a black hole without a deadline is
   // `Effect.never`, which holds a real interval handle until it is interrupted,
   // so one hung request kept the whole benchmark process alive after its results were written.
-  closed = true
-  for (const fiber of fibers) fiber.unsafeInterruptAsFork(FiberId.none)
+  // Interrupted requests report nothing: they were counted as hung above.
+  requestFibers?.interruptAll()
   if (main.unsafePoll() === null) main.unsafeInterruptAsFork(FiberId.none)
   VirtualClock.driveSync({
     clock,
     scheduler,
-    done: () => fibers.size === 0 && main.unsafePoll() !== null,
+    done: () => (requestFibers?.size ?? 0) === 0 && main.unsafePoll() !== null,
     until: clock.unsafeCurrentTimeMillis()
   })
   const callSeries: Record<string, ReadonlyArray<number>> = {}

@@ -10,6 +10,8 @@ export * as Distribution from "./Distribution.js"
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
+export * as RequestFibers from "./RequestFibers.js"
+/** @since 0.1.0 */
 export * as Runner from "./Runner.js"
 /** @since 0.1.0 */
 export * as Scenario from "./Scenario.js"

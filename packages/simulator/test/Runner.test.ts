@@ -233,6 +233,44 @@ describe("Runner cost and hung-request metrics", () => {
 })
 
 describe("Runner edge cases", () => {
+  it("a request that dies with a defect is counted once, and the requests after it still run", async () => {
+    // Request fibers are reused: one whose request died must record it and go on serving.
+    const steady = Scenario.make({ name: "steady", duration: "20s", arrivals: { rate: 10 }, providers: { A: {} } })
+    const answer = {
+      text: "ok",
+      toolCalls: [],
+      finishReason: "stop" as const,
+      usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+      provider: "A",
+      model: "m",
+      route: "default",
+      attempts: [],
+      traceId: "t"
+    }
+    let calls = 0
+    const everyThirdDies: Runner.PolicyUnderTest = {
+      name: "every third dies",
+      build: Effect.map(
+        Router.make({ plan: Runner.baselinePlan(steady, "naive"), providers: new Map() }),
+        (router) => ({
+          ...router,
+          // Each answer takes 300 ms, so that requests overlap and fibers are both reused and added.
+          generate: () =>
+            Effect.zipRight(
+              Effect.sleep("300 millis"),
+              Effect.suspend(() => ++calls % 3 === 0 ? Effect.die("boom") : Effect.succeed(answer))
+            )
+        })
+      )
+    }
+    const { metrics } = await Runner.run({ scenario: steady, policy: everyThirdDies, seed: 1 })
+    expect(metrics.requests).toBeGreaterThan(150)
+    expect(calls).toBe(metrics.requests)
+    expect(metrics.errors).toEqual({ Defect: Math.floor(calls / 3) })
+    expect([metrics.succeeded, metrics.hungRequests]).toEqual([calls - Math.floor(calls / 3), 0])
+    expect(metrics.p50Ms).toBeCloseTo(300, 0)
+  })
+
   it("no request arrives after the scenario's end, not even the first", async () => {
     // One request per 100 s on average, in a scenario of 1 s: the first arrival used to be scheduled
     // without looking at the duration, so some seeds had a request at 5 s or 18 s.
