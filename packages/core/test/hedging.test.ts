@@ -77,6 +77,48 @@ describe("a defect in a hedged target", () => {
     }))
 })
 
+describe("the failover target that no hedge can follow", () => {
+  // a fails at once; b, the last target, can be neither hedged nor raced: the request waits on it alone.
+  const plan = Plans.route({ providers: ["a", "b"], hedge: { delayMs: 100, maxHedged: 1 }, retry: { maxAttempts: 1 } })
+  const failsAtOnce = () => ({
+    _tag: "fail" as const,
+    latencyMs: 10,
+    error: new Errors.Unavailable({ message: "503" })
+  })
+
+  it.effect("is interrupted with the request", () =>
+    Effect.gen(function*() {
+      const { calls, router } = yield* build(plan, { a: failsAtOnce, b: () => ({ _tag: "ok", latencyMs: 1_000 }) })
+      const start = yield* Clock.currentTimeMillis
+      const fiber = yield* Effect.fork(router.generate(request))
+      yield* TestClock.adjust(500)
+      yield* Fiber.interrupt(fiber)
+      expect(calls().map((call) => [call.provider, call.startedAt - start, call.endedAt! - start, call.result]))
+        .toEqual([["a", 0, 10, "failed"], ["b", 10, 500, "interrupted"]])
+    }))
+
+  it.effect("ends the request with its own defect or answer", () =>
+    Effect.gen(function*() {
+      const { router } = yield* build(plan, { a: failsAtOnce, b: () => ({ _tag: "ok", latencyMs: 50 }) })
+      const { latency, result } = yield* run(router.generate(request))
+      expect([Either.isRight(result) && result.right.provider, latency]).toEqual(["b", 60])
+      const dies = {
+        provider: "b",
+        generate: () => Effect.zipRight(Effect.sleep(50), Effect.dieMessage("bug in b")),
+        stream: () => Stream.dieMessage("not streamed")
+      }
+      const a = ScriptedProvider.make("a", failsAtOnce)
+      const withDefect = yield* Router.make({ plan, providers: new Map([["a", a.model], ["b", dies]]) }).pipe(
+        Effect.provideService(Events.Events, Events.collect()),
+        Effect.provide(State.layerMemory)
+      )
+      const fiber = yield* Effect.fork(withDefect.generate(request))
+      yield* TestClock.adjust(1_000)
+      const exit = fiber.unsafePoll()
+      expect(exit !== null && Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+    }))
+})
+
 describe("hedging laws", () => {
   it.effect.prop(
     "L21/L22 hedges start only after the delay, the earliest answer wins and the loser is interrupted then",

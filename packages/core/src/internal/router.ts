@@ -661,7 +661,8 @@ class Engine {
    * Hedging: start the first target; whenever `delay` passes with no answer, start the next one too
    * (at most `maxHedged` hedges, each paid from the retry budget); when one fails, start the next at
    * once. The first answer wins and the others are interrupted without waiting for them (L21, L22).
-   * Each target runs in its own fiber; the hedge delay is a Clock timer, not a fiber (see Deadline).
+   * Each target that may be raced runs in its own fiber (a failover target that no hedge can follow
+   * runs in the request's); the hedge delay is a Clock timer, not a fiber (see Deadline).
    */
   runHedged<A>(
     route: RoutePlan,
@@ -757,12 +758,15 @@ class Engine {
     running.set(first.index, yield* first.child)
     // How the request ends: the first answer, a defect, or the failure that ends it.
     let outcome: Exit.Exit<Answered<A>, Failure>
+    // The result of a target run in this fiber (see below), taken before the mailbox.
+    let ranHere: Arrival<A> | undefined
     while (true) {
       if (hedges < hedge.maxHedged && next < candidates.length) {
         const sleeper = armTimer()
         if (sleeper !== undefined) yield* sleeper
       }
-      const item = yield* mailbox.take
+      const item = ranHere ?? (yield* mailbox.take)
+      ranHere = undefined
       if (item._tag === "HedgeDue") {
         if (item.round !== round) continue // a timer cancelled after it fired
         cancelTimer = undefined
@@ -819,8 +823,16 @@ class Engine {
       if (isAttemptFailure(failure)) last = failure
       candidates = [...candidates.slice(0, next), ...engine.remaining(candidates, next, failure, candidates[index])]
       if (next < candidates.length) {
-        const following = launch(false)
-        running.set(following.index, yield* following.child)
+        if (running.size === 0 && !(hedges < hedge.maxHedged && next + 1 < candidates.length)) {
+          // Nothing can run beside this target (no other is running, and no hedge can follow it): it
+          // runs in this fiber, which saves forking one. Its result is taken as a reported one.
+          const index = next++
+          const exit = yield* Effect.exit(engine.runCandidate(candidates[index], context, spec, false))
+          ranHere = { _tag: "Result", index, exit }
+        } else {
+          const following = launch(false)
+          running.set(following.index, yield* following.child)
+        }
       } else if (running.size === 0) {
         outcome = Exit.fail(last ?? engine.exhausted(context))
         break
