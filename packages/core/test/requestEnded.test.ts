@@ -144,6 +144,23 @@ describe("request-started and request-ended for streams", () => {
         ])
       }))
 
+    it.effect(`${mode}: each run of the stream is a request of its own, routed when it runs`, () =>
+      Effect.gen(function*() {
+        const { calls, events, router } = yield* build(plan, { a: streaming(), b: () => ({ _tag: "hang" }) })
+        const stream = router.stream(request)
+        // Making the stream routes nothing: no call, no event.
+        expect([calls().length, events.length]).toEqual([0, 0])
+        const first = yield* run(Stream.runCollect(stream))
+        const second = yield* run(Stream.runCollect(stream))
+        expect([Either.isRight(first.result), Either.isRight(second.result), calls().length]).toEqual([true, true, 2])
+        expect(lifecycle(events, 0)).toEqual([
+          ["request-started", first.start, "main"],
+          ["request-ended", first.start + 130, "ok", undefined],
+          ["request-started", second.start, "main"],
+          ["request-ended", second.start + 130, "ok", undefined]
+        ])
+      }))
+
     it.effect(`${mode}: a routing that fails ends the request \`failed\`, with the caller's error`, () =>
       Effect.gen(function*() {
         const down = () => ({ _tag: "fail" as const, latencyMs: 30, error: new Errors.Unavailable({ message: "503" }) })
