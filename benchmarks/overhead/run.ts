@@ -495,18 +495,19 @@ const lines = [
     "| run | simulated requests per second |",
     "| --- | ---: |",
     `| the default policy, as above | ${Math.round(simulation!.requestsPerSecond)} |`,
-    `| the same policy without its hedge (a hedged request runs each target in a fiber of its own) | ${
+    `| the same policy without its hedge (a hedged request runs its first target in a fiber of its own) | ${
       Math.round(withoutHedge.requestsPerSecond)
     } |`,
-    `| Effect's floor: a root fiber per request, an 800 ms virtual sleep and 20 effect steps, nothing else | ${
+    `| Effect's floor: a reused request fiber, an 800 ms virtual sleep and 20 effect steps, nothing else | ${
       Math.round(floor.plainRequestsPerSecond)
     } |`,
     `| Effect's floor with one child fiber per request (forked and awaited), as a hedged request has | ${
       Math.round(floor.childFiberRequestsPerSecond)
     } |`,
     "",
-    `The floors run ${floor.requests} arrivals on the runner's virtual clock and scheduler with no router,`,
-    "provider or metrics: no engine built on a fiber per request can simulate faster than they do.",
+    `The floors run ${floor.requests} arrivals on the runner's virtual clock, scheduler and request fibers`,
+    "(`RequestFibers`) with no router, provider or metrics: no engine that runs each request as Effect",
+    "code on these can simulate faster than they do.",
     ""
   ]),
   "Absolute numbers depend on the machine and its load (this VM is shared); compare the rows of one run",
