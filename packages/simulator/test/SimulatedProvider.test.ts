@@ -174,6 +174,33 @@ describe("SimulatedProvider", () => {
       expect(at).toBeCloseTo(300 + 200)
     }))
 
+  it("on a clock with callbacks (the runner's), parts come at their times and a stream left early bills its part", () => {
+    const exit = VirtualClock.run(Effect.gen(function*() {
+      const model = yield* SimulatedProvider.make(
+        "A",
+        Scenario.behaviour({ ttft: constant(300), tokensPerSecond: 100, outputTokens: 20 })
+      )
+      const timed = (stream: Stream.Stream<{ readonly type: string }, Errors.ProviderError>) =>
+        Stream.runCollect(
+          Stream.mapEffect(stream, (part) =>
+            Effect.map(Effect.clock, (c) => [part.type, c.unsafeCurrentTimeMillis()] as const))
+        )
+      const whole = [...yield* timed(model.stream(request, options))]
+      // The first 5 tokens at ttft + 50 ms, then 5 more every 50 ms, and the finish with the last.
+      expect(whole).toEqual([["text-delta", 350], ["text-delta", 400], ["text-delta", 450], ["text-delta", 500], [
+        "finish",
+        500
+      ]])
+      expect(model.stats.cost).toBeCloseTo(1)
+      // A caller that stops after two parts (10 of 20 tokens): half the answer is billed, and wasted.
+      const start = (yield* Effect.clock).unsafeCurrentTimeMillis()
+      const early = [...yield* timed(Stream.take(model.stream(request, options), 2))]
+      expect(early.map(([type, at]) => [type, at - start])).toEqual([["text-delta", 350], ["text-delta", 400]])
+      expect([model.stats.cost, model.stats.wastedCost, model.stats.inFlight]).toEqual([1.5, 0.5, 0])
+    }))
+    expect(exit !== undefined && Exit.isSuccess(exit)).toBe(true)
+  })
+
   it.effect("a fault window's latency is a stream's time to first token too, unless it sets its own ttft", () =>
     Effect.gen(function*() {
       const model = yield* SimulatedProvider.make(
