@@ -74,7 +74,6 @@ const failed = (error: SwitchyardError): Failure => ({ _tag: "Failed", error })
 const isAttemptFailure = (failure: Failure): boolean =>
   failure._tag === "Failed" && failure.error._tag !== "NoEligibleTarget"
 
-/** What a hedged request waits for: a target's result, or the hedge delay running out. */
 /**
  * The stream an effect makes, as `Stream.unwrap` answers it, continued at the channel level:
  * `Stream.unwrap` runs the effect as a one-element stream and flattens it, about 160 effect steps per
@@ -84,6 +83,7 @@ const unwrapStream = <A, E, R, E2, R2>(
   effect: Effect.Effect<Stream.Stream<A, E2, R2>, E, R>
 ): Stream.Stream<A, E | E2, R | R2> => Stream.fromChannel(Channel.unwrap(Effect.map(effect, Stream.toChannel)))
 
+/** What a hedged request waits for: a target's result, or the hedge delay running out. */
 type Arrival<A> =
   | { readonly _tag: "Result"; readonly index: number; readonly exit: Exit.Exit<Answered<A>, Failure> }
   | { readonly _tag: "HedgeDue"; readonly round: number }
@@ -419,14 +419,10 @@ class Engine {
   }
 
   endRequest<A>(effect: Effect.Effect<A, SwitchyardError>, context: RequestContext) {
-    return Effect.onExit(effect, (exit) =>
-      Clock.clockWith((clock) =>
-        Effect.sync(() =>
-          Exit.isSuccess(exit) ?
-            this.emitEnded(context, clock, "ok", undefined) :
-            this.emitEndedWith(context, clock, exit.cause)
-        )
-      ))
+    return Effect.onExit(
+      effect,
+      (exit) => Clock.clockWith((clock) => Effect.sync(() => this.emitEndedFor(context, clock, exit)))
+    )
   }
 
   provider(target: TargetInfo): LanguageModel {
@@ -770,8 +766,10 @@ class Engine {
     let outcome: Exit.Exit<Answered<A>, Failure>
     // The result of a target run in this fiber (see below), taken before the mailbox.
     let ranHere: Arrival<A> | undefined
+    // Whether a hedge may still start once the targets before `index` have started.
+    const hedgeMayFollow = (index: number) => hedges < hedge.maxHedged && index < candidates.length
     while (true) {
-      if (hedges < hedge.maxHedged && next < candidates.length) {
+      if (hedgeMayFollow(next)) {
         const sleeper = armTimer()
         if (sleeper !== undefined) yield* sleeper
       }
@@ -833,7 +831,7 @@ class Engine {
       if (isAttemptFailure(failure)) last = failure
       candidates = [...candidates.slice(0, next), ...engine.remaining(candidates, next, failure, candidates[index])]
       if (next < candidates.length) {
-        if (running.size === 0 && !(hedges < hedge.maxHedged && next + 1 < candidates.length)) {
+        if (running.size === 0 && !hedgeMayFollow(next + 1)) {
           // Nothing can run beside this target (no other is running, and no hedge can follow it): it
           // runs in this fiber, which saves forking one. Its result is taken as a reported one.
           const index = next++
@@ -1284,11 +1282,7 @@ class Engine {
             if (!events) return parts
             // The answer is whole: the request ends with the caller's stream, unless that failed or
             // was interrupted.
-            return Stream.ensuringWith(parts, (exit) =>
-              Effect.sync(() => {
-                if (Exit.isSuccess(exit)) this.emitEnded(context, clock, "ok", undefined)
-                else this.emitEndedWith(context, clock, exit.cause)
-              }))
+            return Stream.ensuringWith(parts, (exit) => Effect.sync(() => this.emitEndedFor(context, clock, exit)))
           }
         }) :
         Effect.mapBoth(this.routeOnce(route, context, this.openSpec(info, context)), {
@@ -1298,6 +1292,12 @@ class Engine {
     if (!events) return routed
     // A routing that fails (or is interrupted: `Effect.onError` runs its handler then too) ends the request.
     return Effect.onError(routed, (cause) => Effect.sync(() => this.emitEndedWith(context, clock, cause)))
+  }
+
+  /** Reports the end of a request from how it ended: `ok`, else as {@link emitEndedWith} does. */
+  emitEndedFor(context: RequestContext, clock: Clock.Clock, exit: Exit.Exit<unknown, unknown>) {
+    if (Exit.isSuccess(exit)) this.emitEnded(context, clock, "ok", undefined)
+    else this.emitEndedWith(context, clock, exit.cause)
   }
 
   /** Reports the end of a request that failed with `cause`: `cancelled` if interrupted, else `failed`. */
