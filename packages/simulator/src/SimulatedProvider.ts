@@ -375,18 +375,29 @@ const unsafeMake = (
     })
 
   /**
-   * Sleeps until the deadline, then times out (what the router's timer did to a slower call). On a
-   * clock that schedules callbacks the wake-up is one, on the same unrounded time as the router's
-   * timer (a Clock sleep rounds fractions of a millisecond to nanoseconds).
+   * `then` once `ms` have passed. On a clock that schedules callbacks (SimClock): one suspension that
+   * the callback resumes with `then`, on the same unrounded time as the router's timers (a sleep, an
+   * `Effect.as` and a finalizer took several effect steps more, and a Clock sleep rounds fractions of
+   * a millisecond to nanoseconds). `then` runs in the fiber's own step, so an interruption that
+   * arrives first still finds the work unfinished: `onInterrupt` runs then. Else a sleep on the Clock.
    */
-  const timeOut = (bound: Bound): Effect.Effect<never, Errors.Timeout> => {
-    const ms = Math.max(0, bound.deadline - clock.unsafeCurrentTimeMillis())
-    const wait = schedule === undefined ? sleep(ms) : Effect.async<void>((resume) => {
-      const cancel = schedule(() => resume(Effect.void), ms)
-      return Effect.sync(cancel)
+  const wakeAfter = <A, E>(ms: number, then: Effect.Effect<A, E>, onInterrupt?: () => void): Effect.Effect<A, E> => {
+    if (schedule === undefined) {
+      const woken = Effect.zipRight(sleep(ms), then)
+      return onInterrupt === undefined ? woken : Effect.onInterrupt(woken, () => Effect.sync(onInterrupt))
+    }
+    return Effect.async<A, E>((resume) => {
+      const cancel = schedule(() => resume(then), ms)
+      return Effect.sync(() => {
+        cancel()
+        onInterrupt?.()
+      })
     })
-    return Effect.zipRight(wait, Effect.fail(timeout(bound)))
   }
+
+  /** Waits until the deadline, then times out (what the router's timer did to a slower call). */
+  const timeOut = (bound: Bound): Effect.Effect<never, Errors.Timeout> =>
+    wakeAfter(Math.max(0, bound.deadline - clock.unsafeCurrentTimeMillis()), Effect.fail(timeout(bound)))
 
   /**
    * Whether something taking `ms` from now ends at or after the deadline. On a tie the router's timer
@@ -538,26 +549,12 @@ const unsafeMake = (
       stats.cost += part
       stats.wastedCost += part
     }
-    if (schedule === undefined) {
-      // A Clock without callbacks (TestClock): sleep on it.
-      const wait: Effect.Effect<void, Errors.Timeout> = timesOut ? timeOut(bound) : sleep(latency)
-      return Effect.onExit(Effect.map(wait, respond), () => Effect.sync(abandon))
-    }
-    // One clock callback and one suspension (a sleep, then a step, then a finalizer took about 20
-    // effect steps per call, more than the router's own). The fiber resumes with a step of its own,
-    // so that an interruption that arrives first still finds the call unfinished and abandons it.
+    if (!timesOut) return wakeAfter(latency, Effect.sync(respond), abandon)
     const timedOut = () => {
       abandon()
-      return Exit.fail(timeout(bound!))
+      return Exit.fail(timeout(bound))
     }
-    const ms = timesOut ? Math.max(0, bound.deadline - clock.unsafeCurrentTimeMillis()) : latency
-    return Effect.async<ModelResponse, Errors.ProviderError>((resume) => {
-      const cancel = schedule(() => resume(timesOut ? Effect.suspend(timedOut) : Effect.sync(respond)), ms)
-      return Effect.sync(() => {
-        cancel()
-        abandon()
-      })
-    })
+    return wakeAfter(Math.max(0, bound.deadline - clock.unsafeCurrentTimeMillis()), Effect.suspend(timedOut), abandon)
   }
 
   const CHUNK = 5
@@ -580,20 +577,15 @@ const unsafeMake = (
       const stallMs = eff.stall?.duration ?? 0
       let sent = 0
       let done = false
-      // The next part once `wait` ms have passed, and the tokens sent with it. With clock callbacks,
-      // one suspension that a callback resumes (a sleep, an `Effect.as` and an `Effect.tap` took
-      // about four effect steps more per part); the part counts as sent in the fiber's own step.
-      const after = (wait: number, part: StreamPart, next: number): Effect.Effect<readonly [StreamPart, number]> => {
-        const sendNow = () => {
-          sent = next
-          return [part, next] as const
-        }
-        if (schedule === undefined) return Effect.map(sleep(wait), sendNow)
-        return Effect.async((resume) => {
-          const cancel = schedule(() => resume(Effect.sync(sendNow)), wait)
-          return Effect.sync(cancel)
-        })
-      }
+      // The next part once `wait` ms have passed, counted as sent when it is, and the tokens sent with it.
+      const after = (wait: number, part: StreamPart, next: number): Effect.Effect<readonly [StreamPart, number]> =>
+        wakeAfter(
+          wait,
+          Effect.sync(() => {
+            sent = next
+            return [part, next] as const
+          })
+        )
       const step = (emitted: number): Effect.Effect<readonly [StreamPart, number], Errors.ProviderError> => {
         if (emitted === total) {
           done = true
