@@ -14,8 +14,8 @@
  * Method: one process, interleaved rounds (the order rotates every round), each case a timed loop of
  * sequential awaited calls for about `--ms` ms; ns/call per round; medians, min and IQR across rounds,
  * and paired ratios computed within each round. No mitata, no forced GC. Then a second figure:
- * simulated requests per second of wall time with @switchyard/simulator's runner, each of its four
- * measurements in a fresh child process (`--sim-only default|unhedged|floor|floor-child`).
+ * simulated requests per second of wall time with @switchyard/simulator's runner, each of its five
+ * measurements in a fresh child process (`--sim-only default|unhedged|minimal|floor|floor-child`).
  * Writes benchmarks/overhead/results.md and results.json.
  */
 import { plugin as budget } from "@switchyard/budget"
@@ -305,7 +305,7 @@ interface Floor {
  * Effect's run loop megamorphic, and a user's `switchyard simulate` runs in a fresh process. Each
  * measurement gets a fresh process too, so that none runs on code warmed by another.
  */
-type SimulationKind = "default" | "unhedged" | "floor" | "floor-child"
+type SimulationKind = "default" | "unhedged" | "minimal" | "floor" | "floor-child"
 
 const measureSimulation = async (kind: SimulationKind): Promise<Simulation | number> => {
   const base = Scenario.load(path.join(here, "..", "scenarios", "S1-primary-hard-down.yaml"))
@@ -322,15 +322,25 @@ const measureSimulation = async (kind: SimulationKind): Promise<Simulation | num
     }
   }
   if (kind === "default") return measure(policyFile)
-  if (kind === "unhedged") {
-    // The same policy without its hedge: a hedged request runs each target in a fiber of its own.
-    // The `hedge:` key of the route and its block (lines indented deeper), in either YAML form.
-    const hedgeLine = /^ {4}hedge:.*\n(?: {6,}.*\n)*/m
+  // The same policy without its hedge (a hedged request runs each target in a fiber of its own), and
+  // for `minimal` without its breakers and budget too: the least work the engine does per request.
+  if (kind === "unhedged" || kind === "minimal") {
     const text = fs.readFileSync(policyFile, "utf8")
-    if (!hedgeLine.test(text)) throw new Error("default-policy.yaml has no `hedge:` line to remove")
-    const unhedged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-overhead-")), "unhedged.yaml")
-    fs.writeFileSync(unhedged, text.replace(hedgeLine, ""))
-    return measure(unhedged)
+    // A key and the lines of its block (indented deeper), in either YAML form.
+    const blocks = kind === "unhedged" ? [/^ {4}hedge:.*\n(?: {6,}.*\n)*/m] : [
+      /^ {4}hedge:.*\n(?: {6,}.*\n)*/m,
+      /^circuit:.*\n(?: +.*\n)*/m,
+      /^budget:.*\n(?: +.*\n)*/m,
+      /^environments:.*\n(?: +.*\n)*/m
+    ]
+    let stripped = text
+    for (const block of blocks) {
+      if (!block.test(stripped)) throw new Error(`default-policy.yaml has no ${block.source} block to remove`)
+      stripped = stripped.replace(block, "")
+    }
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-overhead-")), `${kind}.yaml`)
+    fs.writeFileSync(file, stripped)
+    return measure(file)
   }
   // As many arrivals as the default policy's run had (`--requests`, passed by the parent process).
   const requests = option("requests", Number.NaN)
@@ -353,7 +363,9 @@ const inChildProcess = (kind: SimulationKind, requests?: number): Simulation | n
 
 const simOnly = args.includes("--sim-only") ? args[args.indexOf("--sim-only") + 1] as SimulationKind : undefined
 if (simOnly !== undefined) {
-  if (!["default", "unhedged", "floor", "floor-child"].includes(simOnly)) throw new Error(`no simulation ${simOnly}`)
+  if (!["default", "unhedged", "minimal", "floor", "floor-child"].includes(simOnly)) {
+    throw new Error(`no simulation ${simOnly}`)
+  }
   console.log(JSON.stringify(await measureSimulation(simOnly)))
   process.exit(0)
 }
@@ -419,12 +431,15 @@ const met = ratio.median <= 1
 
 let simulation: Simulation | undefined
 let withoutHedge: Simulation | undefined
+let minimal: Simulation | undefined
 let floor: Floor | undefined
 if (simulate) {
   process.stderr.write("simulation: the default policy...\n")
   simulation = inChildProcess("default") as Simulation
   process.stderr.write("simulation: the same policy without its hedge...\n")
   withoutHedge = inChildProcess("unhedged") as Simulation
+  process.stderr.write("simulation: the same policy without its hedge, breakers and budget...\n")
+  minimal = inChildProcess("minimal") as Simulation
   process.stderr.write("simulation: Effect's floors...\n")
   const count = simulation.requests
   floor = {
@@ -489,7 +504,7 @@ const lines = [
       Math.round(simulation.requestsPerSecond)
     } simulated requests per second** (bar: 100,000).`,
   "",
-  ...(withoutHedge === undefined || floor === undefined ? [] : [
+  ...(withoutHedge === undefined || minimal === undefined || floor === undefined ? [] : [
     "What bounds it, each measured in a fresh process of its own (as `switchyard simulate` runs):",
     "",
     "| run | simulated requests per second |",
@@ -497,6 +512,9 @@ const lines = [
     `| the default policy, as above | ${Math.round(simulation!.requestsPerSecond)} |`,
     `| the same policy without its hedge (a hedged request runs its first target in a fiber of its own) | ${
       Math.round(withoutHedge.requestsPerSecond)
+    } |`,
+    `| the same policy without its hedge, breakers and budget (routing, retry, deadlines and rate limits of the simulated providers) | ${
+      Math.round(minimal.requestsPerSecond)
     } |`,
     `| Effect's floor: a reused request fiber, an 800 ms virtual sleep and 20 effect steps, nothing else | ${
       Math.round(floor.plainRequestsPerSecond)
@@ -530,6 +548,7 @@ fs.writeFileSync(
       barMet: met,
       simulation,
       simulationWithoutHedge: withoutHedge,
+      simulationMinimal: minimal,
       floor
     },
     null,
