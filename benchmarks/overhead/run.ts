@@ -305,7 +305,8 @@ interface Floor {
  * Effect's run loop megamorphic, and a user's `switchyard simulate` runs in a fresh process. Each
  * measurement gets a fresh process too, so that none runs on code warmed by another.
  */
-type SimulationKind = "default" | "unhedged" | "minimal" | "floor" | "floor-child"
+const simulationKinds = ["default", "unhedged", "minimal", "floor", "floor-child"] as const
+type SimulationKind = typeof simulationKinds[number]
 
 const measureSimulation = async (kind: SimulationKind): Promise<Simulation | number> => {
   const base = Scenario.load(path.join(here, "..", "scenarios", "S1-primary-hard-down.yaml"))
@@ -327,8 +328,9 @@ const measureSimulation = async (kind: SimulationKind): Promise<Simulation | num
   if (kind === "unhedged" || kind === "minimal") {
     const text = fs.readFileSync(policyFile, "utf8")
     // A key and the lines of its block (indented deeper), in either YAML form.
-    const blocks = kind === "unhedged" ? [/^ {4}hedge:.*\n(?: {6,}.*\n)*/m] : [
-      /^ {4}hedge:.*\n(?: {6,}.*\n)*/m,
+    const hedge = /^ {4}hedge:.*\n(?: {6,}.*\n)*/m
+    const blocks = kind === "unhedged" ? [hedge] : [
+      hedge,
       /^circuit:.*\n(?: +.*\n)*/m,
       /^budget:.*\n(?: +.*\n)*/m,
       /^environments:.*\n(?: +.*\n)*/m
@@ -363,7 +365,7 @@ const inChildProcess = (kind: SimulationKind, requests?: number): Simulation | n
 
 const simOnly = args.includes("--sim-only") ? args[args.indexOf("--sim-only") + 1] as SimulationKind : undefined
 if (simOnly !== undefined) {
-  if (!["default", "unhedged", "minimal", "floor", "floor-child"].includes(simOnly)) {
+  if (!simulationKinds.includes(simOnly)) {
     throw new Error(`no simulation ${simOnly}`)
   }
   console.log(JSON.stringify(await measureSimulation(simOnly)))
